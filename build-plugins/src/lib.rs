@@ -1,0 +1,217 @@
+//! Builds every plugin of `plugins/` into a WebAssembly component.
+//!
+//! - Plugins whose Cargo.toml says `[package.metadata.phasehost] target =
+//!   "wasm32-wasip2"` are built for that target; rustc's linker makes them
+//!   components that import WASI.
+//! - All others are built for `wasm32-unknown-unknown` and encoded as
+//!   components with `wit-component` (no adapter), so they import only the
+//!   phasehost interfaces they really call — gates import nothing at all.
+//!
+//! The pinned toolchain (rust-toolchain.toml) names both targets, but rustup
+//! does not add them to a toolchain that is already installed; so this crate
+//! runs `rustup toolchain install` in the repository root when a target's
+//! standard library is missing.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The target plain plugins are built for.
+pub const PLAIN_TARGET: &str = "wasm32-unknown-unknown";
+/// The target WASI plugins are built for.
+pub const WASI_TARGET: &str = "wasm32-wasip2";
+
+/// One built plugin.
+#[derive(Debug, Clone)]
+pub struct BuiltPlugin {
+    /// The crate name (e.g. `source-pin`).
+    pub crate_name: String,
+    /// The component file.
+    pub path: PathBuf,
+    /// The target it was built for.
+    pub target: &'static str,
+}
+
+/// One plugin crate found in the plugins workspace.
+#[derive(Debug, Clone)]
+struct PluginCrate {
+    name: String,
+    dir: PathBuf,
+    target: &'static str,
+}
+
+fn plugin_crates(plugins_dir: &Path) -> Result<Vec<PluginCrate>> {
+    let mut crates = Vec::new();
+    for entry in std::fs::read_dir(plugins_dir)? {
+        let dir = entry?.path();
+        let manifest = dir.join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&manifest)?;
+        let doc: toml::Table = text
+            .parse()
+            .with_context(|| format!("parsing {}", manifest.display()))?;
+        let is_cdylib = doc
+            .get("lib")
+            .and_then(|l| l.get("crate-type"))
+            .and_then(|t| t.as_array())
+            .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")));
+        if !is_cdylib {
+            continue;
+        }
+        let package = doc.get("package").context("no [package]")?;
+        let name = package
+            .get("name")
+            .and_then(|n| n.as_str())
+            .context("no package name")?
+            .to_string();
+        let wasi = package
+            .get("metadata")
+            .and_then(|m| m.get("phasehost"))
+            .and_then(|m| m.get("target"))
+            .and_then(|t| t.as_str())
+            == Some(WASI_TARGET);
+        crates.push(PluginCrate {
+            name,
+            dir,
+            target: if wasi { WASI_TARGET } else { PLAIN_TARGET },
+        });
+    }
+    crates.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(crates)
+}
+
+/// Every file a plugin build depends on (for `cargo:rerun-if-changed`).
+pub fn inputs(repo_root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = vec![
+        repo_root.join("rust-toolchain.toml"),
+        repo_root.join("plugins/Cargo.toml"),
+    ];
+    let lock = repo_root.join("plugins/Cargo.lock");
+    if lock.is_file() {
+        files.push(lock);
+    }
+    let mut stack = vec![repo_root.join("wit"), repo_root.join("plugins")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if name != "target" && !name.starts_with('.') {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".rs") || name.ends_with(".wit") || name == "Cargo.toml" {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Make sure the pinned toolchain has both wasm targets.
+pub fn ensure_targets(repo_root: &Path, rustc: &str) -> Result<()> {
+    let missing = |target: &str| -> Result<bool> {
+        let out = Command::new(rustc)
+            .args(["--print", "target-libdir", "--target", target])
+            .current_dir(repo_root)
+            .output()
+            .context("running rustc --print target-libdir")?;
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Ok(!out.status.success() || dir.is_empty() || !Path::new(&dir).join("").is_dir()
+            || std::fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(true))
+    };
+    if missing(PLAIN_TARGET)? || missing(WASI_TARGET)? {
+        let status = Command::new("rustup")
+            .args(["toolchain", "install"])
+            .current_dir(repo_root)
+            .status()
+            .context("running `rustup toolchain install` to add the wasm targets")?;
+        if !status.success() {
+            bail!("`rustup toolchain install` failed; the wasm targets are missing");
+        }
+    }
+    Ok(())
+}
+
+fn cargo_build(
+    cargo: &str,
+    plugins_dir: &Path,
+    target_dir: &Path,
+    target: &str,
+    crates: &[&PluginCrate],
+) -> Result<()> {
+    if crates.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(plugins_dir)
+        .args(["build", "--release", "--target", target])
+        .arg("--target-dir")
+        .arg(target_dir);
+    for c in crates {
+        cmd.args(["-p", &c.name]);
+    }
+    // The outer build's flags are for the host, not for wasm.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("running cargo build for {target}"))?;
+    if !status.success() {
+        bail!("building the plugins for {target} failed");
+    }
+    Ok(())
+}
+
+/// Build every plugin of `repo_root/plugins` into `out_dir`, using
+/// `target_dir` for cargo's intermediate files.
+pub fn build_all(
+    repo_root: &Path,
+    cargo: &str,
+    rustc: &str,
+    target_dir: &Path,
+    out_dir: &Path,
+) -> Result<Vec<BuiltPlugin>> {
+    let plugins_dir = repo_root.join("plugins");
+    ensure_targets(repo_root, rustc)?;
+    let crates = plugin_crates(&plugins_dir)?;
+    let plain: Vec<&PluginCrate> = crates.iter().filter(|c| c.target == PLAIN_TARGET).collect();
+    let wasi: Vec<&PluginCrate> = crates.iter().filter(|c| c.target == WASI_TARGET).collect();
+    cargo_build(cargo, &plugins_dir, target_dir, PLAIN_TARGET, &plain)?;
+    cargo_build(cargo, &plugins_dir, target_dir, WASI_TARGET, &wasi)?;
+    std::fs::create_dir_all(out_dir)?;
+    let mut built = Vec::new();
+    for c in &crates {
+        let file = format!("{}.wasm", c.name.replace('-', "_"));
+        let produced = target_dir.join(c.target).join("release").join(&file);
+        let bytes = std::fs::read(&produced)
+            .with_context(|| format!("reading {} ({})", produced.display(), c.dir.display()))?;
+        let component = if c.target == PLAIN_TARGET {
+            wit_component::ComponentEncoder::default()
+                .module(&bytes)
+                .and_then(|e| e.validate(true).encode())
+                .with_context(|| format!("encoding {} as a component", c.name))?
+        } else {
+            bytes
+        };
+        let path = out_dir.join(&file);
+        std::fs::write(&path, component)?;
+        built.push(BuiltPlugin {
+            crate_name: c.name.clone(),
+            path,
+            target: c.target,
+        });
+    }
+    Ok(built)
+}

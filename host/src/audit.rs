@@ -1,0 +1,163 @@
+//! `phasehost check` and `phasehost audit`: load every plugin of a plan and
+//! report what each one is, imports, exports, is granted and runs under.
+
+use crate::plan::Plan;
+use crate::runtime::{PluginInfo, Runtime};
+use crate::stop::StopCode;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// One plugin's audit entry: its facts if it loaded, or why not.
+#[derive(Debug, Serialize)]
+pub struct AuditEntry {
+    /// Phase or gate name.
+    pub name: String,
+    /// `phase` or `gate`.
+    pub role: &'static str,
+    /// Whether it would load.
+    pub loads: bool,
+    /// The facts (present when the component could be read and compiled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginInfo>,
+    /// The stop code and message when it would not load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<AuditError>,
+}
+
+/// Why a plugin would not load.
+#[derive(Debug, Serialize)]
+pub struct AuditError {
+    /// The stop code.
+    pub code: StopCode,
+    /// The message, with the import-vs-grant diff when that is the reason.
+    pub message: String,
+}
+
+/// The audit of a whole plan.
+#[derive(Debug, Serialize)]
+pub struct AuditReport {
+    /// The plan file.
+    pub plan: String,
+    /// The plugin set.
+    pub plugin_set: String,
+    /// One entry per gate plugin and phase, in plan order.
+    pub plugins: Vec<AuditEntry>,
+}
+
+impl AuditReport {
+    /// Whether every plugin would load.
+    pub fn all_load(&self) -> bool {
+        self.plugins.iter().all(|p| p.loads)
+    }
+
+    /// The first failure's stop code.
+    pub fn first_failure(&self) -> Option<StopCode> {
+        self.plugins
+            .iter()
+            .find_map(|p| p.error.as_ref().map(|e| e.code))
+    }
+}
+
+/// Load every plugin of `plan` and report on each.
+pub fn audit(runtime: &Runtime, plan: &Plan) -> AuditReport {
+    let mut plugins = Vec::new();
+    for gate in &plan.gates {
+        let entry = match runtime.load_gate(plan, gate) {
+            Ok(loaded) => ok_entry(&gate.name, "gate", loaded.info().clone()),
+            Err(e) => err_entry(&gate.name, "gate", e.stop_code(), e.to_string()),
+        };
+        plugins.push(entry);
+    }
+    for phase in &plan.phases {
+        let entry = match runtime.load_phase(plan, phase) {
+            Ok(loaded) => ok_entry(&phase.name, "phase", loaded.info().clone()),
+            Err(e) => err_entry(&phase.name, "phase", e.stop_code(), e.to_string()),
+        };
+        plugins.push(entry);
+    }
+    AuditReport {
+        plan: plan.source_path.display().to_string(),
+        plugin_set: plan.plan.plugin_set.clone(),
+        plugins,
+    }
+}
+
+fn ok_entry(name: &str, role: &'static str, info: PluginInfo) -> AuditEntry {
+    AuditEntry {
+        name: name.to_string(),
+        role,
+        loads: true,
+        plugin: Some(info),
+        error: None,
+    }
+}
+
+fn err_entry(name: &str, role: &'static str, code: StopCode, message: String) -> AuditEntry {
+    AuditEntry {
+        name: name.to_string(),
+        role,
+        loads: false,
+        plugin: None,
+        error: Some(AuditError { code, message }),
+    }
+}
+
+/// The audit as a table for people.
+pub fn render_text(report: &AuditReport) -> String {
+    let mut out = format!("plan {} (plugin set {})\n", report.plan, report.plugin_set);
+    for entry in &report.plugins {
+        let _ = writeln!(out, "\n{} {}", entry.role, entry.name);
+        if let Some(info) = &entry.plugin {
+            let caps: Vec<String> = info
+                .imports
+                .iter()
+                .filter_map(|i| match i {
+                    crate::runtime::Import::Capability(c) => Some(c.interface().to_string()),
+                    _ => None,
+                })
+                .collect();
+            let grants: Vec<String> = info
+                .grants
+                .capabilities()
+                .iter()
+                .map(|c| c.interface().to_string())
+                .collect();
+            let list = |v: &[String]| if v.is_empty() { "(none)".to_string() } else { v.join(", ") };
+            let _ = writeln!(out, "  component  {}", info.path.display());
+            let _ = writeln!(out, "  sha256     {} (matches the pin)", info.sha256);
+            let _ = writeln!(out, "  size       {} bytes", info.size);
+            let _ = writeln!(out, "  imports    {}", list(&caps));
+            let _ = writeln!(out, "  ambient    {}", list(&info.diff.ambient));
+            let _ = writeln!(out, "  exports    {}", list(&info.exports));
+            let _ = writeln!(out, "  grants     {}", list(&grants));
+            for (table, access) in &info.grants.store {
+                let _ = writeln!(out, "    store      {table} = {access}");
+            }
+            for (name, access) in &info.grants.artifacts {
+                let _ = writeln!(out, "    artifact   {name} = {access}");
+            }
+            let _ = writeln!(
+                out,
+                "  limits     {} MiB memory, {} ms deadline",
+                info.limits.memory_mib, info.limits.deadline_ms
+            );
+            let unused: Vec<String> = info.diff.unused.iter().map(|c| c.interface().to_string()).collect();
+            let _ = writeln!(
+                out,
+                "  diff       {}",
+                if unused.is_empty() {
+                    "imports match grants".to_string()
+                } else {
+                    format!("granted but not imported: {}", unused.join(", "))
+                }
+            );
+        }
+        if let Some(error) = &entry.error {
+            let _ = writeln!(out, "  REFUSED    {}", error.code);
+            for line in error.message.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,89 @@
+//! `phasehost:plugin/artifacts`: named blobs in the run folder. Names are
+//! granted one by one; a name is a plain file name (no path separators).
+
+use super::CapError;
+use crate::bindings::phase::phasehost::plugin::artifacts::Host;
+use crate::plan::Op;
+use crate::runtime::cache::sha256_hex;
+use crate::runtime::state::PhaseState;
+use std::path::PathBuf;
+
+/// Largest blob a plugin may put.
+const MAX_ARTIFACT_BYTES: usize = 256 << 20;
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+impl PhaseState {
+    fn artifact_path(&mut self, name: &str, op: Op) -> Result<PathBuf, CapError> {
+        if !valid_name(name) {
+            return Err(CapError::Invalid(format!(
+                "artifact name `{name}` must be a plain file name"
+            )));
+        }
+        if !self.grants.allows_artifact(name, op) {
+            let verb = if op == Op::Read { "get" } else { "put" };
+            return Err(self.deny(format!("{verb} on artifact `{name}`")));
+        }
+        let dir = self
+            .services
+            .artifacts_dir
+            .clone()
+            .ok_or_else(|| CapError::Refused("this run has no artifacts folder".into()))?;
+        Ok(dir.join(name))
+    }
+}
+
+impl Host for PhaseState {
+    fn put(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<String, CapError>> {
+        let path = match self.artifact_path(&name, Op::Insert) {
+            Ok(path) => path,
+            Err(e) => return Ok(Err(e)),
+        };
+        if bytes.len() > MAX_ARTIFACT_BYTES {
+            return Ok(Err(CapError::Refused(format!(
+                "artifact `{name}` is larger than {MAX_ARTIFACT_BYTES} bytes"
+            ))));
+        }
+        if let Err(e) = self.guard_mutation() {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.scan_outbound(&format!("artifact `{name}`"), &String::from_utf8_lossy(&bytes)) {
+            return Ok(Err(e));
+        }
+        if let Err(e) = crate::fsutil::write_atomic(&path, &bytes) {
+            return Ok(Err(CapError::Refused(format!(
+                "artifact `{name}` could not be written: {e}"
+            ))));
+        }
+        Ok(Ok(sha256_hex(&bytes)))
+    }
+
+    fn get(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, CapError>> {
+        let path = match self.artifact_path(&name, Op::Read) {
+            Ok(path) => path,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(std::fs::read(&path).map_err(|_| CapError::NotFound(format!("artifact `{name}`"))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn names_with_paths_are_invalid() {
+        assert!(valid_name("backup.json"));
+        for bad in ["", "..", "../x", "a/b", "a\\b", "/etc/passwd"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `phasehost:plugin/store-write`: insert, update, delete — each checked
+//! against the grants, the kill-switch and the secret scanner, scoped to the
+//! run's document.
+
+use super::{CapError, filter_pairs, store_error};
+use crate::bindings::phase::phasehost::plugin::store_write::Host;
+use crate::bindings::phase::phasehost::plugin::types::Filter;
+use crate::plan::Op;
+use crate::runtime::state::PhaseState;
+use crate::store::{Row, SharedStore};
+
+impl PhaseState {
+    /// Grant, kill-switch and store presence, in that order.
+    fn writable_store(&mut self, table: &str, op: Op) -> Result<SharedStore, CapError> {
+        if !self.grants.allows_table(table, op) {
+            let verb = match op {
+                Op::Read => "read",
+                Op::Insert => "insert",
+                Op::Update => "update",
+                Op::Delete => "delete",
+            };
+            return Err(self.deny(format!("{verb} on table `{table}`")));
+        }
+        self.guard_mutation()?;
+        self.services
+            .store
+            .clone()
+            .ok_or_else(|| CapError::Refused("this run has no store".into()))
+    }
+
+    fn parse_row(&mut self, table: &str, json: &str) -> Result<Row, CapError> {
+        self.scan_outbound(&format!("a row for `{table}`"), json)?;
+        match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(row)) => Ok(row),
+            _ => Err(CapError::Invalid(format!(
+                "a row for `{table}` must be a JSON object"
+            ))),
+        }
+    }
+}
+
+impl Host for PhaseState {
+    fn insert(
+        &mut self,
+        table: String,
+        rows: Vec<String>,
+    ) -> wasmtime::Result<Result<u64, CapError>> {
+        let store = match self.writable_store(&table, Op::Insert) {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut parsed = Vec::with_capacity(rows.len());
+        for json in &rows {
+            match self.parse_row(&table, json) {
+                Ok(row) => parsed.push(row),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        let mut store = store
+            .lock()
+            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
+        Ok(store
+            .insert(&table, &self.services.scope, &parsed)
+            .map_err(store_error))
+    }
+
+    fn update(
+        &mut self,
+        table: String,
+        filters: Vec<Filter>,
+        set: String,
+    ) -> wasmtime::Result<Result<u64, CapError>> {
+        let store = match self.writable_store(&table, Op::Update) {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        let set = match self.parse_row(&table, &set) {
+            Ok(set) => set,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut store = store
+            .lock()
+            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
+        Ok(store
+            .update(&table, &self.services.scope, &filter_pairs(filters), &set)
+            .map_err(store_error))
+    }
+
+    fn delete(
+        &mut self,
+        table: String,
+        filters: Vec<Filter>,
+    ) -> wasmtime::Result<Result<u64, CapError>> {
+        let store = match self.writable_store(&table, Op::Delete) {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut store = store
+            .lock()
+            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
+        Ok(store
+            .delete(&table, &self.services.scope, &filter_pairs(filters))
+            .map_err(store_error))
+    }
+}

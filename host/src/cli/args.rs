@@ -1,0 +1,86 @@
+//! Command-line arguments (clap derive).
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// phasehost runs a fail-closed, gated pipeline whose phases are sandboxed
+/// WebAssembly components. Digests, ids and secrets are never typed on the
+/// command line: they are read from files.
+#[derive(Debug, Parser)]
+#[command(name = "phasehost", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load every plugin of a plan; exit 0 only if all would load.
+    ///
+    /// Checks each component's sha256 against the plan's pin and its imports
+    /// against its grants, and prints the difference when they disagree.
+    Check {
+        /// The plan file (TOML).
+        plan: PathBuf,
+    },
+    /// Show, per plugin, what it is, imports, exports, is granted and runs under.
+    Audit {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Print JSON for machines instead of a table for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the sha256 of each component into the plan (after reviewing them).
+    Pin {
+        /// The plan file (TOML); rewritten in place, formatting kept.
+        plan: PathBuf,
+    },
+    /// List every gate predicate and where it runs.
+    Gates {
+        /// The plan file (TOML).
+        plan: PathBuf,
+    },
+    /// Run a plan on a source document. Dry-run unless --live.
+    Run {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// The source document.
+        #[arg(long)]
+        source: PathBuf,
+        /// Really write: also needs `execution.enabled = true` in the host
+        /// config and no kill file.
+        #[arg(long)]
+        live: bool,
+        /// The operator's host config (TOML): execution switch and kill file.
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_command() {
+        let table: &[(&[&str], &str)] = &[
+            (&["phasehost", "check", "p.toml"], "Check"),
+            (&["phasehost", "audit", "p.toml", "--json"], "Audit"),
+            (&["phasehost", "pin", "p.toml"], "Pin"),
+            (&["phasehost", "gates", "p.toml"], "Gates"),
+            (&["phasehost", "run", "p.toml", "--source", "a.txt"], "Run"),
+        ];
+        for (args, want) in table {
+            let cli = Cli::try_parse_from(*args).unwrap();
+            assert!(format!("{:?}", cli.command).starts_with(want), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn run_needs_a_source() {
+        assert!(Cli::try_parse_from(["phasehost", "run", "p.toml"]).is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! `phasehost gates <plan>`: every predicate and where it runs.
+
+use super::{open_plan, open_runtime};
+use anyhow::Result;
+use std::path::Path;
+
+pub(super) fn run(plan_path: &Path) -> Result<i32> {
+    let plan = open_plan(plan_path)?;
+    let runtime = open_runtime(&plan)?;
+    println!("{:<32} {:<6} {:<20} plugin", "predicate", "when", "phase");
+    let mut count = 0;
+    for spec in &plan.gates {
+        let gate = runtime
+            .load_gate(&plan, spec)
+            .map_err(|e| anyhow::Error::new(e.to_stop()))?;
+        for p in gate.predicates() {
+            let note = if plan.phase(&p.phase).is_some() {
+                ""
+            } else {
+                "  (phase not in this plan)"
+            };
+            println!(
+                "{:<32} {:<6} {:<20} {}{note}\n    {}",
+                p.name, p.checkpoint, p.phase, spec.name, p.description
+            );
+            count += 1;
+        }
+    }
+    println!("{count} predicates");
+    Ok(0)
+}

@@ -1,0 +1,41 @@
+//! One file per command.
+
+mod audit;
+mod check;
+mod gates;
+mod pin;
+mod run;
+
+use super::{Cli, Command};
+use crate::plan::{Plan, load_plan};
+use crate::runtime::Runtime;
+use crate::stop::{Stop, StopCode};
+use anyhow::Result;
+use std::path::Path;
+
+/// Run the parsed command; returns the exit status.
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Check { plan } => check::run(&plan),
+        Command::Audit { plan, json } => audit::run(&plan, json),
+        Command::Pin { plan } => pin::run(&plan),
+        Command::Gates { plan } => gates::run(&plan),
+        Command::Run {
+            plan,
+            source,
+            live,
+            host_config,
+        } => run::run(&plan, &source, live, host_config.as_deref()),
+    }
+}
+
+/// Load a plan, mapping failure to plan-invalid.
+pub(crate) fn open_plan(path: &Path) -> Result<Plan> {
+    load_plan(path).map_err(|e| anyhow::Error::new(Stop::new(StopCode::PlanInvalid, e.to_string())))
+}
+
+/// A runtime using the plan's compile cache.
+pub(crate) fn open_runtime(plan: &Plan) -> Result<Runtime> {
+    Runtime::new(&plan.resolve(&plan.runtime.cache_dir))
+        .map_err(|e| anyhow::Error::new(Stop::new(StopCode::Internal, format!("cannot start the wasm engine: {e:#}"))))
+}

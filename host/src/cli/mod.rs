@@ -1,0 +1,45 @@
+//! The `phasehost` command line: clap definitions and dispatch. Each command
+//! lives in its own file.
+
+mod args;
+mod commands;
+
+pub use args::{Cli, Command};
+
+use crate::stop::{Stop, StopCode};
+use clap::Parser;
+use std::io::Write;
+
+/// Parse arguments, run the command, print errors with their cause chain,
+/// and return the exit status.
+pub fn main() -> i32 {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(refusal) = phasehost_policy::argguard::check_args(raw.iter().skip(1)) {
+        eprintln!("phasehost: {}: {refusal}", StopCode::ArgumentRefused);
+        return StopCode::ArgumentRefused.exit_status();
+    }
+    let cli = Cli::parse_from(raw);
+    match commands::dispatch(cli) {
+        Ok(status) => status,
+        Err(error) => report(&error),
+    }
+}
+
+/// Print `error` and map it to an exit status.
+fn report(error: &anyhow::Error) -> i32 {
+    if let Some(io) = error.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return 0;
+    }
+    let code = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Stop>().map(|s| s.code))
+        .unwrap_or(StopCode::Internal);
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "phasehost: {code}: ");
+    let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+    let _ = writeln!(stderr, "{}", chain.join("\n  caused by: "));
+    let _ = writeln!(stderr, "hint: {}", code.hint());
+    code.exit_status()
+}

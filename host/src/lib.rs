@@ -1,0 +1,18 @@
+//! phasehost: a host for fail-closed, gated pipelines whose phase bodies are
+//! sandboxed WebAssembly components.
+//!
+//! The host owns everything dangerous — the store connection, the file
+//! system, the clock, credentials, the kill-switch, approvals and the secrets
+//! policy — and hands each plugin only the capabilities its plan grants.
+
+mod bindings;
+mod caps;
+pub mod audit;
+pub mod cli;
+pub mod fsutil;
+pub mod plan;
+pub mod runtime;
+pub mod stop;
+pub mod store;
+
+pub use stop::{Stop, StopCode};

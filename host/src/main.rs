@@ -1,0 +1,5 @@
+//! The `phasehost` command-line tool.
+
+fn main() {
+    std::process::exit(phasehost::cli::main());
+}

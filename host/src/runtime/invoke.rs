@@ -1,0 +1,288 @@
+//! Running a phase and evaluating gate predicates: a fresh `Store` per call,
+//! with the memory limiter and the epoch deadline; every failure becomes a
+//! typed stop, never a host panic.
+
+use super::engine::deadline_ticks;
+use super::load::{LoadedGate, LoadedPhase};
+use super::state::{GateState, Incident, LogLine, PhaseState, RunServices};
+use crate::bindings::gate::exports::phasehost::plugin::gate as wit_gate;
+use crate::bindings::gate::GatePluginPre;
+use crate::bindings::phase::exports::phasehost::plugin::phase as wit_phase;
+use crate::bindings::phase::phasehost::plugin::types::Evidence as WitEvidence;
+use crate::plan::Limits;
+use crate::stop::{Stop, StopCode};
+use serde::Serialize;
+use wasmtime::{Engine, Store, Trap};
+
+/// What the host hands a phase.
+#[derive(Debug, Clone)]
+pub struct PhaseInput {
+    /// The run id.
+    pub run_id: String,
+    /// The document id.
+    pub document_id: String,
+    /// The document version label.
+    pub version: String,
+    /// Whether store writes will be rolled back.
+    pub dry_run: bool,
+    /// The phase's config (JSON object text).
+    pub config: String,
+    /// Evidence of earlier phases: (phase, JSON).
+    pub evidence: Vec<(String, String)>,
+}
+
+/// The result of one phase run.
+#[derive(Debug)]
+pub struct PhaseRun {
+    /// Evidence JSON, or why the phase stopped.
+    pub outcome: Result<serde_json::Value, Stop>,
+    /// Log lines the plugin emitted (already scanned).
+    pub log: Vec<LogLine>,
+    /// What the host refused during the run.
+    pub incidents: Vec<Incident>,
+}
+
+/// A predicate a gate plugin declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Predicate {
+    /// Its name.
+    pub name: String,
+    /// What it checks.
+    pub description: String,
+    /// The phase it guards.
+    pub phase: String,
+    /// `before` or `after`.
+    pub checkpoint: &'static str,
+}
+
+/// A predicate's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Whether it holds.
+    pub holds: bool,
+    /// Why.
+    pub detail: String,
+}
+
+fn wasm_failure(error: &wasmtime::Error, memory_refused: bool, deadline_ms: u64) -> Stop {
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return Stop::new(
+            StopCode::PluginDeadline,
+            format!("ran past its deadline of {deadline_ms} ms"),
+        );
+    }
+    if memory_refused {
+        return Stop::new(
+            StopCode::PluginOutOfMemory,
+            format!("trapped after its memory limit was reached: {error}"),
+        );
+    }
+    Stop::new(StopCode::PluginTrap, format!("trapped: {error:#}"))
+}
+
+fn refusal_code(kind: wit_phase::RefusalKind) -> StopCode {
+    use wit_phase::RefusalKind as K;
+    match kind {
+        K::EmptyInput => StopCode::EmptySource,
+        K::BadEncoding => StopCode::BadEncoding,
+        K::UnknownDocument => StopCode::UnknownDocument,
+        K::DuplicateDocument => StopCode::DuplicateDocument,
+        K::CapExceeded => StopCode::CapExceeded,
+        K::InvariantFailed => StopCode::InvariantFailed,
+        K::CapabilityFailed => StopCode::CapabilityDenied,
+    }
+}
+
+/// Incidents that stop a run even when the plugin carried on.
+fn incident_stop(incidents: &[Incident]) -> Option<Stop> {
+    incidents.iter().find_map(|i| match i {
+        Incident::Killed(reason) => Some(Stop::new(
+            StopCode::KillSwitch,
+            format!("a mutation was stopped by the kill-switch: {reason}"),
+        )),
+        Incident::Secret(what) => Some(Stop::new(
+            StopCode::SecretDetected,
+            format!("secret-shaped data refused: {what}"),
+        )),
+        Incident::Denied(_) => None,
+    })
+}
+
+fn to_wit_evidence(evidence: &[(String, String)]) -> Vec<WitEvidence> {
+    evidence
+        .iter()
+        .map(|(phase, json)| WitEvidence {
+            phase: phase.clone(),
+            json: json.clone(),
+        })
+        .collect()
+}
+
+impl LoadedPhase {
+    /// Run the phase once in a fresh store.
+    pub fn run(&self, engine: &Engine, services: &RunServices, input: &PhaseInput) -> PhaseRun {
+        let name = self.info.name.clone();
+        let limits = self.info.limits;
+        let state = PhaseState::new(
+            &name,
+            self.info.grants.clone(),
+            services.clone(),
+            limits.memory_mib as usize * (1 << 20),
+        );
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
+        store.epoch_deadline_trap();
+
+        let wit_input = wit_phase::PhaseInput {
+            run_id: input.run_id.clone(),
+            document_id: input.document_id.clone(),
+            version: input.version.clone(),
+            dry_run: input.dry_run,
+            config: input.config.clone(),
+            evidence: to_wit_evidence(&input.evidence),
+        };
+        let called = self.pre.instantiate(&mut store).and_then(|plugin| {
+            plugin
+                .phasehost_plugin_phase()
+                .call_run(&mut store, &wit_input)
+        });
+        let state = store.into_data();
+        let outcome = match called {
+            Err(error) => Err(wasm_failure(
+                &error,
+                state.limiter.memory_refused,
+                limits.deadline_ms,
+            )),
+            Ok(result) => match incident_stop(&state.incidents) {
+                Some(stop) => Err(stop),
+                None => match result {
+                    Ok(json) => parse_evidence(&json, services),
+                    Err(refusal) => {
+                        let denied = state
+                            .incidents
+                            .iter()
+                            .any(|i| matches!(i, Incident::Denied(_)));
+                        let code = if denied {
+                            StopCode::CapabilityDenied
+                        } else {
+                            refusal_code(refusal.kind)
+                        };
+                        Err(Stop::new(code, refusal.message))
+                    }
+                },
+            },
+        };
+        PhaseRun {
+            outcome: outcome.map_err(|stop| stop.in_phase(&name)),
+            log: state.log,
+            incidents: state.incidents,
+        }
+    }
+}
+
+fn parse_evidence(json: &str, services: &RunServices) -> Result<serde_json::Value, Stop> {
+    if let Err(finding) = services.scanner.scan(json) {
+        return Err(Stop::new(
+            StopCode::SecretDetected,
+            format!("secret-shaped data in the phase's evidence: {finding}"),
+        ));
+    }
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        _ => Err(Stop::new(
+            StopCode::PluginTrap,
+            "the phase returned evidence that is not a JSON object",
+        )),
+    }
+}
+
+fn gate_store(engine: &Engine, limits: Limits) -> Store<GateState> {
+    let state = GateState {
+        limiter: super::limiter::RunLimiter::new(limits.memory_mib as usize * (1 << 20)),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
+    store.epoch_deadline_trap();
+    store
+}
+
+/// Ask a gate plugin for its predicates.
+pub(crate) fn list_predicates(
+    engine: &Engine,
+    pre: &GatePluginPre<GateState>,
+    limits: Limits,
+) -> Result<Vec<Predicate>, Stop> {
+    let mut store = gate_store(engine, limits);
+    let listed = pre
+        .instantiate(&mut store)
+        .and_then(|plugin| plugin.phasehost_plugin_gate().call_predicates(&mut store));
+    match listed {
+        Ok(list) => Ok(list
+            .into_iter()
+            .map(|p| Predicate {
+                name: p.name,
+                description: p.description,
+                phase: p.phase,
+                checkpoint: match p.checkpoint {
+                    wit_gate::Checkpoint::Before => "before",
+                    wit_gate::Checkpoint::After => "after",
+                },
+            })
+            .collect()),
+        Err(error) => Err(wasm_failure(
+            &error,
+            store.data().limiter.memory_refused,
+            limits.deadline_ms,
+        )),
+    }
+}
+
+impl LoadedGate {
+    /// Evaluate predicate `name` over `evidence` in a fresh store. An error
+    /// from the plugin or a trap is a stop (fail closed); the caller decides
+    /// what a false verdict means.
+    pub fn evaluate(
+        &self,
+        engine: &Engine,
+        name: &str,
+        evidence: &[(String, String)],
+    ) -> Result<Verdict, Stop> {
+        let limits = self.info.limits;
+        let mut store = gate_store(engine, limits);
+        let wit_evidence: Vec<wit_gate::Evidence> = to_wit_evidence(evidence)
+            .into_iter()
+            .map(|e| wit_gate::Evidence {
+                phase: e.phase,
+                json: e.json,
+            })
+            .collect();
+        let called = self.pre.instantiate(&mut store).and_then(|plugin| {
+            plugin
+                .phasehost_plugin_gate()
+                .call_evaluate(&mut store, name, &wit_evidence)
+        });
+        match called {
+            Ok(Ok(v)) => Ok(Verdict {
+                holds: v.holds,
+                detail: v.detail,
+            }),
+            Ok(Err(message)) => Err(Stop::new(
+                StopCode::InvariantFailed,
+                format!("predicate {name} could not be evaluated: {message}"),
+            )),
+            Err(error) => {
+                let cause = wasm_failure(
+                    &error,
+                    store.data().limiter.memory_refused,
+                    limits.deadline_ms,
+                );
+                Err(Stop::new(
+                    StopCode::InvariantFailed,
+                    format!("predicate {name} failed closed: {}", cause.message),
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The wasmtime runtime: one engine per process, compiled components cached
+//! on disk, an `InstancePre` per plugin, a fresh `Store` per run.
+
+pub mod cache;
+mod determinism;
+pub mod engine;
+pub mod imports;
+mod invoke;
+mod limiter;
+mod load;
+pub mod state;
+
+pub use cache::{CacheOutcome, CompileCache};
+pub use imports::{GrantDiff, Import};
+pub use invoke::{PhaseInput, PhaseRun, Predicate, Verdict};
+pub use load::{LoadError, LoadedGate, LoadedPhase, PluginInfo};
+
+use crate::bindings;
+use engine::EpochTicker;
+use state::{GateState, PhaseState};
+use std::path::Path;
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+/// The engine, linkers and compile cache of this process.
+pub struct Runtime {
+    engine: Engine,
+    phase_linker: Linker<PhaseState>,
+    gate_linker: Linker<GateState>,
+    cache: CompileCache,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// A runtime whose compiled components are cached in `cache_dir`.
+    pub fn new(cache_dir: &Path) -> wasmtime::Result<Self> {
+        let engine = engine::build_engine()?;
+        let mut phase_linker = Linker::new(&engine);
+        bindings::phase::PhasePlugin::add_to_linker::<PhaseState, HasSelf<PhaseState>>(
+            &mut phase_linker,
+            |state| state,
+        )?;
+        // For plugins built for wasm32-wasip2: WASI with nothing granted
+        // (see `state::deny_all_wasi`).
+        wasmtime_wasi::p2::add_to_linker_sync(&mut phase_linker)?;
+        let gate_linker = Linker::new(&engine);
+        let cache = CompileCache::new(cache_dir, &engine);
+        let ticker = EpochTicker::start(&engine);
+        Ok(Self {
+            engine,
+            phase_linker,
+            gate_linker,
+            cache,
+            _ticker: ticker,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The compile cache.
+    pub fn cache(&self) -> &CompileCache {
+        &self.cache
+    }
+}

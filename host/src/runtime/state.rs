@@ -1,0 +1,149 @@
+//! The per-run context a phase's `Store` holds: its grants, the run's
+//! services (source, store, artifacts, kill-switch), a deny-all WASI context
+//! and the resource limiter.
+
+use super::determinism::{FrozenMonotonicClock, FrozenWallClock, seeded_rng};
+use super::limiter::RunLimiter;
+use crate::plan::Grants;
+use crate::store::{Scope, SharedStore};
+use std::path::PathBuf;
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Decides whether a mutating call may go ahead (the kill-switch).
+pub trait MutationGuard: Send + Sync {
+    /// `Err(reason)` stops the mutation.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// A guard that always allows (used where nothing mutates, e.g. `check`).
+#[derive(Debug, Default)]
+pub struct AllowAll;
+
+impl MutationGuard for AllowAll {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Inspects everything a plugin sends out (log lines, rows, blobs, evidence).
+pub trait OutboundScanner: Send + Sync {
+    /// `Err(description)` when `text` carries a secret; the description must
+    /// not contain the secret.
+    fn scan(&self, text: &str) -> Result<(), String>;
+}
+
+/// The services of one run, shared by all its phases.
+#[derive(Clone)]
+pub struct RunServices {
+    /// The run id (seeds WASI random).
+    pub run_id: String,
+    /// The pinned source bytes.
+    pub source: Option<Arc<[u8]>>,
+    /// The store, inside the run's transaction.
+    pub store: Option<SharedStore>,
+    /// The scope every store call is limited to.
+    pub scope: Scope,
+    /// The run folder's artifacts directory.
+    pub artifacts_dir: Option<PathBuf>,
+    /// Checked before every mutating call.
+    pub guard: Arc<dyn MutationGuard>,
+    /// Checks everything a plugin emits.
+    pub scanner: Arc<dyn OutboundScanner>,
+}
+
+/// One log line a plugin emitted (already scanned).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogLine {
+    /// debug / info / warn
+    pub level: &'static str,
+    /// The text.
+    pub message: String,
+}
+
+/// Something the host refused during a phase run, remembered so the run's
+/// stop code can say why the plugin failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incident {
+    /// A capability call without the grant.
+    Denied(String),
+    /// The kill-switch stopped a mutation.
+    Killed(String),
+    /// A secret-shaped value was refused (description has no secret).
+    Secret(String),
+}
+
+/// The data of one phase run's `wasmtime::Store`.
+pub struct PhaseState {
+    pub(crate) phase: String,
+    pub(crate) grants: Grants,
+    pub(crate) services: RunServices,
+    pub(crate) log: Vec<LogLine>,
+    pub(crate) incidents: Vec<Incident>,
+    pub(crate) limiter: RunLimiter,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl PhaseState {
+    /// State for one run of `phase`.
+    pub fn new(phase: &str, grants: Grants, services: RunServices, memory_bytes: usize) -> Self {
+        let wasi = deny_all_wasi(&services.run_id);
+        Self {
+            phase: phase.to_string(),
+            grants,
+            services,
+            log: Vec::new(),
+            incidents: Vec::new(),
+            limiter: RunLimiter::new(memory_bytes),
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// What the host refused during this run.
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    /// The log lines the plugin emitted.
+    pub fn log(&self) -> &[LogLine] {
+        &self.log
+    }
+}
+
+/// WASI with nothing granted: no preopened dirs, env, args, sockets or
+/// inherited stdio; frozen clocks; random seeded from the run id.
+fn deny_all_wasi(run_id: &str) -> WasiCtx {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }))
+        .wall_clock(FrozenWallClock)
+        .monotonic_clock(FrozenMonotonicClock)
+        .secure_random(seeded_rng(run_id, "secure"))
+        .insecure_random(seeded_rng(run_id, "insecure"))
+        .insecure_random_seed(u128::from_le_bytes(
+            super::determinism::seed_bytes(run_id, "seed")[..16]
+                .try_into()
+                .expect("16 bytes"),
+        ));
+    builder.build()
+}
+
+impl WasiView for PhaseState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The data of one gate evaluation's `wasmtime::Store`: only a limiter.
+pub struct GateState {
+    pub(crate) limiter: RunLimiter,
+}

@@ -1,0 +1,181 @@
+//! `source_pin`: turn raw bytes into the pinned, normalized text.
+//!
+//! Rules (the raw SHA-256 is always over the raw bytes, untouched):
+//! 1. Empty input is refused ([`SourceError::Empty`]); bytes that are not
+//!    UTF-8 are refused with the offset of the first bad byte.
+//! 2. A leading UTF-8 byte-order mark (U+FEFF) is dropped: it is an encoding
+//!    signature, not content, and would otherwise glue itself to the preamble.
+//! 3. Line endings are normalized to LF: CRLF and a lone CR both become LF,
+//!    so the same document saved on Windows or Unix pins to one normalized
+//!    text, and the line scanner of `mark` sees one kind of line.
+//! 4. The text is put in Unicode NFC (a quick check first: most texts already
+//!    are NFC and are then not copied again).
+//! 5. A text that is only whitespace after that is refused.
+//!
+//! Every later phase works on [`Pinned::normalized`]; units reassemble to it
+//! byte for byte.
+
+use alloc::string::String;
+use core::fmt;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use crate::digest::sha256_hex;
+
+/// The pinned source: digests and counts of the raw and normalized text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pinned {
+    /// SHA-256 (hex) of the raw bytes as given.
+    pub raw_sha256: String,
+    /// SHA-256 (hex) of [`Pinned::normalized`] as UTF-8.
+    pub normalized_sha256: String,
+    /// Length of the raw input in bytes.
+    pub raw_bytes: u64,
+    /// Length of the normalized text in bytes.
+    pub normalized_bytes: u64,
+    /// Number of Unicode scalar values in the normalized text.
+    pub chars: u64,
+    /// Whether the decoded text (after BOM and line-ending handling) was
+    /// already in NFC.
+    pub was_nfc: bool,
+    /// Whether a leading byte-order mark was dropped.
+    pub bom_stripped: bool,
+    /// Whether any CR or CRLF was turned into LF.
+    pub line_endings_normalized: bool,
+    /// The normalized text (not serialized: evidence carries digests only).
+    #[serde(skip)]
+    pub normalized: String,
+}
+
+/// Why a source cannot be pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum SourceError {
+    /// The input has zero bytes.
+    Empty,
+    /// The input is not UTF-8; `valid_up_to` bytes decoded fine.
+    NotUtf8 {
+        /// Offset of the first byte that is not valid UTF-8.
+        valid_up_to: usize,
+    },
+    /// The input decodes to whitespace only.
+    OnlyWhitespace,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::Empty => f.write_str("source is empty (0 bytes)"),
+            SourceError::NotUtf8 { valid_up_to } => {
+                write!(f, "source is not UTF-8 (first bad byte at {valid_up_to})")
+            }
+            SourceError::OnlyWhitespace => f.write_str("source contains only whitespace"),
+        }
+    }
+}
+
+/// Pins `raw`: validates, normalizes and hashes it (see the module rules).
+pub fn pin(raw: &[u8]) -> Result<Pinned, SourceError> {
+    if raw.is_empty() {
+        return Err(SourceError::Empty);
+    }
+    let text = core::str::from_utf8(raw).map_err(|e| SourceError::NotUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    let (text, bom_stripped) = match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
+    let line_endings_normalized = text.contains('\r');
+    let lf_text;
+    let text: &str = if line_endings_normalized {
+        lf_text = normalize_line_endings(text);
+        &lf_text
+    } else {
+        text
+    };
+    let (normalized, was_nfc) = match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => (String::from(text), true),
+        IsNormalized::No | IsNormalized::Maybe => {
+            let n: String = text.nfc().collect();
+            let same = n == text;
+            (n, same)
+        }
+    };
+    if normalized.trim().is_empty() {
+        return Err(SourceError::OnlyWhitespace);
+    }
+    Ok(Pinned {
+        raw_sha256: sha256_hex(raw),
+        normalized_sha256: sha256_hex(normalized.as_bytes()),
+        raw_bytes: raw.len() as u64,
+        normalized_bytes: normalized.len() as u64,
+        chars: normalized.chars().count() as u64,
+        was_nfc,
+        bom_stripped,
+        line_endings_normalized,
+        normalized,
+    })
+}
+
+/// CRLF → LF, lone CR → LF.
+fn normalize_line_endings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_refused() {
+        assert_eq!(pin(b""), Err(SourceError::Empty));
+    }
+
+    #[test]
+    fn invalid_utf8_reports_offset() {
+        assert_eq!(
+            pin(b"ab\xffcd"),
+            Err(SourceError::NotUtf8 { valid_up_to: 2 })
+        );
+    }
+
+    #[test]
+    fn whitespace_only_is_refused() {
+        assert_eq!(pin(b" \n\t\r\n"), Err(SourceError::OnlyWhitespace));
+        assert_eq!(pin(b"\xEF\xBB\xBF\n"), Err(SourceError::OnlyWhitespace));
+    }
+
+    #[test]
+    fn bom_and_crlf_are_normalized_raw_sha_is_not() {
+        let p = pin(b"\xEF\xBB\xBFa\r\nb\rc\n").unwrap();
+        assert_eq!(p.normalized, "a\nb\nc\n");
+        assert!(p.bom_stripped && p.line_endings_normalized && p.was_nfc);
+        assert_eq!(p.raw_sha256, sha256_hex(b"\xEF\xBB\xBFa\r\nb\rc\n"));
+        assert_eq!(p.normalized_sha256, sha256_hex(b"a\nb\nc\n"));
+        assert_eq!(p.raw_bytes, 10);
+        assert_eq!(p.normalized_bytes, 6);
+    }
+
+    #[test]
+    fn nfd_is_composed() {
+        // "Điều" with a decomposed "ề": e + U+0302 + U+0300.
+        let nfd = "Đie\u{302}\u{300}u 1.";
+        let p = pin(nfd.as_bytes()).unwrap();
+        assert!(!p.was_nfc);
+        assert_eq!(p.normalized, "Điều 1.");
+        assert_eq!(p.chars, 7);
+    }
+}

@@ -1,0 +1,544 @@
+//! `mark`: find the structural regions of a normalized legal text.
+//!
+//! The text is scanned line by line. A line can start a region only if it is
+//! not inside a quotation (amending laws quote whole articles: “Điều 54. …”
+//! with their own clauses and points) and its trimmed start is a marker that
+//! fits the context:
+//! - containers ("Phần thứ …", "Chương …", "Mục …", "Tiểu mục …") are
+//!   always accepted; they close the open article;
+//! - an article "Điều N." / "Điều N:" / bare "Điều N" is accepted if N is
+//!   not below the last article number (equal = a duplicate, kept and given
+//!   a `_dupN` eId); "Điều N Tên" (space, no dot) only if N follows the last
+//!   article and the title starts with a capital; the typo "Điền N." only if
+//!   N follows the last article;
+//! - a clause "N." only inside an article, if N is 1 to 3 above the previous
+//!   clause number (0 before the first: lines lost or fused in the source
+//!   must not swallow the rest of the article), or equal to it (a text that
+//!   numbers twice: kept, with a `_dupN` eId);
+//! - a point "a)" only inside an article, likewise 1 to 3 letters after the
+//!   previous point in the Vietnamese alphabet (a, b, c, d, đ, e, g, …), or
+//!   the same letter; points restart at every clause.
+//!
+//! Closing: the last enactment sentence after the first article ("Luật này /
+//! Bộ luật này / Hiến pháp này / Pháp lệnh này … Quốc hội … thông qua …")
+//! starts the closing region, which runs to the end of the text (signature,
+//! annexes). Without one, the last short signature title line ("CHỦ TỊCH
+//! QUỐC HỘI", "TM. QUỐC HỘI", "CHỦ TỊCH NƯỚC", no final punctuation)
+//! starts it; without that, the signatory's name line before the last
+//! "(Đã ký)". Without any of them the last article keeps the trailing text.
+//! Markers inside the closing (annexes) are not read.
+//!
+//! Text before the first marker is the preamble (merged into the first
+//! region when it is whitespace only).
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use serde::{Deserialize, Serialize};
+
+use crate::caps::{Cap, Caps};
+use crate::digest::sha256_hex;
+use crate::region::{Region, RegionKind};
+use crate::scan::{self, ArticleKey, Candidate, Strength};
+
+/// Why a text cannot be marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum MarkError {
+    /// The text has no article at all.
+    NoStructure,
+    /// A cap was exceeded.
+    CapExceeded {
+        /// Which cap.
+        cap: Cap,
+        /// Its limit.
+        limit: u64,
+        /// The value found.
+        actual: u64,
+        /// The first region that exceeded it (for per-region caps).
+        eid: Option<String>,
+    },
+}
+
+impl fmt::Display for MarkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MarkError::NoStructure => f.write_str("no article (\"Điều N\") found in the text"),
+            MarkError::CapExceeded {
+                cap,
+                limit,
+                actual,
+                eid,
+            } => {
+                write!(f, "cap {} exceeded: {actual} > {limit}", cap.name())?;
+                if let Some(eid) = eid {
+                    write!(f, " (at {eid})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An accepted marker line.
+struct Marker<'a> {
+    line: usize,
+    start: usize,
+    kind: RegionKind,
+    label: &'a str,
+    /// Container value, article number, clause number or point index.
+    value: u32,
+    suffix: Option<char>,
+    rest: &'a str,
+}
+
+/// Quotation state carried from line to line.
+#[derive(Default)]
+struct Quotes {
+    curly: usize,
+    straight_open: bool,
+}
+
+impl Quotes {
+    fn inside(&self) -> bool {
+        self.curly > 0 || self.straight_open
+    }
+
+    fn feed(&mut self, line: &str) {
+        for c in line.chars() {
+            match c {
+                '“' => self.curly += 1,
+                '”' => self.curly = self.curly.saturating_sub(1),
+                '"' => self.straight_open = !self.straight_open,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Largest step between consecutive clause numbers / point letters that is
+/// still read as the next one (the corpus has lost or fused lines: "1., 3."
+/// or "b) …; c) …" followed by "đ)").
+const MAX_STEP: u32 = 3;
+
+/// Context of acceptance.
+#[derive(Default)]
+struct Context {
+    last_article: Option<ArticleKey>,
+    in_article: bool,
+    clause_prev: u32,
+    point_prev: Option<usize>,
+}
+
+impl Context {
+    fn accept(&mut self, c: &Candidate<'_>) -> bool {
+        match *c {
+            Candidate::Container { .. } => {
+                self.in_article = false;
+                self.clause_prev = 0;
+                self.point_prev = None;
+                true
+            }
+            Candidate::Article {
+                key,
+                strength,
+                typo,
+                rest,
+                ..
+            } => {
+                let follows = match self.last_article {
+                    None => key == (1, None),
+                    Some(last) => key == (last.0 + 1, None),
+                };
+                let ok = match (strength, typo) {
+                    (Strength::Strong, false) => self.last_article.is_none_or(|last| key >= last),
+                    (Strength::Strong, true) => follows,
+                    (Strength::Weak, false) => {
+                        follows && rest.starts_with(|c: char| c.is_uppercase())
+                    }
+                    (Strength::Weak, true) => false,
+                };
+                if ok {
+                    self.last_article = Some(key);
+                    self.in_article = true;
+                    self.clause_prev = 0;
+                    self.point_prev = None;
+                }
+                ok
+            }
+            Candidate::Clause { value, .. } => {
+                let prev = self.clause_prev;
+                let ok = self.in_article
+                    && ((value > prev && value <= prev + MAX_STEP) || (value == prev && prev > 0));
+                if ok {
+                    self.clause_prev = value;
+                    self.point_prev = None;
+                }
+                ok
+            }
+            Candidate::Point { index, .. } => {
+                let ok = self.in_article
+                    && match self.point_prev {
+                        None => index < MAX_STEP as usize,
+                        Some(p) => index >= p && index <= p + MAX_STEP as usize,
+                    };
+                if ok {
+                    self.point_prev = Some(index);
+                }
+                ok
+            }
+        }
+    }
+}
+
+/// Candidate lines for the start of the closing region.
+#[derive(Default)]
+struct ClosingCandidates {
+    last_enactment: Option<usize>,
+    last_signature: Option<usize>,
+    last_signed: Option<usize>,
+}
+
+impl ClosingCandidates {
+    fn feed(&mut self, idx: usize, t: &str) {
+        const ENACTED_BY: [&str; 4] = ["luật này", "bộ luật này", "hiến pháp này", "pháp lệnh này"];
+        if ENACTED_BY.iter().any(|p| scan::starts_with_folded(t, p))
+            && scan::contains_folded(t, "quốc hội")
+            && scan::contains_folded(t, "thông qua")
+        {
+            self.last_enactment = Some(idx);
+        }
+        const SIGNATURE: [&str; 4] = [
+            "chủ tịch quốc hội",
+            "tm. quốc hội",
+            "t/m quốc hội",
+            "chủ tịch nước",
+        ];
+        if t.chars().count() <= 60
+            && SIGNATURE.iter().any(|p| scan::starts_with_folded(t, p))
+            && !t.ends_with(['.', ';', ':', ','])
+        {
+            self.last_signature = Some(idx);
+        }
+        if scan::starts_with_folded(t, "(đã ký") {
+            self.last_signed = Some(idx);
+        }
+    }
+}
+
+/// Splits into (line start offset, line without '\n').
+fn lines(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for line in text.split('\n') {
+        out.push((start, line));
+        start += line.len() + 1;
+    }
+    if text.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+/// Finds the structural regions of `normalized` (see the module rules).
+pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
+    let lines = lines(normalized);
+    let mut markers: Vec<Marker<'_>> = Vec::new();
+    let mut ctx = Context::default();
+    let mut quotes = Quotes::default();
+    let mut closing = ClosingCandidates::default();
+    for (idx, &(start, line)) in lines.iter().enumerate() {
+        let inside = quotes.inside();
+        quotes.feed(line);
+        if inside {
+            continue;
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if let Some(c) = scan::candidate(t) {
+            if ctx.accept(&c) {
+                markers.push(to_marker(idx, start, &c));
+            }
+            continue;
+        }
+        if ctx.last_article.is_some() {
+            closing.feed(idx, t);
+        }
+    }
+    let closing_line = closing
+        .last_enactment
+        .or(closing.last_signature)
+        .or_else(|| {
+            let signed = closing.last_signed?;
+            let last_marker = markers
+                .iter()
+                .rev()
+                .find(|m| m.line < signed)
+                .map(|m| m.line);
+            let name = (0..signed)
+                .rev()
+                .find(|&i| !lines[i].1.trim().is_empty())
+                .filter(|&i| Some(i) > last_marker);
+            Some(name.unwrap_or(signed))
+        });
+    let closing_start = closing_line.map(|l| lines[l].0);
+    if let Some(cs) = closing_start {
+        markers.retain(|m| m.start < cs);
+    }
+    if !markers.iter().any(|m| m.kind == RegionKind::Article) {
+        return Err(MarkError::NoStructure);
+    }
+    let has_preamble = !normalized[..markers[0].start].trim().is_empty();
+    let units = markers.len() + usize::from(has_preamble) + usize::from(closing_start.is_some());
+    if units > caps.max_units {
+        return Err(MarkError::CapExceeded {
+            cap: Cap::MaxUnits,
+            limit: caps.max_units as u64,
+            actual: units as u64,
+            eid: None,
+        });
+    }
+    let body = Body {
+        end: closing_start.unwrap_or(normalized.len()),
+        end_line: closing_line.unwrap_or(lines.len()),
+        has_preamble,
+    };
+    let mut regions = build(&lines, &markers, &body);
+    if let Some(cs) = closing_start {
+        regions.push(Region {
+            kind: RegionKind::Closing,
+            eid: "conclusions".to_string(),
+            parent_eid: None,
+            ordinal: 1,
+            number: String::new(),
+            heading: String::new(),
+            start: cs,
+            end: normalized.len(),
+            region_sha: String::new(),
+            duplicate_of: None,
+        });
+    }
+    for r in &mut regions {
+        r.region_sha = sha256_hex(&normalized.as_bytes()[r.start..r.end]);
+    }
+    check_caps(&regions, caps)?;
+    Ok(regions)
+}
+
+fn to_marker<'a>(line: usize, start: usize, c: &Candidate<'a>) -> Marker<'a> {
+    let (kind, label, value, suffix, rest) = match *c {
+        Candidate::Container {
+            kind,
+            label,
+            value,
+            rest,
+        } => (kind, label, value, None, rest),
+        Candidate::Article {
+            key, label, rest, ..
+        } => (RegionKind::Article, label, key.0, key.1, rest),
+        Candidate::Clause { value, label } => (RegionKind::Clause, label, value, None, ""),
+        Candidate::Point { index, label } => (RegionKind::Point, label, index as u32, None, ""),
+    };
+    Marker {
+        line,
+        start,
+        kind,
+        label,
+        value,
+        suffix,
+        rest,
+    }
+}
+
+/// Open ancestors while building, as indices into the region list.
+#[derive(Default, Clone, Copy)]
+struct Open {
+    part: Option<usize>,
+    chapter: Option<usize>,
+    section: Option<usize>,
+    subsection: Option<usize>,
+    article: Option<usize>,
+    clause: Option<usize>,
+}
+
+/// Where the body (everything before the closing) ends.
+struct Body {
+    end: usize,
+    end_line: usize,
+    has_preamble: bool,
+}
+
+fn build(lines: &[(usize, &str)], markers: &[Marker<'_>], body: &Body) -> Vec<Region> {
+    let has_preamble = body.has_preamble;
+    let mut regions: Vec<Region> = Vec::with_capacity(markers.len() + 2);
+    if has_preamble {
+        regions.push(Region {
+            kind: RegionKind::Preamble,
+            eid: "preamble".to_string(),
+            parent_eid: None,
+            ordinal: 1,
+            number: String::new(),
+            heading: String::new(),
+            start: 0,
+            end: markers[0].start,
+            region_sha: String::new(),
+            duplicate_of: None,
+        });
+    }
+    let mut used: BTreeSet<String> = regions.iter().map(|r| r.eid.clone()).collect();
+    used.insert("conclusions".to_string());
+    let mut ordinals: BTreeMap<(Option<usize>, RegionKind), u32> = BTreeMap::new();
+    let mut open = Open::default();
+    for (i, m) in markers.iter().enumerate() {
+        let next_line = markers.get(i + 1).map_or(body.end_line, |n| n.line);
+        let parent = match m.kind {
+            RegionKind::Part => {
+                open = Open::default();
+                None
+            }
+            RegionKind::Chapter => {
+                open = Open {
+                    part: open.part,
+                    ..Open::default()
+                };
+                open.part
+            }
+            RegionKind::Section => {
+                open.section = None;
+                open.subsection = None;
+                open.article = None;
+                open.clause = None;
+                open.chapter.or(open.part)
+            }
+            RegionKind::Subsection => {
+                open.subsection = None;
+                open.article = None;
+                open.clause = None;
+                open.section.or(open.chapter).or(open.part)
+            }
+            RegionKind::Article => {
+                open.article = None;
+                open.clause = None;
+                open.subsection
+                    .or(open.section)
+                    .or(open.chapter)
+                    .or(open.part)
+            }
+            RegionKind::Clause => {
+                open.clause = None;
+                open.article
+            }
+            RegionKind::Point => open.clause.or(open.article),
+            RegionKind::Preamble | RegionKind::Closing => None,
+        };
+        let parent_eid = parent.map(|p| regions[p].eid.as_str());
+        let natural = natural_eid(m, parent_eid);
+        let (eid, duplicate_of) = if used.contains(&natural) {
+            let mut n = 2;
+            let eid = loop {
+                let candidate = format!("{natural}_dup{n}");
+                if !used.contains(&candidate) {
+                    break candidate;
+                }
+                n += 1;
+            };
+            (eid, Some(natural))
+        } else {
+            (natural, None)
+        };
+        used.insert(eid.clone());
+        let ordinal = ordinals.entry((parent, m.kind)).or_insert(0);
+        *ordinal += 1;
+        let heading = if m.kind.is_container() && m.rest.is_empty() {
+            lines[m.line + 1..next_line]
+                .iter()
+                .map(|(_, l)| l.trim())
+                .find(|l| !l.is_empty())
+                .unwrap_or("")
+        } else {
+            m.rest
+        };
+        let start = if i == 0 && !has_preamble { 0 } else { m.start };
+        let end = markers.get(i + 1).map_or(body.end, |n| n.start);
+        let idx = regions.len();
+        match m.kind {
+            RegionKind::Part => open.part = Some(idx),
+            RegionKind::Chapter => open.chapter = Some(idx),
+            RegionKind::Section => open.section = Some(idx),
+            RegionKind::Subsection => open.subsection = Some(idx),
+            RegionKind::Article => open.article = Some(idx),
+            RegionKind::Clause => open.clause = Some(idx),
+            _ => {}
+        }
+        regions.push(Region {
+            kind: m.kind,
+            eid,
+            parent_eid: parent.map(|p| regions[p].eid.clone()),
+            ordinal: *ordinal,
+            number: m.label.to_string(),
+            heading: heading.to_string(),
+            start,
+            end,
+            region_sha: String::new(),
+            duplicate_of,
+        });
+    }
+    regions
+}
+
+/// The eId a marker would have if it were unique.
+fn natural_eid(m: &Marker<'_>, parent_eid: Option<&str>) -> String {
+    let prefixed = |local: String| match parent_eid {
+        Some(p) => format!("{p}__{local}"),
+        None => local,
+    };
+    match m.kind {
+        RegionKind::Part => format!("part_{}", m.value),
+        RegionKind::Chapter => format!("chp_{}", m.value),
+        RegionKind::Section => prefixed(format!("sec_{}", m.value)),
+        RegionKind::Subsection => prefixed(format!("subsec_{}", m.value)),
+        RegionKind::Article => match m.suffix {
+            Some(s) => format!("art_{}{s}", m.value),
+            None => format!("art_{}", m.value),
+        },
+        RegionKind::Clause => prefixed(format!("para_{}", m.value)),
+        RegionKind::Point => prefixed(format!(
+            "point_{}",
+            scan::point_eid_letter(m.value as usize)
+        )),
+        RegionKind::Preamble => "preamble".to_string(),
+        RegionKind::Closing => "conclusions".to_string(),
+    }
+}
+
+fn check_caps(regions: &[Region], caps: &Caps) -> Result<(), MarkError> {
+    if let Some(r) = regions
+        .iter()
+        .find(|r| r.end - r.start > caps.max_unit_bytes)
+    {
+        return Err(MarkError::CapExceeded {
+            cap: Cap::MaxUnitBytes,
+            limit: caps.max_unit_bytes as u64,
+            actual: (r.end - r.start) as u64,
+            eid: Some(r.eid.clone()),
+        });
+    }
+    let depths = crate::evidence::depths(regions);
+    if let Some((i, &d)) = depths
+        .iter()
+        .enumerate()
+        .find(|(_, d)| **d > caps.max_depth)
+    {
+        return Err(MarkError::CapExceeded {
+            cap: Cap::MaxDepth,
+            limit: caps.max_depth as u64,
+            actual: d as u64,
+            eid: Some(regions[i].eid.clone()),
+        });
+    }
+    Ok(())
+}

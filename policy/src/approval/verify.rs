@@ -1,0 +1,216 @@
+//! Verifying an approval against what the run expects.
+
+use ed25519_dalek::Signature;
+
+use super::error::ApprovalError;
+use super::keys::{decode_public_key, key_id};
+use super::ledger::ConsumedLedger;
+use super::signed::SignedApproval;
+use super::statement::{ApprovalStatement, Gate, is_lower_hex};
+use super::trust::TrustStore;
+
+/// How far in the future `issued_at` may be (clock skew between the
+/// signer's machine and the host), in seconds.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+
+/// What the host expects an approval to bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// This run's id.
+    pub run_id: String,
+    /// The gate being opened.
+    pub gate: Gate,
+    /// The evidence digest the gate binds (hex sha256; compared lowercase).
+    pub evidence_digest: String,
+    /// Refuse a review decision id seen in any consumed approval (SG_2).
+    pub require_fresh_review_decision: bool,
+    /// Longest accepted validity window (`expires_at - issued_at`), seconds.
+    pub ttl_secs: u64,
+}
+
+impl Expectation {
+    /// The expectation for `gate`; a fresh review decision is required for SG_2.
+    pub fn new(
+        run_id: impl Into<String>,
+        gate: Gate,
+        evidence_digest: impl Into<String>,
+        ttl_secs: u64,
+    ) -> Self {
+        Self {
+            run_id: run_id.into(),
+            gate,
+            evidence_digest: evidence_digest.into(),
+            require_fresh_review_decision: gate == Gate::Sg2,
+            ttl_secs,
+        }
+    }
+}
+
+/// An approval that passed [`verify`]. Only `verify` makes one, so a ledger
+/// only ever consumes verified approvals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedApproval {
+    approval: SignedApproval,
+    fresh_review_required: bool,
+}
+
+impl VerifiedApproval {
+    /// The verified statement.
+    pub fn statement(&self) -> &ApprovalStatement {
+        &self.approval.statement
+    }
+
+    /// The whole signed approval (e.g. to keep as evidence).
+    pub fn signed(&self) -> &SignedApproval {
+        &self.approval
+    }
+
+    /// The approval id.
+    pub fn approval_id(&self) -> &str {
+        &self.approval.statement.approval_id
+    }
+
+    /// The review decision id.
+    pub fn review_decision_id(&self) -> &str {
+        &self.approval.statement.review_decision_id
+    }
+
+    /// Whether consuming must also refuse a review decision seen before.
+    pub fn requires_fresh_review_decision(&self) -> bool {
+        self.fresh_review_required
+    }
+}
+
+/// Verifies an approval: shape, trusted key, signature, binding to
+/// `expect`, validity window at `now` (unix seconds), and that the ledger
+/// has not consumed it (nor, if required, its review decision). Does not
+/// consume it; see [`verify_and_consume`].
+///
+/// Window rules: refused as [`ApprovalError::NotYetValid`] when `issued_at >
+/// now + MAX_CLOCK_SKEW_SECS`; [`ApprovalError::Expired`] when `now >=
+/// expires_at`; [`ApprovalError::TtlTooLong`] when `expires_at - issued_at >
+/// expect.ttl_secs` (an approval signed for longer than the plan allows is
+/// refused outright, not shortened). The last two share the
+/// `approval-expired` stop code.
+pub fn verify(
+    approval: &SignedApproval,
+    expect: &Expectation,
+    trust: &TrustStore,
+    ledger: &dyn ConsumedLedger,
+    now: u64,
+) -> Result<VerifiedApproval, ApprovalError> {
+    let statement = &approval.statement;
+    statement.validate().map_err(ApprovalError::malformed)?;
+    let public = decode_public_key(&approval.public_key).map_err(ApprovalError::malformed)?;
+    if !is_lower_hex(&approval.signature, 2 * Signature::BYTE_SIZE) {
+        return Err(ApprovalError::malformed(
+            "signature must be 128 lowercase hex characters",
+        ));
+    }
+    let mut signature = [0u8; Signature::BYTE_SIZE];
+    hex::decode_to_slice(&approval.signature, &mut signature)
+        .map_err(|e| ApprovalError::malformed(format!("signature: {e}")))?;
+    let signer_id = key_id(&public);
+    if signer_id != statement.key_id {
+        return Err(ApprovalError::malformed(
+            "key_id does not match the embedded public key",
+        ));
+    }
+    if !trust.contains(&public) {
+        return Err(ApprovalError::UntrustedKey { key_id: signer_id });
+    }
+    public
+        .verify_strict(
+            &statement.canonical_bytes(),
+            &Signature::from_bytes(&signature),
+        )
+        .map_err(|_| ApprovalError::BadSignature)?;
+
+    check_binding(statement, expect)?;
+    check_window(statement, expect.ttl_secs, now)?;
+
+    if ledger.is_consumed(&statement.approval_id)? {
+        return Err(ApprovalError::Replayed {
+            approval_id: statement.approval_id.clone(),
+        });
+    }
+    if expect.require_fresh_review_decision
+        && ledger.review_decision_seen(&statement.review_decision_id)?
+    {
+        return Err(ApprovalError::ReviewDecisionReused {
+            review_decision_id: statement.review_decision_id.clone(),
+        });
+    }
+    Ok(VerifiedApproval {
+        approval: approval.clone(),
+        fresh_review_required: expect.require_fresh_review_decision,
+    })
+}
+
+/// [`verify`], then [`ConsumedLedger::consume`]: the approval is usable
+/// exactly once.
+pub fn verify_and_consume(
+    approval: &SignedApproval,
+    expect: &Expectation,
+    trust: &TrustStore,
+    ledger: &mut dyn ConsumedLedger,
+    now: u64,
+) -> Result<VerifiedApproval, ApprovalError> {
+    let verified = verify(approval, expect, trust, &*ledger, now)?;
+    ledger.consume(&verified)?;
+    Ok(verified)
+}
+
+fn check_binding(statement: &ApprovalStatement, expect: &Expectation) -> Result<(), ApprovalError> {
+    if statement.run_id != expect.run_id {
+        return Err(ApprovalError::Mismatch {
+            field: "run_id",
+            expected: expect.run_id.clone(),
+            found: statement.run_id.clone(),
+        });
+    }
+    if statement.gate != expect.gate {
+        return Err(ApprovalError::Mismatch {
+            field: "gate",
+            expected: expect.gate.as_str().to_owned(),
+            found: statement.gate.as_str().to_owned(),
+        });
+    }
+    let expected_digest = expect.evidence_digest.to_ascii_lowercase();
+    if statement.evidence_digest != expected_digest {
+        return Err(ApprovalError::Mismatch {
+            field: "evidence_digest",
+            expected: expected_digest,
+            found: statement.evidence_digest.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn check_window(
+    statement: &ApprovalStatement,
+    ttl_secs: u64,
+    now: u64,
+) -> Result<(), ApprovalError> {
+    if statement.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err(ApprovalError::NotYetValid {
+            issued_at: statement.issued_at,
+            now,
+        });
+    }
+    if now >= statement.expires_at {
+        return Err(ApprovalError::Expired {
+            expires_at: statement.expires_at,
+            now,
+        });
+    }
+    // validate() guarantees expires_at > issued_at.
+    let lifetime_secs = statement.expires_at - statement.issued_at;
+    if lifetime_secs > ttl_secs {
+        return Err(ApprovalError::TtlTooLong {
+            lifetime_secs,
+            max_ttl_secs: ttl_secs,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! The secret scanner: nothing secret crosses the plugin boundary.
+//!
+//! Everything a plugin sends out (logs, evidence, artifacts, store rows,
+//! pins) goes through these checks:
+//!
+//! - [`scan_value`] / [`scan_all`] find secret-shaped values in text:
+//!   PEM private keys, AWS access key ids, GitHub, Slack, Google and Stripe
+//!   keys, JWTs, `Bearer` tokens, passwords in URLs and high-entropy blobs.
+//!   [`redact`] replaces them with `[REDACTED:<kind>]`.
+//! - [`is_secret_key`] recognises secret-shaped JSON keys (`password`,
+//!   `apiKey`, `X-Auth-Token`, …); [`scan_json`] refuses a JSON value with
+//!   a secret-shaped key or value, [`strip_secret_keys`] removes the keys.
+//!
+//! A [`SecretFinding`] or [`SecretViolation`] never contains the secret:
+//! only its kind, its byte position, and a JSON path whose keys are
+//! redacted when they are secret-shaped themselves.
+//!
+//! Hex is never flagged as high-entropy: SHA-256 digests, ids and
+//! signatures are the project's evidence, and an entropy test cannot tell
+//! them from a hex-encoded key (those are caught by their key names).
+
+mod b64;
+mod entropy;
+mod finding;
+mod json;
+mod keys;
+mod scan;
+mod structured;
+mod tokens;
+
+pub use entropy::{HIGH_ENTROPY_MIN_LEN, entropy_threshold, shannon_entropy};
+pub use finding::{SecretFinding, SecretKind};
+pub use json::{SecretViolation, scan_json, strip_secret_keys};
+pub use keys::is_secret_key;
+pub(crate) use keys::split_words as key_words;
+pub use scan::{redact, scan_all, scan_value};
+
+#[cfg(test)]
+mod tests;
