@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let repo_root = manifest_dir.parent().expect("tests/ is in the repo").to_path_buf();
+    let repo_root = manifest_dir
+        .parent()
+        .expect("tests/ is in the repo")
+        .to_path_buf();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
@@ -21,11 +24,17 @@ fn main() -> anyhow::Result<()> {
         &out_dir.join("components"),
     )?;
     let mut consts = String::new();
-    let mut all = String::from("/// Every plugin: (crate name, component path).\npub const ALL_PLUGINS: &[(&str, &str)] = &[\n");
+    let mut all = String::from(
+        "/// Every plugin: (crate name, component path).\npub const ALL_PLUGINS: &[(&str, &str)] = &[\n",
+    );
     for plugin in &built {
         let ident = plugin.crate_name.to_uppercase().replace('-', "_");
         let path = plugin.path.display();
-        writeln!(consts, "/// The `{}` component ({}).", plugin.crate_name, plugin.target)?;
+        writeln!(
+            consts,
+            "/// The `{}` component ({}).",
+            plugin.crate_name, plugin.target
+        )?;
         writeln!(consts, "pub const {ident}_COMPONENT: &str = {path:?};")?;
         writeln!(all, "    ({:?}, {ident}_COMPONENT),", plugin.crate_name)?;
     }

@@ -119,8 +119,12 @@ pub fn ensure_targets(repo_root: &Path, rustc: &str) -> Result<()> {
             .output()
             .context("running rustc --print target-libdir")?;
         let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Ok(!out.status.success() || dir.is_empty() || !Path::new(&dir).join("").is_dir()
-            || std::fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(true))
+        Ok(!out.status.success()
+            || dir.is_empty()
+            || !Path::new(&dir).join("").is_dir()
+            || std::fs::read_dir(&dir)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(true))
     };
     if missing(PLAIN_TARGET)? || missing(WASI_TARGET)? {
         let status = Command::new("rustup")

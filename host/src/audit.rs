@@ -122,7 +122,13 @@ pub fn render_text(report: &AuditReport) -> String {
                 .iter()
                 .map(|c| c.interface().to_string())
                 .collect();
-            let list = |v: &[String]| if v.is_empty() { "(none)".to_string() } else { v.join(", ") };
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
             let _ = writeln!(out, "  component  {}", info.path.display());
             let _ = writeln!(out, "  sha256     {} (matches the pin)", info.sha256);
             let _ = writeln!(out, "  size       {} bytes", info.size);
@@ -141,7 +147,12 @@ pub fn render_text(report: &AuditReport) -> String {
                 "  limits     {} MiB memory, {} ms deadline",
                 info.limits.memory_mib, info.limits.deadline_ms
             );
-            let unused: Vec<String> = info.diff.unused.iter().map(|c| c.interface().to_string()).collect();
+            let unused: Vec<String> = info
+                .diff
+                .unused
+                .iter()
+                .map(|c| c.interface().to_string())
+                .collect();
             let _ = writeln!(
                 out,
                 "  diff       {}",

@@ -5,9 +5,9 @@
 //! system, the clock, credentials, the kill-switch, approvals and the secrets
 //! policy — and hands each plugin only the capabilities its plan grants.
 
+pub mod audit;
 mod bindings;
 mod caps;
-pub mod audit;
 pub mod cli;
 pub mod fsutil;
 pub mod plan;

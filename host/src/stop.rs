@@ -160,30 +160,60 @@ impl StopCode {
         match self {
             Self::InvariantFailed => "read the evidence of the failed predicate in the run folder",
             Self::KillSwitch => "remove the kill file only when it is safe to write again",
-            Self::ApprovalMissing => "review the evidence, then `phasehost approve <run-folder> --gate <gate> --key <key-file>` and `phasehost resume <run-folder>`",
+            Self::ApprovalMissing => {
+                "review the evidence, then `phasehost approve <run-folder> --gate <gate> --key <key-file>` and `phasehost resume <run-folder>`"
+            }
             Self::ApprovalExpired => "sign a new approval; approvals expire after the plan's TTL",
             Self::ApprovalReplayed => "an approval is consumed once; sign a new one",
-            Self::ApprovalMismatch => "the approval belongs to another run, gate or evidence digest; sign one from this run folder",
-            Self::ApprovalInvalid => "check the approval file and that its key is in the plan's trusted keys",
+            Self::ApprovalMismatch => {
+                "the approval belongs to another run, gate or evidence digest; sign one from this run folder"
+            }
+            Self::ApprovalInvalid => {
+                "check the approval file and that its key is in the plan's trusted keys"
+            }
             Self::ReviewDecisionReused => "SG_2 needs a fresh review decision; sign a new approval",
             Self::Drift => "something changed while the run was paused; start a new run",
-            Self::SecretDetected => "a plugin emitted secret-shaped data; nothing was written; fix the plugin or its input",
-            Self::CapabilityDenied => "grant the capability in the plan if the plugin really needs it (see `phasehost audit`)",
+            Self::SecretDetected => {
+                "a plugin emitted secret-shaped data; nothing was written; fix the plugin or its input"
+            }
+            Self::CapabilityDenied => {
+                "grant the capability in the plan if the plugin really needs it (see `phasehost audit`)"
+            }
             Self::PluginTrap => "the plugin crashed; report it to its author",
-            Self::PluginDeadline => "the plugin ran past its deadline; raise limits.deadline_ms only if the input justifies it",
-            Self::PluginOutOfMemory => "the plugin hit its memory limit; raise limits.memory_mib only if the input justifies it",
-            Self::KbWriteFailed => "make the KB folder writable; nothing proceeds without its documents",
-            Self::NondeterministicPlan => "the cut plan differs between two runs of the same input; report it to the plugin author",
-            Self::CapExceeded => "the document exceeds a cap; check the document or raise the plan's caps",
+            Self::PluginDeadline => {
+                "the plugin ran past its deadline; raise limits.deadline_ms only if the input justifies it"
+            }
+            Self::PluginOutOfMemory => {
+                "the plugin hit its memory limit; raise limits.memory_mib only if the input justifies it"
+            }
+            Self::KbWriteFailed => {
+                "make the KB folder writable; nothing proceeds without its documents"
+            }
+            Self::NondeterministicPlan => {
+                "the cut plan differs between two runs of the same input; report it to the plugin author"
+            }
+            Self::CapExceeded => {
+                "the document exceeds a cap; check the document or raise the plan's caps"
+            }
             Self::EmptySource => "the source file is empty",
             Self::BadEncoding => "the source must be UTF-8 text",
-            Self::UnknownDocument => "the source does not look like a document this plugin set knows",
+            Self::UnknownDocument => {
+                "the source does not look like a document this plugin set knows"
+            }
             Self::DuplicateDocument => "each document id may appear once",
-            Self::PluginDigestMismatch => "the component changed since the plan pinned it; review it, then `phasehost pin <plan>`",
-            Self::GrantExceeded => "the component imports more than the plan grants; see the diff and `phasehost audit`",
-            Self::PluginInvalid => "the file is not a loadable phasehost component; see `phasehost check`",
+            Self::PluginDigestMismatch => {
+                "the component changed since the plan pinned it; review it, then `phasehost pin <plan>`"
+            }
+            Self::GrantExceeded => {
+                "the component imports more than the plan grants; see the diff and `phasehost audit`"
+            }
+            Self::PluginInvalid => {
+                "the file is not a loadable phasehost component; see `phasehost check`"
+            }
             Self::PlanInvalid => "fix the plan file at the line shown",
-            Self::GrantMismatch => "the store role's rights differ from what the plan needs; fix the role's grants",
+            Self::GrantMismatch => {
+                "the store role's rights differ from what the plan needs; fix the role's grants"
+            }
             Self::StoreFailed => "check the store connection and the message",
             Self::CorruptState => "the run's state file is damaged; start a new run",
             Self::ArgumentRefused => "digests, ids and secrets are read from files, never typed",
@@ -238,7 +268,11 @@ mod tests {
         let statuses: HashSet<_> = StopCode::ALL.iter().map(|c| c.exit_status()).collect();
         assert_eq!(names.len(), StopCode::ALL.len());
         assert_eq!(statuses.len(), StopCode::ALL.len());
-        assert!(statuses.iter().all(|s| *s >= 10 && *s != 0 && *s != 2 && *s != 3));
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s >= 10 && *s != 0 && *s != 2 && *s != 3)
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! No user artifacts in CLI args: digests, ids and secrets are derived or
 //! read from files, never typed.
 //!
-//! [`check_args`] refuses an argument — or the value of `--flag=value` —
-//! that contains, in this order of precedence:
+//! [`check_args`] refuses an argument — or the value of `--flag=value`, or
+//! the name of a bare `--flag` — that contains, in this order of precedence:
 //!
 //! 1. a secret-shaped value of any kind the [`crate::secrets`] scanner
 //!    knows (checked on the whole argument, paths included);
@@ -13,8 +13,8 @@
 //!    `PGPASSWORD=…`), with the same exception;
 //! 4. a digest: a run of 32 or more hex characters;
 //! 5. a UUID (8-4-4-4-12 hex);
-//! 6. a ULID (26 Crockford base32 characters, first one `0`–`7`, with at
-//!    least one digit and one letter);
+//! 6. a ULID (a word of 26 Crockford base32 characters, case-insensitive,
+//!    the first one `0`–`7`, with at least one letter);
 //! 7. a base64 blob: a run of 40 or more base64/base64url characters with
 //!    upper case, lower case and digits.
 //!
@@ -140,7 +140,8 @@ fn classify(arg: &str) -> Option<ArgKind> {
             if names_a_secret(name.trim_start_matches('-')) {
                 return Some(ArgKind::SecretFlag);
             }
-            value?
+            // A bare option is checked like a value: `--<digest>` is still a digest.
+            value.unwrap_or(name)
         }
         None => arg,
     };
@@ -283,6 +284,9 @@ mod tests {
             "0123456789abcdef0123456789abcde", // 31 hex
             "--allow-extra-delete-rights-for-the-envelope-table",
             "some_long_snake_case_document_name_without_digits",
+            "SomeVeryLongCamelCaseDocumentNameWithoutDigitsAtAll",
+            "some_long_snake_case_document_name_2024_version_1",
+            "SOME_LONG_SCREAMING_CASE_NAME_2024_VERSION_ONE_TWO",
             "-5",
             "password_file=secrets/pg.txt",
             &format!("C:\\runs\\{DIGEST}"),
@@ -308,6 +312,7 @@ mod tests {
                 ArgKind::Digest,
             ),
             (format!("--plan-digest={DIGEST}"), ArgKind::Digest),
+            (format!("--{DIGEST}"), ArgKind::Digest),
             (format!("sha256:{DIGEST}"), ArgKind::Digest),
             (format!("digest={DIGEST}"), ArgKind::Digest),
             (

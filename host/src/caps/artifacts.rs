@@ -55,7 +55,10 @@ impl Host for PhaseState {
         if let Err(e) = self.guard_mutation() {
             return Ok(Err(e));
         }
-        if let Err(e) = self.scan_outbound(&format!("artifact `{name}`"), &String::from_utf8_lossy(&bytes)) {
+        if let Err(e) = self.scan_outbound(
+            &format!("artifact `{name}`"),
+            &String::from_utf8_lossy(&bytes),
+        ) {
             return Ok(Err(e));
         }
         if let Err(e) = crate::fsutil::write_atomic(&path, &bytes) {

@@ -135,7 +135,11 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_repeated_letters() {
-        assert!(Access::parse("rx").unwrap_err().contains("unknown access letter `x`"));
+        assert!(
+            Access::parse("rx")
+                .unwrap_err()
+                .contains("unknown access letter `x`")
+        );
         assert!(Access::parse("rr").unwrap_err().contains("repeated"));
     }
 

@@ -123,7 +123,8 @@ mod tests {
         assert!(g.capabilities().is_empty());
         g.store.insert("units".into(), Access::parse("r").unwrap());
         assert_eq!(g.capabilities(), vec![Capability::StoreRead]);
-        g.store.insert("envelopes".into(), Access::parse("i").unwrap());
+        g.store
+            .insert("envelopes".into(), Access::parse("i").unwrap());
         assert_eq!(
             g.capabilities(),
             vec![Capability::StoreRead, Capability::StoreWrite]

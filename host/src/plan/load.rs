@@ -128,7 +128,10 @@ fn url_has_password(url: &str) -> bool {
 fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -175,7 +178,10 @@ store = { units = "ri" }
         let plan = parse_plan(GOOD, Path::new("/p/plan.toml")).unwrap();
         assert_eq!(plan.phases.len(), 1);
         assert_eq!(plan.phase_line("one"), Some(6));
-        assert_eq!(plan.resolve(Path::new("one.wasm")), Path::new("/p/one.wasm"));
+        assert_eq!(
+            plan.resolve(Path::new("one.wasm")),
+            Path::new("/p/one.wasm")
+        );
         assert!(plan.phases[0].grants.store["units"].insert);
     }
 
@@ -202,7 +208,10 @@ store = { units = "ri" }
     fn bad_access_letters_are_refused() {
         let bad = GOOD.replace("\"ri\"", "\"rw\"");
         let err = parse_plan(&bad, Path::new("plan.toml")).unwrap_err();
-        assert!(err.to_string().contains("unknown access letter `w`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown access letter `w`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -51,8 +51,16 @@ pub fn classify(name: &str) -> Import {
 pub fn component_world(engine: &Engine, component: &Component) -> (Vec<Import>, Vec<String>) {
     let ty = component.component_type();
     let mut imports: Vec<Import> = ty.imports(engine).map(|(name, _)| classify(name)).collect();
-    imports.sort_by_key(|i| format!("{i:?}"));
-    let mut exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    imports.sort_by_key(|i| match i {
+        Import::Capability(c) => (0, *c as usize, String::new()),
+        Import::Types(n) => (1, 0, n.clone()),
+        Import::Ambient(n) => (2, 0, n.clone()),
+        Import::Unknown(n) => (3, 0, n.clone()),
+    });
+    let mut exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     exports.sort();
     (imports, exports)
 }
@@ -113,7 +121,10 @@ impl GrantDiff {
             if caps.is_empty() {
                 "(none)".to_string()
             } else {
-                caps.iter().map(|c| c.interface()).collect::<Vec<_>>().join(", ")
+                caps.iter()
+                    .map(|c| c.interface())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         };
         let imported: Vec<Capability> = imports
@@ -130,7 +141,10 @@ impl GrantDiff {
             let _ = writeln!(text, "  - not granted: {}", cap.import_name());
         }
         for name in &self.unknown {
-            let _ = writeln!(text, "  - unknown import (the host provides no such interface): {name}");
+            let _ = writeln!(
+                text,
+                "  - unknown import (the host provides no such interface): {name}"
+            );
         }
         if !self.missing.is_empty() {
             let _ = writeln!(
@@ -156,9 +170,18 @@ mod tests {
             classify("phasehost:plugin/store-write@0.1.0"),
             Import::Capability(Capability::StoreWrite)
         );
-        assert!(matches!(classify("phasehost:plugin/types@0.1.0"), Import::Types(_)));
-        assert!(matches!(classify("phasehost:plugin/source@9.9.9"), Import::Unknown(_)));
-        assert!(matches!(classify("wasi:cli/environment@0.2.6"), Import::Ambient(_)));
+        assert!(matches!(
+            classify("phasehost:plugin/types@0.1.0"),
+            Import::Types(_)
+        ));
+        assert!(matches!(
+            classify("phasehost:plugin/source@9.9.9"),
+            Import::Unknown(_)
+        ));
+        assert!(matches!(
+            classify("wasi:cli/environment@0.2.6"),
+            Import::Ambient(_)
+        ));
         assert!(matches!(classify("evil:net/socket"), Import::Unknown(_)));
     }
 
@@ -169,7 +192,9 @@ mod tests {
             source: true,
             ..Grants::default()
         };
-        grants.store.insert("units".into(), Access::parse("r").unwrap());
+        grants
+            .store
+            .insert("units".into(), Access::parse("r").unwrap());
         let imports = vec![
             Import::Capability(Capability::Log),
             Import::Capability(Capability::StoreWrite),
@@ -179,10 +204,18 @@ mod tests {
         assert_eq!(diff.missing, vec![Capability::StoreWrite]);
         assert_eq!(diff.unused, vec![Capability::Source, Capability::StoreRead]);
         assert!(diff.is_refused());
-        let text = diff.describe("phase `x`", &imports, &grants, "phase `x` (plan.toml line 3)");
+        let text = diff.describe(
+            "phase `x`",
+            &imports,
+            &grants,
+            "phase `x` (plan.toml line 3)",
+        );
         assert!(text.contains("imports: log, store-write"), "{text}");
         assert!(text.contains("granted: source, store-read, log"), "{text}");
-        assert!(text.contains("not granted: phasehost:plugin/store-write@0.1.0"), "{text}");
+        assert!(
+            text.contains("not granted: phasehost:plugin/store-write@0.1.0"),
+            "{text}"
+        );
         assert!(text.contains("store = { <table> = \"i\" }"), "{text}");
         assert!(text.contains("unknown import"), "{text}");
     }

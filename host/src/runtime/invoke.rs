@@ -5,8 +5,8 @@
 use super::engine::deadline_ticks;
 use super::load::{LoadedGate, LoadedPhase};
 use super::state::{GateState, Incident, LogLine, PhaseState, RunServices};
-use crate::bindings::gate::exports::phasehost::plugin::gate as wit_gate;
 use crate::bindings::gate::GatePluginPre;
+use crate::bindings::gate::exports::phasehost::plugin::gate as wit_gate;
 use crate::bindings::phase::exports::phasehost::plugin::phase as wit_phase;
 use crate::bindings::phase::phasehost::plugin::types::Evidence as WitEvidence;
 use crate::plan::Limits;
@@ -121,7 +121,7 @@ fn to_wit_evidence(evidence: &[(String, String)]) -> Vec<WitEvidence> {
 impl LoadedPhase {
     /// Run the phase once in a fresh store.
     pub fn run(&self, engine: &Engine, services: &RunServices, input: &PhaseInput) -> PhaseRun {
-        let name = self.info.name.clone();
+        let name = self.phase_name.clone();
         let limits = self.info.limits;
         let state = PhaseState::new(
             &name,

@@ -25,7 +25,9 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The plan pins no sha256 for the plugin.
-    #[error("{who}: the plan pins no sha256 for {path}; review the component, then run `phasehost pin <plan>`")]
+    #[error(
+        "{who}: the plan pins no sha256 for {path}; review the component, then run `phasehost pin <plan>`"
+    )]
     NotPinned {
         /// Which plugin.
         who: String,
@@ -33,7 +35,9 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// The component's sha256 differs from the plan's pin.
-    #[error("{who}: {path} has sha256 {actual}, the plan pins {expected}; the component changed since it was reviewed")]
+    #[error(
+        "{who}: {path} has sha256 {actual}, the plan pins {expected}; the component changed since it was reviewed"
+    )]
     DigestMismatch {
         /// Which plugin.
         who: String,
@@ -104,6 +108,7 @@ pub struct PluginInfo {
 
 /// A phase plugin ready to run.
 pub struct LoadedPhase {
+    pub(crate) phase_name: String,
     pub(crate) info: PluginInfo,
     pub(crate) pre: bindings::phase::PhasePluginPre<PhaseState>,
 }
@@ -150,6 +155,8 @@ impl Runtime {
         grants: &Grants,
         limits: Limits,
     ) -> Result<Checked, LoadError> {
+        let name = who;
+        let who = &format!("{role} `{name}`");
         let path = plan.resolve(component);
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
             who: who.to_string(),
@@ -181,7 +188,7 @@ impl Runtime {
         let (imports, exports) = component_world(&self.engine, &component);
         let diff = GrantDiff::compute(&imports, grants);
         let info = PluginInfo {
-            name: who.to_string(),
+            name: name.to_string(),
             role,
             path,
             sha256: actual,
@@ -201,7 +208,7 @@ impl Runtime {
         let who = format!("phase `{}`", spec.name);
         let checked = self.read_and_check(
             plan,
-            &who,
+            &spec.name,
             "phase",
             &spec.component,
             &spec.sha256,
@@ -235,7 +242,11 @@ impl Runtime {
             .map_err(|e| invalid(format!("cannot be linked: {e:#}")))?;
         let pre = bindings::phase::PhasePluginPre::new(instance_pre)
             .map_err(|e| invalid(format!("does not export the phase interface: {e:#}")))?;
-        Ok(LoadedPhase { info, pre })
+        Ok(LoadedPhase {
+            phase_name: spec.name.clone(),
+            info,
+            pre,
+        })
     }
 
     /// Load gate plugin `spec` of `plan`. A gate plugin imports nothing at all.
@@ -243,7 +254,7 @@ impl Runtime {
         let who = format!("gate plugin `{}`", spec.name);
         let checked = self.read_and_check(
             plan,
-            &who,
+            &spec.name,
             "gate",
             &spec.component,
             &spec.sha256,

@@ -448,11 +448,8 @@ mod tests {
                 &hex::encode(public.verifying_key().as_bytes()),
                 &"ab".repeat(31),
             ),
-            // the identity point: a weak key
-            good_pub.replace(
-                &hex::encode(public.verifying_key().as_bytes()),
-                &format!("01{}", "00".repeat(31)),
-            ),
+            // the identity point: a weak key, with its correct key id
+            weak_key_text(),
         ];
         for (i, text) in pub_cases.iter().enumerate() {
             assert!(
@@ -482,6 +479,28 @@ mod tests {
         );
     }
 
+    /// A public key file for the identity point (small order), otherwise valid.
+    fn weak_key_text() -> String {
+        let bytes = {
+            let mut b = [0u8; 32];
+            b[0] = 1;
+            b
+        };
+        let weak = VerifyingKey::from_bytes(&bytes).unwrap();
+        assert!(weak.is_weak());
+        format!(
+            "{{\"format\":\"{PUBLIC_KEY_FORMAT}\",\"key_id\":\"{}\",\"public_key\":\"{}\"}}",
+            key_id(&weak),
+            hex::encode(bytes)
+        )
+    }
+
+    #[test]
+    fn weak_public_key_is_refused() {
+        let err = PublicKeyFile::from_text(&weak_key_text(), "t").unwrap_err();
+        assert!(err.to_string().contains("weak"), "{err}");
+    }
+
     #[test]
     fn debug_of_signing_key_file_hides_the_secret() {
         let (signing, _) = generate_keypair();
@@ -495,7 +514,9 @@ mod tests {
     fn oversized_key_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.pub");
-        fs::write(&path, " ".repeat(5000)).unwrap();
+        // Valid JSON, but padded past the size limit.
+        let (_, public) = generate_keypair();
+        fs::write(&path, format!("{}{}", public.to_text(), " ".repeat(5000))).unwrap();
         assert!(matches!(
             load_public_key(&path),
             Err(KeyError::Malformed { .. })

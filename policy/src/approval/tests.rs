@@ -279,6 +279,9 @@ fn badly_shaped_fields_are_malformed() {
     let mut a = good.clone();
     a.public_key = "zz".repeat(32);
     cases.push(a);
+    let mut a = good.clone();
+    a.public_key = format!("01{}", "00".repeat(31)); // small-order point
+    cases.push(a);
     let mut st = fx.statement(Gate::Sg1);
     st.evidence_digest = "abc".to_owned();
     cases.push(fx.resign(st));
@@ -312,13 +315,19 @@ fn missing_and_malformed_files() {
         load_approval(&path),
         Err(ApprovalError::Malformed { .. })
     ));
-    fs::write(&path, vec![b' '; MAX_APPROVAL_FILE_BYTES as usize + 1]).unwrap();
+    // Valid JSON, but padded past the size limit.
+    let fx = Fixture::new();
+    let padded = format!(
+        "{}{}",
+        fx.approve(Gate::Sg1).to_json(),
+        " ".repeat(MAX_APPROVAL_FILE_BYTES as usize)
+    );
+    fs::write(&path, padded).unwrap();
     assert!(matches!(
         load_approval(&path),
         Err(ApprovalError::Malformed { .. })
     ));
     // Unknown fields are refused too.
-    let fx = Fixture::new();
     let text = fx
         .approve(Gate::Sg1)
         .to_json()

@@ -167,6 +167,7 @@ mod tests {
             "art_5__para_2__point_a__and_more_stuff_x1",
             "/usr/local/lib/python3/site-packages/SomeModule/sub/dir",
             "runs/2024-05-01/cutplan/evidence/structural_verify/report",
+            "Users/Nguyen/Documents/HienPhap2013/BanGoc/V2", // dense slashes
             "CONSTITUTION_OF_THE_SOCIALIST_REPUBLIC_OF_VIETNAM_2013",
             "Jq8vXw2LmZ4pT9rYk3NbC6dHf1sGa7U", // 31 characters
         ];

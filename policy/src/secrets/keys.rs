@@ -47,7 +47,7 @@ pub fn is_secret_key(key: &str) -> bool {
     }
     words.iter().enumerate().any(|(i, word)| {
         WORDS.contains(&word.as_str())
-            || false && words
+            || words
                 .get(i + 1)
                 .is_some_and(|next| WORDS.contains(&format!("{word}{next}").as_str()))
     })

@@ -135,7 +135,8 @@ fn find_url_passwords(text: &str, out: &mut Vec<SecretFinding>) {
             .rev()
             .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
             .count();
-        if scheme_len == 0 || !bytes[sep - scheme_len].is_ascii_alphabetic() {
+        let scheme = &bytes[sep - scheme_len..sep];
+        if !scheme.first().is_some_and(u8::is_ascii_alphabetic) {
             continue;
         }
         let authority_start = sep + 3;

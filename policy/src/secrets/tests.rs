@@ -163,11 +163,13 @@ fn near_misses_are_not_secrets() {
         &["xAK", "IAIOSFODNN7Q2WZX4B"].concat(),
         &["AK", "IAIOSFODNN7Q2WZX4BC"].concat(), // 17 characters
         "ghp_short",
-        "xoxb-12345",                       // too short
-        "sk_live_4eC39HqLy",                // too short
-        "://cutter:pw@host",                // no scheme
-        "Bearer:mF3kQ9xV2zL7wP4rT8yB1nC6",  // no space after Bearer
-        "0123456789abcdefABCDEF0123456789", // mixed-case hex
+        "xoxb-12345",                            // too short
+        "sk_live_4eC39HqLy",                     // too short
+        "://cutter:pw@host",                     // no scheme
+        "1x://cutter:pw@host",                   // scheme must start with a letter
+        "BearerTokenProvider2024Implementation", // no space after Bearer
+        "Bearer:mF3kQ9xV2zL7wP4rT8yB1nC6",       // no space after Bearer
+        "0123456789abcdefABCDEF0123456789",      // mixed-case hex
         "the bearer of this document",
         "Bearer authentication-is-described-below",
         "eyJub3QiOiJhIGp3dCJ9.e30.sig", // header without alg

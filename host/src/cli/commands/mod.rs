@@ -36,6 +36,10 @@ pub(crate) fn open_plan(path: &Path) -> Result<Plan> {
 
 /// A runtime using the plan's compile cache.
 pub(crate) fn open_runtime(plan: &Plan) -> Result<Runtime> {
-    Runtime::new(&plan.resolve(&plan.runtime.cache_dir))
-        .map_err(|e| anyhow::Error::new(Stop::new(StopCode::Internal, format!("cannot start the wasm engine: {e:#}"))))
+    Runtime::new(&plan.resolve(&plan.runtime.cache_dir)).map_err(|e| {
+        anyhow::Error::new(Stop::new(
+            StopCode::Internal,
+            format!("cannot start the wasm engine: {e:#}"),
+        ))
+    })
 }

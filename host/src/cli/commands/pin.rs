@@ -30,18 +30,28 @@ pub fn pin_plan(plan_path: &Path) -> Result<Vec<(String, String)>> {
     let base = plan_path.parent().unwrap_or(Path::new("."));
     let mut changed = Vec::new();
     for section in ["gates", "phases"] {
-        let Some(tables) = doc.get_mut(section).and_then(|t| t.as_array_of_tables_mut()) else {
+        let Some(tables) = doc
+            .get_mut(section)
+            .and_then(|t| t.as_array_of_tables_mut())
+        else {
             continue;
         };
         for table in tables.iter_mut() {
-            let name = table.get("name").and_then(|n| n.as_str()).unwrap_or("?").to_string();
+            let name = table
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("?")
+                .to_string();
             let component = table
                 .get("component")
                 .and_then(|c| c.as_str())
                 .with_context(|| format!("{section} `{name}` has no component"))?;
             let path = base.join(component);
             let bytes = std::fs::read(&path).map_err(|e| {
-                Stop::new(StopCode::PluginInvalid, format!("cannot read {}: {e}", path.display()))
+                Stop::new(
+                    StopCode::PluginInvalid,
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             let sha = sha256_hex(&bytes);
             if table.get("sha256").and_then(|s| s.as_str()) != Some(sha.as_str()) {

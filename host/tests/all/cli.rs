@@ -1,0 +1,96 @@
+//! The `phasehost` binary: check, audit, exit statuses.
+
+use crate::support::*;
+use phasehost::StopCode;
+use phasehost_test_artifacts::*;
+use std::process::Command;
+
+fn phasehost(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn plan(grants: &str) -> TestPlan {
+    TestPlan::write(
+        &[("iu-gates", IU_GATES_COMPONENT)],
+        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(grants)],
+        "",
+    )
+}
+
+#[test]
+fn check_passes_a_good_plan() {
+    let plan = plan("source = true\nlog = true");
+    let (status, out, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("would load"), "{out}");
+}
+
+#[test]
+fn check_fails_with_a_diff_when_a_grant_is_withheld() {
+    let plan = plan("log = true");
+    let (status, out, _) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    assert_eq!(status, StopCode::GrantExceeded.exit_status());
+    assert!(
+        out.contains("not granted: phasehost:plugin/source@0.1.0"),
+        "{out}"
+    );
+    assert!(out.contains("source = true"), "{out}");
+}
+
+#[test]
+fn audit_json_lists_imports_and_grants() {
+    let plan = plan("source = true\nlog = true\nstore = { units = \"r\" }");
+    let (status, out, err) = phasehost(&["audit", plan.path.to_str().unwrap(), "--json"]);
+    assert_eq!(status, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let plugins = report["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 2);
+    let gate = &plugins[0];
+    assert_eq!(gate["role"], "gate");
+    assert_eq!(gate["plugin"]["imports"].as_array().unwrap().len(), 0);
+    let phase = &plugins[1]["plugin"];
+    let imports: Vec<&str> = phase["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "capability")
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(imports, ["source", "log"]);
+    assert_eq!(phase["grants"]["store"]["units"], "r");
+    assert_eq!(phase["diff"]["unused"][0], "store-read");
+    assert_eq!(phase["sha256"], sha256_file(SOURCE_PIN_COMPONENT).as_str());
+    assert_eq!(phase["limits"]["memory_mib"], 64);
+}
+
+#[test]
+fn audit_text_shows_a_refusal() {
+    let plan = plan("log = true");
+    let (status, out, _) = phasehost(&["audit", plan.path.to_str().unwrap()]);
+    assert_eq!(status, StopCode::GrantExceeded.exit_status());
+    assert!(out.contains("REFUSED    grant-exceeded"), "{out}");
+}
+
+#[test]
+fn a_malformed_plan_exits_plan_invalid_with_its_line() {
+    let plan = plan("source = true\nlog = true");
+    plan.rewrite(|t| t.replace("[plan]", "[plan"));
+    let (status, _, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{err}");
+    assert!(err.contains("plan.toml:1:"), "{err}");
+}
+
+#[test]
+fn a_digest_typed_on_the_command_line_is_refused() {
+    let digest = sha256_file(SOURCE_PIN_COMPONENT);
+    let (status, _, err) = phasehost(&["check", &digest]);
+    assert_eq!(status, StopCode::ArgumentRefused.exit_status(), "{err}");
+}

@@ -1,0 +1,137 @@
+//! Hostile plugins: each gets stopped or gets nothing usable.
+
+use crate::support::*;
+use phasehost::StopCode;
+use phasehost::runtime::state::Incident;
+use phasehost_test_artifacts::*;
+use serde_json::Value;
+
+fn probe_plan(grants: &str, limits: &str) -> phasehost::plan::Plan {
+    TestPlan::write(
+        &[],
+        &[PhaseDef::new("probe", TEST_PROBE_COMPONENT)
+            .grants(grants)
+            .limits(limits)],
+        "",
+    )
+    .load()
+}
+
+const ALL_CAPS: &str = "source = true\nlog = true\nstore = { units = \"ri\" }\nartifacts = { \"backup.json\" = \"ri\" }";
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_deadline() {
+    let plan = probe_plan(ALL_CAPS, "deadline_ms = 200");
+    let run = run_phase(&plan, "probe", &services("r1", None), r#"{"mode":"spin"}"#);
+    let stop = run.outcome.unwrap_err();
+    assert_eq!(stop.code, StopCode::PluginDeadline, "{stop}");
+    assert_eq!(stop.phase.as_deref(), Some("probe"));
+}
+
+#[test]
+fn a_memory_bomb_is_stopped_by_the_limit() {
+    let plan = probe_plan(ALL_CAPS, "memory_mib = 16");
+    let run = run_phase(&plan, "probe", &services("r1", None), r#"{"mode":"grow"}"#);
+    let stop = run.outcome.unwrap_err();
+    assert_eq!(stop.code, StopCode::PluginOutOfMemory, "{stop}");
+}
+
+#[test]
+fn a_panic_is_a_trap_not_a_host_crash() {
+    let plan = probe_plan(ALL_CAPS, "");
+    let run = run_phase(&plan, "probe", &services("r1", None), r#"{"mode":"trap"}"#);
+    assert_eq!(run.outcome.unwrap_err().code, StopCode::PluginTrap);
+}
+
+#[test]
+fn a_store_write_without_the_grant_is_access_denied_as_a_value() {
+    // Granted read+insert on `units`; it tries to insert into `documents`.
+    let plan = probe_plan(ALL_CAPS, "");
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services("r1", None),
+        r#"{"mode":"write","table":"documents","rows":[{"a":1}]}"#,
+    );
+    let evidence = run.outcome.expect("the plugin handles the denial");
+    assert_eq!(evidence["error"], "access-denied", "{evidence}");
+    assert!(
+        evidence["message"]
+            .as_str()
+            .unwrap()
+            .contains("insert on table `documents`")
+    );
+    assert_eq!(
+        run.incidents,
+        vec![Incident::Denied("insert on table `documents`".into())]
+    );
+}
+
+#[test]
+fn a_delete_without_the_delete_bit_is_access_denied() {
+    let plan = probe_plan(ALL_CAPS, "");
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services("r1", None),
+        r#"{"mode":"delete","table":"units"}"#,
+    );
+    let evidence = run.outcome.unwrap();
+    assert_eq!(evidence["error"], "access-denied", "{evidence}");
+}
+
+#[test]
+fn an_ungranted_artifact_name_is_access_denied() {
+    let plan = probe_plan(ALL_CAPS, "");
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services("r1", None),
+        r#"{"mode":"artifact","name":"other.json","content":"x"}"#,
+    );
+    assert_eq!(run.outcome.unwrap()["error"], "access-denied");
+}
+
+fn wasi_probe(run_id: &str) -> Value {
+    let plan = TestPlan::write(&[], &[PhaseDef::new("wasi", TEST_WASI_PROBE_COMPONENT)], "").load();
+    let runtime = runtime();
+    let phase = runtime.load_phase(&plan, &plan.phases[0]).unwrap();
+    assert!(
+        !phase.info().diff.ambient.is_empty(),
+        "a wasip2 build imports WASI, listed as ambient"
+    );
+    let services = services(run_id, None);
+    phase
+        .run(runtime.engine(), &services, &input(run_id, "{}"))
+        .outcome
+        .unwrap()
+}
+
+#[test]
+fn wasi_gives_no_files_env_args_clock_random_or_network() {
+    let got = wasi_probe("run-a");
+    assert!(got["root"]["error"].is_string(), "no preopened dirs: {got}");
+    assert!(got["cwd"]["error"].is_string(), "no preopened dirs: {got}");
+    assert!(got["passwd_bytes"].is_null(), "{got}");
+    assert_eq!(got["env_vars"], 0, "{got}");
+    assert_eq!(got["args"], 0, "{got}");
+    assert_eq!(
+        got["wall_clock_secs"], 946_684_800,
+        "frozen wall clock: {got}"
+    );
+    assert_eq!(
+        got["monotonic_elapsed_nanos"], 0,
+        "frozen monotonic clock: {got}"
+    );
+    assert!(got["tcp_error"].is_string(), "no sockets: {got}");
+    let again = wasi_probe("run-a");
+    assert_eq!(
+        got["random_hash"], again["random_hash"],
+        "random is seeded from the run id"
+    );
+    let other = wasi_probe("run-b");
+    assert_ne!(
+        got["random_hash"], other["random_hash"],
+        "another run id, another seed"
+    );
+}

@@ -1,0 +1,170 @@
+//! Helpers: plans written to temp folders with real pins, run services, the
+//! repository's data.
+
+use phasehost::plan::{Plan, load_plan};
+use phasehost::runtime::state::{AllowAll, OutboundScanner, RunServices};
+use phasehost::runtime::{PhaseInput, PhaseRun, Runtime};
+use phasehost::store::Scope;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// sha256 (hex) of a file.
+pub fn sha256_file(path: &str) -> String {
+    hex::encode(Sha256::digest(
+        std::fs::read(path).expect("component exists"),
+    ))
+}
+
+/// A file of the bundled corpus.
+pub fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/vlc")
+        .join(name)
+}
+
+/// The compile cache shared by the tests (safe for concurrent use).
+pub fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("phasehost-cache")
+}
+
+/// One `[[phases]]` entry.
+pub struct PhaseDef<'a> {
+    pub name: &'a str,
+    pub component: &'a str,
+    /// Lines under `[phases.grants]`.
+    pub grants: &'a str,
+    /// Lines under `[phases.config]`.
+    pub config: &'a str,
+    /// Lines under `[phases.limits]`.
+    pub limits: &'a str,
+}
+
+impl<'a> PhaseDef<'a> {
+    pub fn new(name: &'a str, component: &'a str) -> Self {
+        Self {
+            name,
+            component,
+            grants: "",
+            config: "",
+            limits: "",
+        }
+    }
+    pub fn grants(mut self, grants: &'a str) -> Self {
+        self.grants = grants;
+        self
+    }
+    pub fn config(mut self, config: &'a str) -> Self {
+        self.config = config;
+        self
+    }
+    pub fn limits(mut self, limits: &'a str) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// A plan file in its own temp folder.
+pub struct TestPlan {
+    pub dir: TempDir,
+    pub path: PathBuf,
+}
+
+impl TestPlan {
+    /// Write a plan with `gates` (name, component) and `phases`, pinned to
+    /// the components' real digests; `extra` is appended to the header.
+    pub fn write(gates: &[(&str, &str)], phases: &[PhaseDef], extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = format!(
+            "[plan]\nname = \"test\"\nplugin_set = \"test\"\n\n[kb]\npath = \"kb\"\n\n[runtime]\ncache_dir = {:?}\n\n{extra}\n",
+            shared_cache().display().to_string()
+        );
+        for (name, component) in gates {
+            writeln!(
+                text,
+                "[[gates]]\nname = \"{name}\"\ncomponent = {component:?}\nsha256 = \"{}\"\n",
+                sha256_file(component)
+            )
+            .unwrap();
+        }
+        for p in phases {
+            writeln!(
+                text,
+                "[[phases]]\nname = \"{}\"\ncomponent = {:?}\nsha256 = \"{}\"\n[phases.grants]\n{}\n[phases.config]\n{}\n[phases.limits]\n{}\n",
+                p.name,
+                p.component,
+                sha256_file(p.component),
+                p.grants,
+                p.config,
+                p.limits
+            )
+            .unwrap();
+        }
+        let path = dir.path().join("plan.toml");
+        std::fs::write(&path, text).unwrap();
+        Self { dir, path }
+    }
+
+    pub fn load(&self) -> Plan {
+        load_plan(&self.path).unwrap()
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+
+    pub fn rewrite(&self, f: impl FnOnce(String) -> String) {
+        std::fs::write(&self.path, f(self.text())).unwrap();
+    }
+}
+
+/// A scanner that accepts everything (for tests of other properties).
+pub struct NoScan;
+impl OutboundScanner for NoScan {
+    fn scan(&self, _text: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Services with an optional source and no store.
+pub fn services(run_id: &str, source: Option<Vec<u8>>) -> RunServices {
+    RunServices {
+        run_id: run_id.into(),
+        source: source.map(Arc::from),
+        store: None,
+        scope: Scope {
+            document_id: "doc".into(),
+        },
+        artifacts_dir: None,
+        guard: Arc::new(AllowAll),
+        scanner: Arc::new(NoScan),
+    }
+}
+
+/// The input of a phase with `config` (JSON text).
+pub fn input(run_id: &str, config: &str) -> PhaseInput {
+    PhaseInput {
+        run_id: run_id.into(),
+        document_id: "doc".into(),
+        version: "v1".into(),
+        dry_run: true,
+        config: config.into(),
+        evidence: Vec::new(),
+    }
+}
+
+/// A runtime on the shared cache.
+pub fn runtime() -> Runtime {
+    Runtime::new(&shared_cache()).unwrap()
+}
+
+/// Load phase `name` of `plan` and run it once.
+pub fn run_phase(plan: &Plan, name: &str, services: &RunServices, config: &str) -> PhaseRun {
+    let runtime = runtime();
+    let phase = runtime
+        .load_phase(plan, plan.phase(name).unwrap())
+        .unwrap_or_else(|e| panic!("{e}"));
+    phase.run(runtime.engine(), services, &input(&services.run_id, config))
+}
