@@ -13,6 +13,6 @@ pub mod fsutil;
 pub mod plan;
 pub mod runtime;
 pub mod stop;
-pub mod store;
+pub use phasehost_store as store;
 
 pub use stop::{Stop, StopCode};

@@ -40,9 +40,63 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// A store the capabilities call into. Implementations run every call inside
-/// the run's open transaction.
+/// The 4-bit access a store role has (or needs) on one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Privileges {
+    /// SELECT
+    pub select: bool,
+    /// INSERT
+    pub insert: bool,
+    /// UPDATE
+    pub update: bool,
+    /// DELETE
+    pub delete: bool,
+}
+
+/// One entry of the append-only runs index.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexEntry {
+    /// Position (1-based).
+    pub seq: u64,
+    /// The hash of the previous entry ("" for the first).
+    pub prev_hash: String,
+    /// sha256(prev_hash ‖ entry), hex.
+    pub hash: String,
+}
+
+/// A store the capabilities call into. Plugin-facing calls (select … delete)
+/// are scoped to a document and run inside the transaction the host opened
+/// with [`StoreBackend::begin`].
 pub trait StoreBackend: Send {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+    /// Open a transaction (one at a time).
+    fn begin(&mut self) -> Result<(), StoreError>;
+    /// Commit the open transaction.
+    fn commit(&mut self) -> Result<(), StoreError>;
+    /// Roll the open transaction back (a no-op when none is open).
+    fn rollback(&mut self) -> Result<(), StoreError>;
+    /// sha256 (hex) over every row of the plugin tables that belongs to
+    /// `document_id`, in primary-key order, in a canonical encoding: the
+    /// drift check compares it before and after a pause.
+    fn document_digest(&mut self, document_id: &str) -> Result<String, StoreError>;
+    /// The privileges the connected role has on each plugin table
+    /// (PostgreSQL: from `has_table_privilege`; SQLite: `None`, the host's
+    /// own per-plugin grants are the matrix).
+    fn role_privileges(
+        &mut self,
+    ) -> Result<Option<std::collections::BTreeMap<String, Privileges>>, StoreError>;
+    /// Append `entry` (JSON text) for `run_id` to the runs index, in its own
+    /// transaction, chaining its hash to the previous entry's.
+    fn append_index(
+        &mut self,
+        run_id: &str,
+        document_id: &str,
+        entry: &str,
+    ) -> Result<IndexEntry, StoreError>;
+    /// Recompute the index's hash chain; the number of entries, or an error
+    /// naming the first broken entry.
+    fn verify_index(&mut self) -> Result<u64, StoreError>;
     /// Rows of `table` in `scope` matching every filter, ordered by primary key.
     fn select(
         &mut self,
