@@ -89,6 +89,7 @@ fn refusal_code(kind: wit_phase::RefusalKind) -> StopCode {
         K::DuplicateDocument => StopCode::DuplicateDocument,
         K::CapExceeded => StopCode::CapExceeded,
         K::InvariantFailed => StopCode::InvariantFailed,
+        K::GrantMismatch => StopCode::GrantMismatch,
         K::CapabilityFailed => StopCode::CapabilityDenied,
     }
 }
