@@ -11,6 +11,7 @@ mod caps;
 pub mod cli;
 pub mod fsutil;
 pub mod plan;
+pub mod run;
 pub mod runtime;
 pub mod stop;
 pub use phasehost_store as store;

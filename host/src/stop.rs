@@ -12,6 +12,8 @@ pub enum StopCode {
     InvariantFailed,
     /// The kill file exists (or appeared during a live run).
     KillSwitch,
+    /// `--live` was asked for but the host config does not enable execution.
+    ExecutionDisabled,
     /// A gate needs an approval and none was given.
     ApprovalMissing,
     /// The approval's validity window is over (or not yet begun).
@@ -72,9 +74,10 @@ pub enum StopCode {
 
 impl StopCode {
     /// Every stop code, in declaration order.
-    pub const ALL: [StopCode; 30] = [
+    pub const ALL: [StopCode; 31] = [
         Self::InvariantFailed,
         Self::KillSwitch,
+        Self::ExecutionDisabled,
         Self::ApprovalMissing,
         Self::ApprovalExpired,
         Self::ApprovalReplayed,
@@ -110,6 +113,7 @@ impl StopCode {
         match self {
             Self::InvariantFailed => "invariant-failed",
             Self::KillSwitch => "kill-switch",
+            Self::ExecutionDisabled => "execution-disabled",
             Self::ApprovalMissing => "approval-missing",
             Self::ApprovalExpired => "approval-expired",
             Self::ApprovalReplayed => "approval-replayed",
@@ -160,6 +164,9 @@ impl StopCode {
         match self {
             Self::InvariantFailed => "read the evidence of the failed predicate in the run folder",
             Self::KillSwitch => "remove the kill file only when it is safe to write again",
+            Self::ExecutionDisabled => {
+                "a live run needs `[execution] enabled = true` in the operator's host config (--host-config); dry-run needs nothing"
+            }
             Self::ApprovalMissing => {
                 "review the evidence, then `phasehost approve <run-folder> --gate <gate> --key <key-file>` and `phasehost resume <run-folder>`"
             }

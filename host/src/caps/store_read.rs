@@ -7,7 +7,10 @@ use crate::plan::Op;
 use crate::runtime::state::PhaseState;
 
 impl PhaseState {
-    fn readable_store(&mut self, table: &str) -> Result<crate::store::SharedStore, CapError> {
+    fn readable_store(
+        &mut self,
+        table: &str,
+    ) -> Result<crate::runtime::state::SharedStore, CapError> {
         if !self.grants.allows_table(table, Op::Read) {
             return Err(self.deny(format!("read on table `{table}`")));
         }

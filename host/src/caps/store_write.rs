@@ -7,7 +7,8 @@ use crate::bindings::phase::phasehost::plugin::store_write::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
 use crate::runtime::state::PhaseState;
-use crate::store::{Row, SharedStore};
+use crate::runtime::state::SharedStore;
+use crate::store::Row;
 
 impl PhaseState {
     /// Grant, kill-switch and store presence, in that order.

@@ -58,6 +58,48 @@ pub enum Command {
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
     },
+    /// Continue a paused run, after checking that nothing drifted.
+    Resume {
+        /// The run folder (`<kb>/runs/<run>`).
+        run_folder: PathBuf,
+    },
+    /// Sign an approval for the gate a run is paused at.
+    ///
+    /// The digest to approve is read from the run folder; review the
+    /// evidence there first.
+    Approve {
+        /// The run folder (`<kb>/runs/<run>`).
+        run_folder: PathBuf,
+        /// Which gate.
+        #[arg(long, value_enum)]
+        gate: GateArg,
+        /// Your signing key file (made by `phasehost keygen`).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Show where a run is and what to do next.
+    Status {
+        /// The run folder (`<kb>/runs/<run>`).
+        run_folder: PathBuf,
+    },
+    /// Make an Ed25519 key pair for signing approvals.
+    Keygen {
+        /// Folder to write `<name>.key` (private, mode 0600) and `<name>.pub`.
+        #[arg(long)]
+        out: PathBuf,
+        /// File name stem.
+        #[arg(long, default_value = "approver")]
+        name: String,
+    },
+}
+
+/// An approval gate.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GateArg {
+    /// SG_1, before the first write.
+    Sg1,
+    /// SG_2, before enactment.
+    Sg2,
 }
 
 #[cfg(test)]
@@ -72,6 +114,21 @@ mod tests {
             (&["phasehost", "pin", "p.toml"], "Pin"),
             (&["phasehost", "gates", "p.toml"], "Gates"),
             (&["phasehost", "run", "p.toml", "--source", "a.txt"], "Run"),
+            (&["phasehost", "resume", "kb/runs/x"], "Resume"),
+            (
+                &[
+                    "phasehost",
+                    "approve",
+                    "kb/runs/x",
+                    "--gate",
+                    "sg2",
+                    "--key",
+                    "k.key",
+                ],
+                "Approve",
+            ),
+            (&["phasehost", "status", "kb/runs/x"], "Status"),
+            (&["phasehost", "keygen", "--out", "keys"], "Keygen"),
         ];
         for (args, want) in table {
             let cli = Cli::try_parse_from(*args).unwrap();
@@ -82,5 +139,14 @@ mod tests {
     #[test]
     fn run_needs_a_source() {
         assert!(Cli::try_parse_from(["phasehost", "run", "p.toml"]).is_err());
+    }
+
+    #[test]
+    fn approve_needs_a_known_gate_and_a_key() {
+        assert!(
+            Cli::try_parse_from(["phasehost", "approve", "r", "--gate", "sg3", "--key", "k"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["phasehost", "approve", "r", "--gate", "sg1"]).is_err());
     }
 }

@@ -82,16 +82,39 @@ fn validate(plan: &Plan) -> Result<(), String> {
             return Err(format!("phase `{}`: limits must be positive", phase.name));
         }
     }
-    for (label, before) in [
-        ("sg1_before", &plan.approvals.sg1_before),
-        ("sg2_before", &plan.approvals.sg2_before),
+    let position = |n: &str| plan.phases.iter().position(|p| p.name == n);
+    for (label, before, digest) in [
+        (
+            "sg1",
+            &plan.approvals.sg1_before,
+            &plan.approvals.sg1_digest,
+        ),
+        (
+            "sg2",
+            &plan.approvals.sg2_before,
+            &plan.approvals.sg2_digest,
+        ),
     ] {
-        if let Some(name) = before
-            && plan.phase(name).is_none()
-        {
+        let Some(name) = before else { continue };
+        let Some(gate_at) = position(name) else {
             return Err(format!(
-                "[approvals] {label} names phase `{name}`, which the plan does not have"
+                "[approvals] {label}_before names phase `{name}`, which the plan does not have"
             ));
+        };
+        let Some((phase, field)) = digest.as_deref().and_then(|d| d.split_once('.')) else {
+            return Err(format!(
+                "[approvals] {label}_digest must name the evidence field the approval binds to, as \"phase.field\""
+            ));
+        };
+        if field.is_empty() || !position(phase).is_some_and(|at| at < gate_at) {
+            return Err(format!(
+                "[approvals] {label}_digest names `{phase}.{field}`; it must be a field of a phase that runs before `{name}`"
+            ));
+        }
+        if plan.approvals.trusted_keys.is_empty() {
+            return Err(
+                "[approvals] trusted_keys is empty, so no approval could ever be valid".into(),
+            );
         }
     }
     if let (Some(a), Some(b)) = (&plan.approvals.sg1_before, &plan.approvals.sg2_before) {

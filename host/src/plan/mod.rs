@@ -125,6 +125,10 @@ pub struct ApprovalSpec {
     pub sg1_before: Option<String>,
     /// The phase SG_2 stands before.
     pub sg2_before: Option<String>,
+    /// The evidence field SG_1 binds to, as `phase.field` (iu-cut: `cutplan.plan_digest`).
+    pub sg1_digest: Option<String>,
+    /// The evidence field SG_2 binds to (iu-cut: `write_verify.verify_digest`).
+    pub sg2_digest: Option<String>,
     /// How long an SG_1 approval is valid.
     #[serde(default = "default_sg1_ttl")]
     pub sg1_ttl_secs: u64,
@@ -146,6 +150,8 @@ impl Default for ApprovalSpec {
             trusted_keys: Vec::new(),
             sg1_before: None,
             sg2_before: None,
+            sg1_digest: None,
+            sg2_digest: None,
             sg1_ttl_secs: default_sg1_ttl(),
             sg2_ttl_secs: default_sg2_ttl(),
         }
@@ -191,6 +197,13 @@ pub struct PhaseSpec {
     /// Run the phase twice in fresh instances and stop if the outputs differ.
     #[serde(default)]
     pub run_twice: bool,
+    /// Predicates that must hold before the phase (besides those the gate
+    /// plugins declare for it); an unknown name fails closed.
+    #[serde(default)]
+    pub gates_before: Vec<String>,
+    /// Predicates that must hold after the phase.
+    #[serde(default)]
+    pub gates_after: Vec<String>,
 }
 
 /// Resource limits for one plugin run.

@@ -5,11 +5,15 @@
 use super::determinism::{FrozenMonotonicClock, FrozenWallClock, seeded_rng};
 use super::limiter::RunLimiter;
 use crate::plan::Grants;
-use crate::store::{Scope, SharedStore};
+use crate::store::{Scope, StoreBackend};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// The store of a run, shared by its phases (inside the run's transaction).
+pub type SharedStore = Arc<Mutex<Box<dyn StoreBackend>>>;
 
 /// Decides whether a mutating call may go ahead (the kill-switch).
 pub trait MutationGuard: Send + Sync {

@@ -1,7 +1,10 @@
 //! phasehost's integration tests: one binary, one module per area.
 
+mod approvals;
 mod cli;
 mod loading;
+mod orchestrator;
+mod safety;
 mod sandbox;
 mod source_pin;
 mod support;

@@ -3,8 +3,8 @@
 mod audit;
 mod check;
 mod gates;
+mod lifecycle;
 mod pin;
-mod run;
 
 use super::{Cli, Command};
 use crate::plan::{Plan, load_plan};
@@ -25,7 +25,15 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             source,
             live,
             host_config,
-        } => run::run(&plan, &source, live, host_config.as_deref()),
+        } => lifecycle::run(plan, source, live, host_config),
+        Command::Resume { run_folder } => lifecycle::resume(&run_folder),
+        Command::Approve {
+            run_folder,
+            gate,
+            key,
+        } => lifecycle::approve(&run_folder, gate, &key),
+        Command::Status { run_folder } => lifecycle::status(&run_folder),
+        Command::Keygen { out, name } => lifecycle::keygen(&out, &name),
     }
 }
 

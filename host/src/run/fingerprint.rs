@@ -1,0 +1,67 @@
+//! Fingerprints for the drift check: source bytes, plan file, plugin files,
+//! and the store's rows of the document.
+
+pub use super::state::Fingerprint;
+use crate::plan::Plan;
+use crate::runtime::cache::sha256_hex;
+use crate::stop::{Stop, StopCode};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, Stop> {
+    std::fs::read(path).map_err(|e| {
+        Stop::new(
+            StopCode::Drift,
+            format!("cannot read {what} {}: {e}", path.display()),
+        )
+    })
+}
+
+/// sha256 of every component the plan names, by plugin name.
+pub fn plugin_digests(plan: &Plan) -> Result<BTreeMap<String, String>, Stop> {
+    let mut digests = BTreeMap::new();
+    let gates = plan.gates.iter().map(|g| (&g.name, &g.component));
+    let phases = plan.phases.iter().map(|p| (&p.name, &p.component));
+    for (name, component) in gates.chain(phases) {
+        let bytes = read(&plan.resolve(component), "component")?;
+        digests.insert(name.clone(), sha256_hex(&bytes));
+    }
+    Ok(digests)
+}
+
+/// The fingerprint of the run's inputs now (without the store digest).
+pub fn inputs(plan: &Plan, plan_path: &Path, source: &Path) -> Result<Fingerprint, Stop> {
+    Ok(Fingerprint {
+        source_sha256: sha256_hex(&read(source, "source")?),
+        plan_sha256: sha256_hex(&read(plan_path, "plan")?),
+        plugins: plugin_digests(plan)?,
+        store_digest: None,
+    })
+}
+
+/// Compare what was recorded with what is there now; name every difference.
+pub fn compare(recorded: &Fingerprint, now: &Fingerprint) -> Result<(), Stop> {
+    let mut changed = Vec::new();
+    if recorded.source_sha256 != now.source_sha256 {
+        changed.push("the source bytes".to_string());
+    }
+    if recorded.plan_sha256 != now.plan_sha256 {
+        changed.push("the plan file".to_string());
+    }
+    for (name, sha) in &recorded.plugins {
+        if now.plugins.get(name) != Some(sha) {
+            changed.push(format!("plugin `{name}`"));
+        }
+    }
+    if recorded.store_digest.is_some() && recorded.store_digest != now.store_digest {
+        changed.push("the document's rows in the store".to_string());
+    }
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(Stop::new(
+            StopCode::Drift,
+            format!("changed while the run was paused: {}", changed.join(", ")),
+        ))
+    }
+}

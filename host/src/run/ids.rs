@@ -1,0 +1,99 @@
+//! Identifiers the host derives (never typed): run ids, document ids,
+//! version labels.
+
+use crate::runtime::cache::sha256_hex;
+use crate::stop::{Stop, StopCode};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `YYYYMMDDTHHMMSSZ` for a Unix time.
+pub fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A fresh run id: `<document>-<utc stamp>-<8 hex>`.
+pub fn new_run_id(document_id: &str, plan_sha: &str, source_sha: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let salt =
+        sha256_hex(format!("{plan_sha}|{source_sha}|{}|{nanos}", std::process::id()).as_bytes());
+    format!("{document_id}-{}-{}", utc_stamp(now_secs()), &salt[..8])
+}
+
+/// The document id: the source file's stem, which must be a plain name.
+pub fn document_id(source: &Path) -> Result<String, Stop> {
+    let stem = source
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let ok = !stem.is_empty()
+        && stem.len() <= 120
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(stem.to_string())
+    } else {
+        Err(Stop::new(
+            StopCode::UnknownDocument,
+            format!(
+                "cannot derive a document id from {}: the file name must be ASCII letters, digits, '-', '_' or '.'",
+                source.display()
+            ),
+        ))
+    }
+}
+
+/// The version label of a source: `v-` and the first 16 hex of its raw sha256.
+pub fn version_label(raw_sha256: &str) -> String {
+    format!("v-{}", &raw_sha256[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_utc() {
+        assert_eq!(utc_stamp(0), "19700101T000000Z");
+        assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
+        assert_eq!(utc_stamp(1_764_028_800), "20251125T000000Z");
+    }
+
+    #[test]
+    fn document_ids_come_from_plain_file_names() {
+        assert_eq!(
+            document_id(Path::new("/x/hien-phap.txt")).unwrap(),
+            "hien-phap"
+        );
+        assert!(document_id(Path::new("/x/bad name.txt")).is_err());
+        assert!(document_id(Path::new("/x/đ.txt")).is_err());
+    }
+}

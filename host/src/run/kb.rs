@@ -1,0 +1,91 @@
+//! The run folder in the knowledge base: evidence documents, stop documents,
+//! the log, artifacts and approvals. Writing a KB document is a green-light
+//! gate: if it fails, the run does not go on.
+
+use crate::fsutil::write_atomic;
+use crate::runtime::state::LogLine;
+use crate::stop::{Stop, StopCode};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A run's folder: `<kb>/runs/<run_id>/`.
+#[derive(Debug, Clone)]
+pub struct RunFolder {
+    root: PathBuf,
+}
+
+fn kb_error(what: &str, path: &Path, e: std::io::Error) -> Stop {
+    Stop::new(
+        StopCode::KbWriteFailed,
+        format!("cannot write {what} {}: {e}", path.display()),
+    )
+}
+
+impl RunFolder {
+    /// Create the folder for a new run.
+    pub fn create(kb: &Path, run_id: &str) -> Result<Self, Stop> {
+        let root = kb.join("runs").join(run_id);
+        for dir in [
+            root.join("evidence"),
+            root.join("artifacts"),
+            root.join("approvals"),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|e| kb_error("the run folder", &dir, e))?;
+        }
+        Ok(Self { root })
+    }
+
+    /// An existing run folder.
+    pub fn open(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The artifacts folder plugins write into.
+    pub fn artifacts(&self) -> PathBuf {
+        self.root.join("artifacts")
+    }
+
+    /// Where an approval for `gate` (`sg1`/`sg2`) is put.
+    pub fn approval(&self, gate: &str) -> PathBuf {
+        self.root.join("approvals").join(format!("{gate}.json"))
+    }
+
+    /// Write a JSON document atomically under the run folder.
+    pub fn write_json(&self, relative: &str, value: &impl Serialize) -> Result<PathBuf, Stop> {
+        let path = self.root.join(relative);
+        let json = serde_json::to_vec_pretty(value).expect("documents serialize");
+        write_atomic(&path, &json).map_err(|e| kb_error("KB document", &path, e))?;
+        Ok(path)
+    }
+
+    /// Append log lines of `phase` to `log.jsonl`.
+    pub fn append_log(&self, phase: &str, lines: &[LogLine]) -> Result<(), Stop> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let path = self.root.join("log.jsonl");
+        let mut text = String::new();
+        for line in lines {
+            let entry =
+                serde_json::json!({"phase": phase, "level": line.level, "message": line.message});
+            text.push_str(&entry.to_string());
+            text.push('\n');
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| kb_error("the run log", &path, e))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| kb_error("the run log", &path, e))
+    }
+}

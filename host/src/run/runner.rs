@@ -1,0 +1,571 @@
+//! The run state machine: phases in order; at SG_1 / SG_2 an approval or a
+//! pause; per phase: gates before → plugin → gates after → evidence document
+//! → state saved. Every way out writes a stop document.
+
+use super::gates::{GateResult, GateSet};
+use super::kb::RunFolder;
+use super::kill_switch::KillSwitch;
+use super::secret_scan::{SecretScanner, clean_evidence};
+use super::state::{ConsumedGate, Mode, PhaseRecord, RunState, Status};
+use crate::plan::{Access, PhaseSpec, Plan};
+use crate::runtime::cache::sha256_hex;
+use crate::runtime::state::{RunServices, SharedStore};
+use crate::runtime::{LoadedPhase, PhaseInput, Runtime};
+use crate::stop::{Stop, StopCode};
+use crate::store::Scope;
+use phasehost_policy::approval::{
+    self, ApprovalError, ConsumedLedger, Expectation, FileLedger, Gate, TrustStore,
+};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+/// How a drive of the state machine ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Through the last phase.
+    Completed,
+    /// Waiting for an approval.
+    Paused {
+        /// Which gate.
+        gate: Gate,
+        /// The digest to approve.
+        evidence_digest: String,
+        /// The phase the gate stands before.
+        before_phase: String,
+    },
+    /// Stopped; the stop document is in the run folder.
+    Stopped(Stop),
+}
+
+/// Everything a run needs, loaded and checked.
+pub struct Runner {
+    pub(super) plan: Plan,
+    pub(super) runtime: Runtime,
+    pub(super) phases: Vec<LoadedPhase>,
+    pub(super) gates: GateSet,
+    pub(super) store: Option<SharedStore>,
+    pub(super) folder: RunFolder,
+    pub(super) state: RunState,
+    pub(super) source: Arc<[u8]>,
+    pub(super) kill: KillSwitch,
+    pub(super) ledger: FileLedger,
+    pub(super) trust: TrustStore,
+}
+
+fn gate_label(gate: Gate) -> &'static str {
+    match gate {
+        Gate::Sg1 => "sg1",
+        Gate::Sg2 => "sg2",
+    }
+}
+
+fn approval_stop(e: &ApprovalError) -> Stop {
+    let code = match e.stop_code() {
+        "approval-missing" => StopCode::ApprovalMissing,
+        "approval-expired" => StopCode::ApprovalExpired,
+        "approval-replayed" => StopCode::ApprovalReplayed,
+        "approval-mismatch" => StopCode::ApprovalMismatch,
+        "review-decision-reused" => StopCode::ReviewDecisionReused,
+        "store-failed" => StopCode::StoreFailed,
+        _ => StopCode::ApprovalInvalid,
+    };
+    Stop::new(code, e.to_string())
+}
+
+fn store_stop(e: impl std::fmt::Display) -> Stop {
+    Stop::new(StopCode::StoreFailed, e.to_string())
+}
+
+impl Runner {
+    /// The run's state.
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    /// The run folder.
+    pub fn folder(&self) -> &RunFolder {
+        &self.folder
+    }
+
+    /// Drive the run as far as it goes. Never panics: a host panic becomes
+    /// an `internal` stop with its stop document.
+    pub fn drive(&mut self) -> Outcome {
+        let result = catch_unwind(AssertUnwindSafe(|| self.drive_phases()));
+        let stop = match result {
+            Ok(Ok(outcome)) => return outcome,
+            Ok(Err(stop)) => stop,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Stop::new(StopCode::Internal, format!("the host panicked: {what}"))
+            }
+        };
+        Outcome::Stopped(self.record_stop(stop))
+    }
+
+    /// Roll back, write the stop document, save the state. If the stop
+    /// document cannot be written the stop becomes `kb-write-failed`.
+    fn record_stop(&mut self, stop: Stop) -> Stop {
+        self.rollback();
+        let document = json!({
+            "run_id": self.state.run_id,
+            "document_id": self.state.document_id,
+            "mode": self.state.mode.as_str(),
+            "phase": stop.phase,
+            "code": stop.code,
+            "exit_status": stop.code.exit_status(),
+            "message": stop.message,
+            "hint": stop.code.hint(),
+        });
+        let stop = match self.folder.write_json("stop.json", &document) {
+            Ok(_) => stop,
+            Err(kb) => Stop {
+                code: StopCode::KbWriteFailed,
+                message: format!(
+                    "{} (while stopping with {}: {})",
+                    kb.message, stop.code, stop.message
+                ),
+                phase: stop.phase,
+            },
+        };
+        self.state.status = Status::Stopped {
+            code: stop.code,
+            phase: stop.phase.clone(),
+        };
+        let _ = self.state.save(self.folder.root());
+        stop
+    }
+
+    fn rollback(&self) {
+        if let Some(store) = &self.store
+            && let Ok(mut store) = store.lock()
+        {
+            let _ = store.rollback();
+        }
+    }
+
+    fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut dyn crate::store::StoreBackend) -> Result<T, crate::store::StoreError>,
+    ) -> Result<Option<T>, Stop> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let mut guard = store
+            .lock()
+            .map_err(|_| Stop::new(StopCode::Internal, "store lock poisoned"))?;
+        f(guard.as_mut()).map(Some).map_err(store_stop)
+    }
+
+    /// The store's digest of this document's rows, if there is a store.
+    pub(super) fn store_digest(&self) -> Result<Option<String>, Stop> {
+        let id = self.state.document_id.clone();
+        self.with_store(|s| s.document_digest(&id))
+    }
+
+    fn services(&self) -> RunServices {
+        RunServices {
+            run_id: self.state.run_id.clone(),
+            source: Some(self.source.clone()),
+            store: self.store.clone(),
+            scope: Scope {
+                document_id: self.state.document_id.clone(),
+            },
+            artifacts_dir: Some(self.folder.artifacts()),
+            guard: Arc::new(self.kill.clone()),
+            scanner: Arc::new(SecretScanner),
+        }
+    }
+
+    /// `@host`: what the host tells every phase about the store and grants.
+    fn host_evidence(&self) -> Result<(String, String), Stop> {
+        let mut needs: BTreeMap<String, Access> = BTreeMap::new();
+        let mut phase_grants = serde_json::Map::new();
+        for phase in &self.plan.phases {
+            let mut tables = serde_json::Map::new();
+            for (table, access) in &phase.grants.store {
+                let need = needs.entry(table.clone()).or_default();
+                need.read |= access.read;
+                need.insert |= access.insert;
+                need.update |= access.update;
+                need.delete |= access.delete;
+                tables.insert(table.clone(), json!(access.to_string()));
+            }
+            phase_grants.insert(phase.name.clone(), Value::Object(tables));
+        }
+        let privileges = self.with_store(|s| s.role_privileges())?.flatten();
+        let role = privileges.map(|p| {
+            p.into_iter()
+                .map(|(table, p)| {
+                    let access = Access {
+                        read: p.select,
+                        insert: p.insert,
+                        update: p.update,
+                        delete: p.delete,
+                    };
+                    (table, json!(access.to_string()))
+                })
+                .collect::<serde_json::Map<_, _>>()
+        });
+        let store_kind = self
+            .store
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|s| s.kind()))
+            .unwrap_or("none");
+        let needs: serde_json::Map<String, Value> = needs
+            .into_iter()
+            .map(|(t, a)| (t, json!(a.to_string())))
+            .collect();
+        let value = json!({
+            "store_kind": store_kind,
+            "mode": self.state.mode.as_str(),
+            "plan_needs": needs,
+            "role_privileges": role,
+            "phase_grants": phase_grants,
+        });
+        Ok(("@host".into(), value.to_string()))
+    }
+
+    fn gate_before(&self, phase: &str) -> Option<(Gate, String, u64)> {
+        let a = &self.plan.approvals;
+        if a.sg1_before.as_deref() == Some(phase) {
+            return Some((Gate::Sg1, a.sg1_digest.clone()?, a.sg1_ttl_secs));
+        }
+        if a.sg2_before.as_deref() == Some(phase) {
+            return Some((Gate::Sg2, a.sg2_digest.clone()?, a.sg2_ttl_secs));
+        }
+        None
+    }
+
+    fn drive_phases(&mut self) -> Result<Outcome, Stop> {
+        let dry = self.state.mode == Mode::Dry;
+        // A dry run keeps nothing between processes, so it replays from the
+        // start (deterministically, checked against the recorded evidence).
+        let start = if dry { 0 } else { self.state.next_phase };
+        let mut evidence = vec![self.host_evidence()?];
+        for record in self.state.phases.iter().take(start) {
+            let doc: Value = serde_json::from_slice(
+                &std::fs::read(self.folder.root().join(&record.document)).map_err(|e| {
+                    Stop::new(
+                        StopCode::CorruptState,
+                        format!("evidence {} is missing: {e}", record.document),
+                    )
+                })?,
+            )
+            .map_err(|e| {
+                Stop::new(
+                    StopCode::CorruptState,
+                    format!("evidence {} is damaged: {e}", record.document),
+                )
+            })?;
+            for (name, value) in doc["inputs_added"].as_object().into_iter().flatten() {
+                evidence.push((name.clone(), value.to_string()));
+            }
+            evidence.push((record.phase.clone(), doc["evidence"].to_string()));
+        }
+        self.state.status = Status::Running;
+        self.state.save(self.folder.root())?;
+        if dry {
+            self.with_store(|s| s.begin())?;
+        }
+        for index in start..self.phases.len() {
+            if let Some(outcome) = self.run_one(index, &mut evidence)? {
+                return Ok(outcome);
+            }
+        }
+        if dry {
+            self.with_store(|s| s.rollback())?;
+        }
+        self.state.status = Status::Completed;
+        self.state.save(self.folder.root())?;
+        Ok(Outcome::Completed)
+    }
+
+    /// Run phase `index`; `Some(outcome)` when the run pauses.
+    fn run_one(
+        &mut self,
+        index: usize,
+        evidence: &mut Vec<(String, String)>,
+    ) -> Result<Option<Outcome>, Stop> {
+        let spec = self.plan.phases[index].clone();
+        let name = spec.name.as_str();
+        let dry = self.state.mode == Mode::Dry;
+        if self.kill.engaged() {
+            return Err(Stop::new(
+                StopCode::KillSwitch,
+                format!("kill file {} exists", self.kill.file().display()),
+            )
+            .in_phase(name));
+        }
+        let mut inputs_added = serde_json::Map::new();
+        if let Some((gate, binds, ttl)) = self.gate_before(name) {
+            match self.approve_gate(gate, &binds, ttl, name, evidence)? {
+                Ok(pseudo) => {
+                    inputs_added.insert(
+                        pseudo.0.clone(),
+                        serde_json::from_str(&pseudo.1).expect("json"),
+                    );
+                    evidence.push(pseudo);
+                }
+                Err(outcome) => return Ok(Some(outcome)),
+            }
+        }
+        let before =
+            self.gates
+                .check(&self.runtime, name, "before", &spec.gates_before, evidence)?;
+        if !dry {
+            self.with_store(|s| s.begin())?;
+        }
+        let (value, log, rerun) = self.run_plugin(index, &spec, evidence)?;
+        let (value, stripped) = clean_evidence(value).map_err(|finding| {
+            Stop::new(
+                StopCode::SecretDetected,
+                format!("secret-shaped value in the evidence: {finding}"),
+            )
+            .in_phase(name)
+        })?;
+        self.folder.append_log(name, &log)?;
+        if let Some(rerun) = rerun {
+            inputs_added.insert(format!("@{name}-rerun"), rerun.clone());
+            evidence.push((format!("@{name}-rerun"), rerun.to_string()));
+        }
+        let json_text = value.to_string();
+        evidence.push((name.to_string(), json_text.clone()));
+        let after = self
+            .gates
+            .check(&self.runtime, name, "after", &spec.gates_after, evidence)?;
+        let digest = sha256_hex(json_text.as_bytes());
+        let index_entry = if index + 1 == self.phases.len() && !dry {
+            self.append_index(&value)?
+        } else {
+            None
+        };
+        let document = format!("evidence/{:02}-{name}.json", index + 1);
+        let replayed = self.state.phases.get(index).cloned();
+        if let Some(previous) = &replayed
+            && previous.evidence_digest != digest
+        {
+            return Err(Stop::new(
+                StopCode::Drift,
+                format!(
+                    "replaying `{name}` gave different evidence than recorded before the pause"
+                ),
+            )
+            .in_phase(name));
+        }
+        if replayed.is_none() {
+            self.write_evidence(
+                &document,
+                name,
+                &value,
+                &digest,
+                &before,
+                &after,
+                &stripped,
+                &inputs_added,
+                index_entry,
+            )?;
+        }
+        if !dry {
+            self.with_store(|s| s.commit())?;
+        }
+        if replayed.is_none() {
+            self.state.phases.push(PhaseRecord {
+                phase: name.to_string(),
+                evidence_digest: digest,
+                document,
+            });
+        }
+        self.state.next_phase = index + 1;
+        self.state.save(self.folder.root())?;
+        Ok(None)
+    }
+
+    /// Run the plugin (twice in fresh instances when the plan says so).
+    #[allow(clippy::type_complexity)]
+    fn run_plugin(
+        &self,
+        index: usize,
+        spec: &PhaseSpec,
+        evidence: &[(String, String)],
+    ) -> Result<(Value, Vec<crate::runtime::state::LogLine>, Option<Value>), Stop> {
+        let input = PhaseInput {
+            run_id: self.state.run_id.clone(),
+            document_id: self.state.document_id.clone(),
+            version: self.state.version.clone(),
+            dry_run: self.state.mode == Mode::Dry,
+            config: serde_json::to_string(&spec.config).expect("a TOML table converts to JSON"),
+            evidence: evidence.to_vec(),
+        };
+        let services = self.services();
+        let phase = &self.phases[index];
+        let first = phase.run(self.runtime.engine(), &services, &input);
+        let value = first.outcome?;
+        if !spec.run_twice {
+            return Ok((value, first.log, None));
+        }
+        let second = phase
+            .run(self.runtime.engine(), &services, &input)
+            .outcome?;
+        if second != value {
+            return Err(Stop::new(
+                StopCode::NondeterministicPlan,
+                format!(
+                    "`{}` gave different evidence in two fresh instances of the same input",
+                    spec.name
+                ),
+            )
+            .in_phase(&spec.name));
+        }
+        Ok((value, first.log, Some(second)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_evidence(
+        &self,
+        document: &str,
+        phase: &str,
+        value: &Value,
+        digest: &str,
+        before: &[GateResult],
+        after: &[GateResult],
+        stripped: &[String],
+        inputs_added: &serde_json::Map<String, Value>,
+        index_entry: Option<Value>,
+    ) -> Result<(), Stop> {
+        let doc = json!({
+            "run_id": self.state.run_id,
+            "document_id": self.state.document_id,
+            "version": self.state.version,
+            "mode": self.state.mode.as_str(),
+            "phase": phase,
+            "plugin_sha256": self.phases.iter().find(|p| p.info().name == phase).map(|p| p.info().sha256.clone()),
+            "evidence": value,
+            "evidence_digest": digest,
+            "gates_before": before,
+            "gates_after": after,
+            "stripped_secret_keys": stripped,
+            "inputs_added": inputs_added,
+            "runs_index": index_entry,
+        });
+        self.folder
+            .write_json(document, &doc)
+            .map(|_| ())
+            .map_err(|s| s.in_phase(phase))
+    }
+
+    /// Append the last phase's `index_entry` to the store's runs index.
+    fn append_index(&self, value: &Value) -> Result<Option<Value>, Stop> {
+        let Some(entry) = value.get("index_entry") else {
+            return Ok(None);
+        };
+        let (run_id, doc) = (self.state.run_id.clone(), self.state.document_id.clone());
+        let text = entry.to_string();
+        let appended = self.with_store(|s| {
+            s.commit()?;
+            let appended = s.append_index(&run_id, &doc, &text);
+            s.begin()?;
+            appended
+        })?;
+        Ok(appended.map(|e| json!({"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash})))
+    }
+
+    /// At a gate: verify and consume the approval, or pause without one.
+    /// `Ok(Ok(pseudo-evidence))` to go on, `Ok(Err(outcome))` to pause.
+    fn approve_gate(
+        &mut self,
+        gate: Gate,
+        binds: &str,
+        ttl: u64,
+        before_phase: &str,
+        evidence: &[(String, String)],
+    ) -> Result<Result<(String, String), Outcome>, Stop> {
+        let label = gate_label(gate);
+        let digest = bound_digest(binds, evidence)
+            .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
+        if let Some(consumed) = self.state.approvals.get(label) {
+            // Replaying a dry run past a gate it already passed.
+            if consumed.evidence_digest != digest {
+                return Err(Stop::new(
+                    StopCode::Drift,
+                    format!("{label} was approved for another digest"),
+                )
+                .in_phase(before_phase));
+            }
+            return Ok(Ok(pseudo_evidence(label, consumed)));
+        }
+        let path = self.folder.approval(label);
+        let signed = match approval::load_approval(&path) {
+            Err(ApprovalError::Missing { .. }) => {
+                self.rollback();
+                self.state.fingerprint.store_digest = self.store_digest()?;
+                self.state.status = Status::Paused {
+                    gate,
+                    evidence_digest: digest.clone(),
+                    before_phase: before_phase.to_string(),
+                };
+                self.state.save(self.folder.root())?;
+                return Ok(Err(Outcome::Paused {
+                    gate,
+                    evidence_digest: digest,
+                    before_phase: before_phase.to_string(),
+                }));
+            }
+            Err(e) => return Err(approval_stop(&e).in_phase(before_phase)),
+            Ok(signed) => signed,
+        };
+        let expect = Expectation::new(self.state.run_id.clone(), gate, digest.clone(), ttl);
+        let verified = approval::verify_and_consume(
+            &signed,
+            &expect,
+            &self.trust,
+            &mut self.ledger as &mut dyn ConsumedLedger,
+            super::ids::now_secs(),
+        )
+        .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
+        let consumed = ConsumedGate {
+            approval_id: verified.approval_id().to_string(),
+            evidence_digest: digest,
+            key_id: verified.statement().key_id.clone(),
+            review_decision_id: verified.review_decision_id().to_string(),
+        };
+        let pseudo = pseudo_evidence(label, &consumed);
+        self.state.approvals.insert(label.to_string(), consumed);
+        self.state.save(self.folder.root())?;
+        Ok(Ok(pseudo))
+    }
+}
+
+fn pseudo_evidence(label: &str, consumed: &ConsumedGate) -> (String, String) {
+    let value = json!({
+        "gate": label,
+        "approval_id": consumed.approval_id,
+        "evidence_digest": consumed.evidence_digest,
+        "key_id": consumed.key_id,
+        "review_decision_id": consumed.review_decision_id,
+    });
+    (format!("@{label}"), value.to_string())
+}
+
+/// The digest an approval binds to: field `field` of the latest evidence of `phase`.
+fn bound_digest(binds: &str, evidence: &[(String, String)]) -> Result<String, String> {
+    let (phase, field) = binds
+        .split_once('.')
+        .ok_or_else(|| format!("bad binding `{binds}`"))?;
+    let (_, json) = evidence
+        .iter()
+        .rev()
+        .find(|(p, _)| p == phase)
+        .ok_or_else(|| format!("the approval binds to `{binds}`, but `{phase}` has no evidence"))?;
+    let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    value[field]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| format!("the approval binds to `{binds}`, which the evidence lacks"))
+}

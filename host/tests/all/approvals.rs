@@ -1,0 +1,204 @@
+//! Every way an approval is refused, each with its own stop code.
+
+use crate::orchestrator::*;
+use phasehost::StopCode;
+use phasehost::run::state::{RunState, Status};
+use phasehost_policy::approval::{self, ApprovalStatement, Gate, SignedApproval};
+use std::path::Path;
+
+fn now() -> u64 {
+    phasehost::run::ids::now_secs()
+}
+
+fn paused_digest(folder: &Path) -> (String, String) {
+    let state = RunState::load(folder).unwrap();
+    let Status::Paused {
+        evidence_digest, ..
+    } = state.status
+    else {
+        panic!("not paused")
+    };
+    (state.run_id, evidence_digest)
+}
+
+/// Sign `statement` with the pipeline's trusted key and put it where the run looks.
+fn place(p: &Pipeline, folder: &Path, gate: &str, statement: ApprovalStatement) -> SignedApproval {
+    let key = approval::load_signing_key(&p.key).unwrap();
+    let signed = approval::sign(statement, key.signing_key());
+    let path = folder.join("approvals").join(format!("{gate}.json"));
+    let _ = std::fs::remove_file(&path);
+    approval::save_approval(&path, &signed).unwrap();
+    signed
+}
+
+fn statement(
+    p: &Pipeline,
+    run_id: &str,
+    gate: Gate,
+    digest: &str,
+    issued: u64,
+    ttl: u64,
+) -> ApprovalStatement {
+    let key = approval::load_signing_key(&p.key).unwrap();
+    ApprovalStatement::new(
+        run_id.to_string(),
+        gate,
+        digest.to_string(),
+        issued,
+        ttl,
+        key.key_id(),
+    )
+}
+
+fn paused_at_sg1() -> (Pipeline, std::path::PathBuf) {
+    let p = Pipeline::new();
+    let (folder, outcome) = p.start(false);
+    assert_paused(&outcome, Gate::Sg1);
+    (p, folder)
+}
+
+#[test]
+fn a_missing_approval_pauses_and_the_digest_comes_from_the_evidence() {
+    let (_p, folder) = paused_at_sg1();
+    let (_, digest) = paused_digest(&folder);
+    assert_eq!(digest, DIGEST_A, "SG_1 binds alpha.digest");
+}
+
+#[test]
+fn an_expired_approval_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    let (run_id, digest) = paused_digest(&folder);
+    place(
+        &p,
+        &folder,
+        "sg1",
+        statement(&p, &run_id, Gate::Sg1, &digest, now() - 7200, 3600),
+    );
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalExpired, &folder);
+}
+
+#[test]
+fn an_approval_for_another_run_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    let (_, digest) = paused_digest(&folder);
+    place(
+        &p,
+        &folder,
+        "sg1",
+        statement(&p, "another-run", Gate::Sg1, &digest, now(), 3600),
+    );
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
+}
+
+#[test]
+fn an_approval_for_another_digest_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    let (run_id, _) = paused_digest(&folder);
+    place(
+        &p,
+        &folder,
+        "sg1",
+        statement(&p, &run_id, Gate::Sg1, DIGEST_B, now(), 3600),
+    );
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
+}
+
+#[test]
+fn an_approval_for_another_gate_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    let (run_id, digest) = paused_digest(&folder);
+    place(
+        &p,
+        &folder,
+        "sg1",
+        statement(&p, &run_id, Gate::Sg2, &digest, now(), 3600),
+    );
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
+}
+
+#[test]
+fn an_approval_signed_by_an_untrusted_key_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    let other = p.dir().join("other-keys");
+    std::fs::create_dir_all(&other).unwrap();
+    let paths = approval::write_key_files(&other, "mallory").unwrap();
+    phasehost::run::approve(&folder, Gate::Sg1, &paths.signing_key).unwrap();
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
+}
+
+#[test]
+fn a_tampered_signature_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    p.approve(&folder, Gate::Sg1);
+    let path = folder.join("approvals/sg1.json");
+    let mut signed = approval::load_approval(&path).unwrap();
+    let mut sig = signed.signature.into_bytes();
+    sig[0] = if sig[0] == b'0' { b'1' } else { b'0' };
+    signed.signature = String::from_utf8(sig).unwrap();
+    std::fs::write(&path, signed.to_json()).unwrap();
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
+}
+
+#[test]
+fn a_tampered_statement_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    p.approve(&folder, Gate::Sg1);
+    let path = folder.join("approvals/sg1.json");
+    let mut signed = approval::load_approval(&path).unwrap();
+    signed.statement.expires_at += 10;
+    std::fs::write(&path, signed.to_json()).unwrap();
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
+}
+
+#[test]
+fn a_replayed_approval_is_refused_after_a_restart() {
+    let p = Pipeline::new();
+    let folder = p.to_sg2(true);
+    // Simulate a state restored from before SG_1 was consumed (a crash
+    // before the state was saved, or an operator restoring a backup). The
+    // consumed id is durable in the KB's ledger, so the same approval file
+    // is refused as a replay.
+    let mut state = RunState::load(&folder).unwrap();
+    state.approvals.remove("sg1");
+    state.next_phase = 1;
+    state.phases.truncate(1);
+    state.status = Status::Paused {
+        gate: Gate::Sg1,
+        evidence_digest: DIGEST_A.into(),
+        before_phase: "write1".into(),
+    };
+    state.fingerprint.store_digest =
+        phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(p.store_path()))
+            .unwrap()
+            .document_digest("doc")
+            .ok();
+    state.save(&folder).unwrap();
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalReplayed, &folder);
+}
+
+#[test]
+fn a_reused_review_decision_is_refused_at_sg2() {
+    let p = Pipeline::new();
+    let folder = p.to_sg2(false);
+    let state = RunState::load(&folder).unwrap();
+    let sg1_decision = state.approvals["sg1"].review_decision_id.clone();
+    let (run_id, digest) = paused_digest(&folder);
+    let mut st = statement(&p, &run_id, Gate::Sg2, &digest, now(), 3600);
+    st.review_decision_id = sg1_decision;
+    place(&p, &folder, "sg2", st);
+    assert_stopped(&p.resume(&folder), StopCode::ReviewDecisionReused, &folder);
+}
+
+#[test]
+fn a_malformed_approval_file_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    std::fs::write(folder.join("approvals/sg1.json"), "{ not json").unwrap();
+    assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
+}
+
+#[test]
+fn approving_a_gate_the_run_is_not_paused_at_is_refused() {
+    let (p, folder) = paused_at_sg1();
+    let err = phasehost::run::approve(&folder, Gate::Sg2, &p.key).unwrap_err();
+    assert_eq!(err.code, StopCode::ApprovalMismatch);
+}
