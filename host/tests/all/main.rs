@@ -2,6 +2,7 @@
 
 mod approvals;
 mod cli;
+mod iu_cut;
 mod loading;
 mod orchestrator;
 mod safety;

@@ -135,3 +135,36 @@ fn wasi_gives_no_files_env_args_clock_random_or_network() {
         "another run id, another seed"
     );
 }
+
+#[test]
+fn a_kill_file_stops_a_mutating_call_and_the_transaction_rolls_back() {
+    use phasehost::run::kill_switch::KillSwitch;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let kill = dir.path().join("KILL");
+    std::fs::write(&kill, "").unwrap();
+    let spec = phasehost_store::StoreSpec::Sqlite(dir.path().join("store.sqlite"));
+    let mut store = phasehost_store::open(&spec).unwrap();
+    store.begin().unwrap();
+    let shared: phasehost::runtime::state::SharedStore = Arc::new(Mutex::new(store));
+    let mut services = services("r1", None);
+    services.store = Some(shared.clone());
+    services.guard = Arc::new(KillSwitch::new(kill));
+    let plan = probe_plan("source = true\nlog = true\nstore = { documents = \"ri\" }\nartifacts = { \"backup.json\" = \"ri\" }", "");
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services,
+        r#"{"mode":"write","table":"documents","rows":[{"title":"t","first_seen_run":"r"}]}"#,
+    );
+    let stop = run.outcome.unwrap_err();
+    assert_eq!(stop.code, StopCode::KillSwitch, "{stop}");
+    let mut store = shared.lock().unwrap();
+    store.rollback().unwrap();
+    store.begin().unwrap();
+    let scope = phasehost::store::Scope {
+        document_id: "doc".into(),
+    };
+    assert_eq!(store.count("documents", &scope, &[]).unwrap(), 0);
+    store.rollback().unwrap();
+}

@@ -28,7 +28,11 @@ impl EvidenceSet {
 
     /// The evidence of `phase` (the latest, if it ran more than once).
     pub fn get(&self, phase: &str) -> Option<&Value> {
-        self.items.iter().rev().find(|(p, _)| p == phase).map(|(_, v)| v)
+        self.items
+            .iter()
+            .rev()
+            .find(|(p, _)| p == phase)
+            .map(|(_, v)| v)
     }
 
     /// The evidence of `phase`, or an error saying it is missing.
@@ -65,6 +69,26 @@ impl EvidenceSet {
             .ok_or_else(|| format!("`{phase}.{field}` is not a boolean"))
     }
 
+    /// A nested field of `phase`'s evidence (`path` = object keys), or an
+    /// error naming what is missing.
+    pub fn path(&self, phase: &str, path: &[&str]) -> Result<&Value, String> {
+        let mut v = self.require(phase)?;
+        for (i, key) in path.iter().enumerate() {
+            v = v.get(*key).ok_or_else(|| {
+                format!(
+                    "evidence of `{phase}` has no field `{}`",
+                    path[..=i].join(".")
+                )
+            })?;
+        }
+        Ok(v)
+    }
+
+    /// How many evidence items `phase` has (a phase that ran twice counts 2).
+    pub fn count(&self, phase: &str) -> usize {
+        self.items.iter().filter(|(p, _)| p == phase).count()
+    }
+
     /// The phases present, in order.
     pub fn phases(&self) -> impl Iterator<Item = &str> {
         self.items.iter().map(|(p, _)| p.as_str())
@@ -87,7 +111,9 @@ pub fn evidence(fields: impl IntoIterator<Item = (&'static str, Value)>) -> Stri
 
 /// Whether `s` is a lowercase sha256 hex digest.
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -98,9 +124,32 @@ mod tests {
     fn evidence_lookup_names_what_is_missing() {
         let set = EvidenceSet::parse([("a", r#"{"n": 3, "s": "x"}"#)]).unwrap();
         assert_eq!(set.u64_field("a", "n").unwrap(), 3);
-        assert!(set.u64_field("a", "s").unwrap_err().contains("not an unsigned"));
-        assert!(set.field("b", "n").unwrap_err().contains("no evidence of phase `b`"));
+        assert!(
+            set.u64_field("a", "s")
+                .unwrap_err()
+                .contains("not an unsigned")
+        );
+        assert!(
+            set.field("b", "n")
+                .unwrap_err()
+                .contains("no evidence of phase `b`")
+        );
         assert!(EvidenceSet::parse([("a", "{")]).is_err());
+    }
+
+    #[test]
+    fn nested_paths_and_counts() {
+        let set =
+            EvidenceSet::parse([("a", r#"{"c": {"d": 1}}"#), ("a", "{}"), ("b", "{}")]).unwrap();
+        assert_eq!(set.count("a"), 2);
+        assert_eq!(set.count("z"), 0);
+        assert!(
+            set.path("a", &["c"]).is_err(),
+            "the latest evidence of `a` wins"
+        );
+        let set = EvidenceSet::parse([("a", r#"{"c": {"d": 1}}"#)]).unwrap();
+        assert_eq!(set.path("a", &["c", "d"]).unwrap(), 1);
+        assert!(set.path("a", &["c", "e"]).unwrap_err().contains("c.e"));
     }
 
     #[test]

@@ -38,7 +38,9 @@ impl Guest for WasiProbe {
             .unwrap_or(0);
         let random = std::collections::hash_map::RandomState::new().hash_one(42u64);
         let passwd = std::fs::read_to_string("/etc/passwd").map(|s| s.len()).ok();
-        let tcp = std::net::TcpStream::connect("127.0.0.1:5432").map(|_| "connected").err();
+        let tcp = std::net::TcpStream::connect("127.0.0.1:5432")
+            .map(|_| "connected")
+            .err();
         Ok(json!({
             "root": list("/"),
             "cwd": list("."),

@@ -1,0 +1,157 @@
+//! Runtime benchmarks (a bench binary, `cargo bench -p phasehost --bench runtime`):
+//!
+//! 1. warm instantiate + call of a trivial phase: bare wasmtime (pooling,
+//!    `InstancePre`, no limiter, no WASI) vs phasehost's own path (fresh
+//!    store, deny-all WASI context, limiter, epoch deadline, typed bindings);
+//! 2. cold start of a plan's plugin: compile vs load from the compile cache.
+//!
+//! Figures are medians of many iterations, reported with their ratio.
+
+use phasehost::plan::load_plan;
+use phasehost::runtime::state::{AllowAll, OutboundScanner, RunServices};
+use phasehost::runtime::{PhaseInput, Runtime};
+use phasehost::store::Scope;
+use phasehost_test_artifacts::{SOURCE_PIN_COMPONENT, TEST_PROBE_COMPONENT};
+use sha2::{Digest, Sha256};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, Val};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store};
+
+struct NoScan;
+impl OutboundScanner for NoScan {
+    fn scan(&self, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn measure(iterations: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..iterations / 10 {
+        f();
+    }
+    median(
+        (0..iterations)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn plan_for(component: &str, grants: &str, dir: &std::path::Path, cache: &std::path::Path) -> std::path::PathBuf {
+    let sha = hex::encode(Sha256::digest(std::fs::read(component).unwrap()));
+    let text = format!(
+        "[plan]\nname = \"bench\"\nplugin_set = \"bench\"\n[runtime]\ncache_dir = {:?}\n[[phases]]\nname = \"p\"\ncomponent = {component:?}\nsha256 = \"{sha}\"\n[phases.grants]\n{grants}\n",
+        cache.display().to_string()
+    );
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn echo_input() -> PhaseInput {
+    PhaseInput {
+        run_id: "bench".into(),
+        document_id: "doc".into(),
+        version: "v1".into(),
+        dry_run: true,
+        config: "{\"mode\":\"echo\"}".into(),
+        evidence: Vec::new(),
+    }
+}
+
+fn bare_wasmtime(bytes: &[u8], iterations: usize) -> Duration {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .allocation_strategy(InstanceAllocationStrategy::pooling());
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::new(&engine, bytes).unwrap();
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker.define_unknown_imports_as_traps(&component).unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    let iface = component
+        .get_export_index(None, "phasehost:plugin/phase@0.1.0")
+        .unwrap();
+    let run = component.get_export_index(Some(&iface), "run").unwrap();
+    let input = Val::Record(vec![
+        ("run-id".into(), Val::String("bench".into())),
+        ("document-id".into(), Val::String("doc".into())),
+        ("version".into(), Val::String("v1".into())),
+        ("dry-run".into(), Val::Bool(true)),
+        ("config".into(), Val::String("{\"mode\":\"echo\"}".into())),
+        ("evidence".into(), Val::List(Vec::new())),
+    ]);
+    measure(iterations, || {
+        let mut store = Store::new(&engine, ());
+        let instance = pre.instantiate(&mut store).unwrap();
+        let func = instance.get_func(&mut store, &run).unwrap();
+        let mut results = [Val::Bool(false)];
+        func.call(&mut store, std::slice::from_ref(&input), &mut results)
+            .unwrap();
+        func.post_return(&mut store).unwrap();
+        black_box(&results);
+    })
+}
+
+fn main() {
+    let iterations: usize = std::env::var("BENCH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let grants = "source = true\nlog = true\nstore = { documents = \"ri\" }\nartifacts = { \"note.txt\" = \"ri\" }";
+    let plan = load_plan(&plan_for(TEST_PROBE_COMPONENT, grants, dir.path(), &cache)).unwrap();
+    let runtime = Runtime::new(&cache).unwrap();
+    let phase = runtime.load_phase(&plan, &plan.phases[0]).unwrap();
+    let services = RunServices {
+        run_id: "bench".into(),
+        source: None,
+        store: None,
+        scope: Scope {
+            document_id: "doc".into(),
+        },
+        artifacts_dir: None,
+        guard: Arc::new(AllowAll),
+        scanner: Arc::new(NoScan),
+    };
+    let input = echo_input();
+    let ours = measure(iterations, || {
+        let run = phase.run(runtime.engine(), &services, &input);
+        black_box(run.outcome.unwrap());
+    });
+    let bare = bare_wasmtime(&std::fs::read(TEST_PROBE_COMPONENT).unwrap(), iterations);
+    println!("warm instantiate + call of a trivial phase (test-probe echo), median of {iterations}:");
+    println!("  bare wasmtime (pooling, InstancePre)      {:>9.1} µs", bare.as_secs_f64() * 1e6);
+    println!("  phasehost (deny-all WASI, limiter, epoch)  {:>9.1} µs", ours.as_secs_f64() * 1e6);
+    println!("  phasehost / bare                           {:>9.2}×", ours.as_secs_f64() / bare.as_secs_f64());
+
+    let cold_iterations = (iterations / 100).max(5);
+    let pin_plan = load_plan(&plan_for(SOURCE_PIN_COMPONENT, "source = true\nlog = true\nstore = { source_versions = \"r\" }", dir.path(), &cache)).unwrap();
+    let compile = measure(cold_iterations, || {
+        let fresh = tempfile::tempdir().unwrap();
+        let runtime = Runtime::new(fresh.path()).unwrap();
+        black_box(runtime.load_phase(&pin_plan, &pin_plan.phases[0]).unwrap());
+    });
+    Runtime::new(&cache)
+        .unwrap()
+        .load_phase(&pin_plan, &pin_plan.phases[0])
+        .unwrap();
+    let cached = measure(cold_iterations, || {
+        let runtime = Runtime::new(&cache).unwrap();
+        black_box(runtime.load_phase(&pin_plan, &pin_plan.phases[0]).unwrap());
+    });
+    println!("cold start of a plugin (source_pin, {} KB), median of {cold_iterations}:", std::fs::metadata(SOURCE_PIN_COMPONENT).unwrap().len() / 1024);
+    println!("  compile                                    {:>9.2} ms", compile.as_secs_f64() * 1e3);
+    println!("  from the compile cache                     {:>9.2} ms", cached.as_secs_f64() * 1e3);
+    println!("  compile / cache                            {:>9.1}×", compile.as_secs_f64() / cached.as_secs_f64());
+}

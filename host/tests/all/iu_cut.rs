@@ -1,0 +1,288 @@
+//! The bundled iu-cut plan (plans/iu-cut.toml) end to end on real documents:
+//! the Constitution dry and live through both approvals, re-runs, a second
+//! version, and the stop routes of its phases.
+
+use phasehost::StopCode;
+use phasehost::run::state::RunState;
+use phasehost::run::{self, Outcome, StartRequest};
+use phasehost_policy::approval;
+use phasehost_test_artifacts::ALL_PLUGINS;
+use std::path::{Path, PathBuf};
+use toml_edit::{DocumentMut, value};
+
+/// The bundled plan, rewritten to use the test build's components (pinned),
+/// a temp KB, store and approver key.
+pub struct IuCut {
+    pub dir: tempfile::TempDir,
+    pub plan: PathBuf,
+    pub key: PathBuf,
+    pub host_config: PathBuf,
+}
+
+fn component_for(phase_or_gate: &str) -> &'static str {
+    let crate_name = phase_or_gate.replace('_', "-");
+    ALL_PLUGINS
+        .iter()
+        .find(|(name, _)| *name == crate_name)
+        .map(|(_, path)| *path)
+        .unwrap_or_else(|| panic!("no plugin crate `{crate_name}`"))
+}
+
+impl IuCut {
+    /// The bundled plan on SQLite; `edit` may change the plan document.
+    pub fn new(edit: impl FnOnce(&mut DocumentMut)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plans/iu-cut.toml");
+        let mut doc: DocumentMut = std::fs::read_to_string(bundled).unwrap().parse().unwrap();
+        doc["store"]["sqlite"] = value("store.sqlite");
+        doc["kb"]["path"] = value("kb");
+        doc["runtime"]["cache_dir"] = value(crate::support::shared_cache().display().to_string());
+        let mut keys = toml_edit::Array::new();
+        keys.push("keys/approver.pub");
+        doc["approvals"]["trusted_keys"] = value(keys);
+        for section in ["gates", "phases"] {
+            for table in doc[section].as_array_of_tables_mut().unwrap().iter_mut() {
+                let name = table["name"].as_str().unwrap().to_string();
+                let path = component_for(&name);
+                table["component"] = value(path);
+                table["sha256"] = value(crate::support::sha256_file(path));
+            }
+        }
+        edit(&mut doc);
+        let plan = dir.path().join("iu-cut.toml");
+        std::fs::write(&plan, doc.to_string()).unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        approval::write_key_files(&keys, "approver").unwrap();
+        let host_config = dir.path().join("host.toml");
+        std::fs::write(&host_config, "[execution]\nenabled = true\n").unwrap();
+        Self {
+            key: keys.join("approver.key"),
+            plan,
+            host_config,
+            dir,
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("store.sqlite")
+    }
+
+    /// Start a run of `source` and approve every gate it pauses at.
+    pub fn run(&self, source: &Path, live: bool) -> (PathBuf, Outcome) {
+        let report = run::start(&StartRequest {
+            plan: self.plan.clone(),
+            source: source.to_path_buf(),
+            live,
+            host_config: Some(self.host_config.clone()),
+        })
+        .unwrap_or_else(|stop| panic!("start refused: {stop}"));
+        let folder = report.folder.unwrap();
+        let mut outcome = report.outcome;
+        while let Outcome::Paused { gate, .. } = outcome {
+            run::approve(&folder, gate, &self.key).unwrap();
+            outcome = run::resume(&folder).unwrap().outcome;
+        }
+        (folder, outcome)
+    }
+
+    pub fn query(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(self.store_path()).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+pub fn evidence(folder: &Path, phase: &str) -> serde_json::Value {
+    let state = RunState::load(folder).unwrap();
+    let record = state
+        .phases
+        .iter()
+        .find(|r| r.phase == phase)
+        .unwrap_or_else(|| panic!("no evidence of {phase}"));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join(&record.document)).unwrap()).unwrap();
+    doc["evidence"].clone()
+}
+
+fn constitution() -> PathBuf {
+    crate::support::corpus("hien-phap.txt")
+}
+
+#[test]
+fn the_constitution_goes_through_both_approvals_live() {
+    let iu = IuCut::new(|_| {});
+    let (folder, outcome) = iu.run(&constitution(), true);
+    assert_eq!(outcome, Outcome::Completed, "{outcome:?}");
+    let state = RunState::load(&folder).unwrap();
+    assert_eq!(state.phases.len(), 11);
+    assert_eq!(state.approvals.len(), 2);
+    let in_force = |kind: &str| {
+        iu.query(&format!(
+            "SELECT count(*) FROM units WHERE document_id = 'hien-phap' AND kind = '{kind}' AND status = 'in_force'"
+        ))
+    };
+    assert_eq!(in_force("chapter"), 11);
+    assert_eq!(in_force("article"), 120);
+    let units = evidence(&folder, "cutplan")["units"].as_i64().unwrap();
+    assert_eq!(iu.query("SELECT count(*) FROM units WHERE status = 'in_force'"), units);
+    assert_eq!(iu.query("SELECT count(*) FROM envelopes"), units);
+    let closeout = std::fs::read_to_string(folder.join("evidence/11-closeout.json")).unwrap();
+    assert!(closeout.contains("\"runs_index\""), "{closeout}");
+}
+
+#[test]
+fn the_constitution_dry_run_goes_through_both_approvals_and_persists_nothing() {
+    let iu = IuCut::new(|_| {});
+    let (folder, outcome) = iu.run(&constitution(), false);
+    assert_eq!(outcome, Outcome::Completed, "{outcome:?}");
+    assert_eq!(iu.query("SELECT count(*) FROM units"), 0);
+    assert_eq!(evidence(&folder, "structural_verify")["reassembly_matches_source"], true);
+    // The plan digest is the same dry and live.
+    let (live, _) = iu.run(&constitution(), true);
+    assert_eq!(
+        evidence(&folder, "cutplan")["plan_digest"],
+        evidence(&live, "cutplan")["plan_digest"]
+    );
+}
+
+#[test]
+fn rerunning_a_committed_run_changes_nothing() {
+    let iu = IuCut::new(|_| {});
+    let (_, first) = iu.run(&constitution(), true);
+    assert_eq!(first, Outcome::Completed);
+    let digest = |iu: &IuCut| {
+        phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(iu.store_path()))
+            .unwrap()
+            .document_digest("hien-phap")
+            .unwrap()
+    };
+    let before = digest(&iu);
+    let (folder, second) = iu.run(&constitution(), true);
+    assert_eq!(second, Outcome::Completed, "{second:?}");
+    assert_eq!(digest(&iu), before);
+    assert_eq!(evidence(&folder, "cut_leg_a")["units_inserted"], 0);
+}
+
+/// A second version of the Constitution: article 5 clause 1 amended,
+/// article 119 removed, an article 121 added.
+fn second_version(dir: &Path) -> PathBuf {
+    use unicode_normalization::UnicodeNormalization;
+    let text: String = std::fs::read_to_string(constitution()).unwrap().nfc().collect();
+    let amended = text.replacen(
+        "các dân tộc cùng sinh sống trên đất nước Việt Nam.",
+        "các dân tộc cùng sinh sống trên đất nước Việt Nam (sửa đổi).",
+        1,
+    );
+    assert_ne!(amended, text);
+    let (from, to) = (amended.find("Điều 119.").unwrap(), amended.find("Điều 120.").unwrap());
+    let removed = format!("{}{}", &amended[..from], &amended[to..]);
+    let closing = removed.find("Hiến pháp này đã được Quốc hội").unwrap();
+    let added = format!(
+        "{}Điều 121.\n\nĐiều khoản mới được thêm vào để thử.\n\n{}",
+        &removed[..closing],
+        &removed[closing..]
+    );
+    let path = dir.join("hien-phap.txt");
+    std::fs::write(&path, added).unwrap();
+    path
+}
+
+fn eids(list: &serde_json::Value) -> Vec<&str> {
+    list["eids"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect()
+}
+
+#[test]
+fn a_second_version_enacts_and_retires_the_first() {
+    let iu = IuCut::new(|_| {});
+    let (first_folder, first) = iu.run(&constitution(), true);
+    assert_eq!(first, Outcome::Completed);
+    let v1 = RunState::load(&first_folder).unwrap().version;
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, second) = iu.run(&second_version(dir.path()), true);
+    assert_eq!(second, Outcome::Completed, "{second:?}");
+    let enact = evidence(&folder, "lifecycle_enact");
+    assert!(eids(&enact["changed"]).contains(&"art_5__para_1"), "{enact}");
+    assert!(eids(&enact["removed"]).contains(&"art_119"), "{enact}");
+    assert!(eids(&enact["added"]).contains(&"art_121"), "{enact}");
+    assert_eq!(enact["previous_version"], v1.as_str());
+    let v1_units = iu.query(&format!("SELECT count(*) FROM units WHERE version = '{v1}'"));
+    assert_eq!(enact["retired"].as_i64().unwrap(), v1_units);
+    assert_eq!(
+        iu.query(&format!("SELECT count(*) FROM units WHERE version = '{v1}' AND status = 'retired'")),
+        v1_units
+    );
+    let v2 = RunState::load(&folder).unwrap().version;
+    assert_eq!(
+        iu.query(&format!("SELECT count(*) FROM units WHERE status = 'in_force' AND version <> '{v2}'")),
+        0
+    );
+    assert_eq!(iu.query("SELECT count(*) FROM units WHERE kind = 'article' AND status = 'in_force'"), 120);
+    assert_eq!(iu.query("SELECT count(*) FROM source_versions WHERE status = 'in_force'"), 1);
+    assert_eq!(iu.query("SELECT count(*) FROM source_versions WHERE status = 'retired'"), 1);
+}
+
+fn stops(iu: &IuCut, source: &Path) -> (PathBuf, phasehost::Stop) {
+    let (folder, outcome) = iu.run(source, true);
+    let Outcome::Stopped(stop) = outcome else {
+        panic!("expected a stop, got {outcome:?}")
+    };
+    (folder, stop)
+}
+
+#[test]
+fn the_empty_corpus_file_stops_at_source_pin() {
+    let iu = IuCut::new(|_| {});
+    let (folder, stop) = stops(&iu, &crate::support::corpus("luat-ban-hanh-van-ban-quy-pham-phap-luat.txt"));
+    assert_eq!(stop.code, StopCode::EmptySource);
+    assert_eq!(stop.phase.as_deref(), Some("source_pin"));
+    assert!(folder.join("stop.json").is_file());
+}
+
+#[test]
+fn a_text_without_articles_stops_as_unknown_document() {
+    let iu = IuCut::new(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("notes.txt");
+    std::fs::write(&src, "Một ghi chú không có điều khoản nào.\n").unwrap();
+    let (_, stop) = stops(&iu, &src);
+    assert_eq!(stop.code, StopCode::UnknownDocument, "{stop}");
+    assert_eq!(stop.phase.as_deref(), Some("mark"));
+}
+
+#[test]
+fn a_document_over_the_unit_cap_stops_with_cap_exceeded() {
+    let iu = IuCut::new(|doc| {
+        for table in doc["phases"].as_array_of_tables_mut().unwrap().iter_mut() {
+            if table["name"].as_str() == Some("mark") {
+                table["config"]["max_units"] = value(10);
+            }
+        }
+    });
+    let (_, stop) = stops(&iu, &constitution());
+    assert_eq!(stop.code, StopCode::CapExceeded, "{stop}");
+    assert_eq!(iu.query("SELECT count(*) FROM units"), 0, "nothing written");
+}
+
+#[test]
+fn an_unneeded_delete_grant_stops_at_grant_probe() {
+    let iu = IuCut::new(|doc| {
+        for table in doc["phases"].as_array_of_tables_mut().unwrap().iter_mut() {
+            if table["name"].as_str() == Some("pre_write_backup") {
+                table["grants"]["store"]["units"] = value("rd");
+            }
+        }
+    });
+    let (_, stop) = stops(&iu, &constitution());
+    assert_eq!(stop.code, StopCode::GrantMismatch, "{stop}");
+    assert_eq!(stop.phase.as_deref(), Some("grant_probe"));
+}
+
+#[test]
+fn the_runs_index_chains_every_completed_run() {
+    let iu = IuCut::new(|_| {});
+    for _ in 0..2 {
+        assert_eq!(iu.run(&constitution(), true).1, Outcome::Completed);
+    }
+    let mut store = phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(iu.store_path())).unwrap();
+    assert_eq!(store.verify_index().unwrap(), 2);
+}

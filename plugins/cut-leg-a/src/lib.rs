@@ -1,0 +1,12 @@
+//! The iu-cut phase 6: write documents, source_versions and units in batches (after SG_1).
+//!
+//! The logic is [`iu_phases::run_cut_leg_a`]; this crate only binds it to the WIT
+//! world `phase-plugin`. Built for `wasm32-unknown-unknown` and encoded as a
+//! component, it imports only the capabilities that function calls. Natively
+//! (`cargo test --workspace`) the crate is empty.
+
+#[cfg(target_arch = "wasm32")]
+wit_bindgen::generate!({ path: "../../wit", world: "phase-plugin" });
+
+#[cfg(target_arch = "wasm32")]
+iu_phases::phase_plugin!("cut_leg_a", iu_phases::run_cut_leg_a);

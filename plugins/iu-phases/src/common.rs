@@ -1,0 +1,243 @@
+//! Helpers the phases share: evidence and config access, recomputing the
+//! pinned text / regions / plan, refusals for capability errors, rows.
+
+use iu_core::{CutPlan, MarkError, Pinned, Region, SourceError};
+use phasehost_sdk::EvidenceSet;
+use serde_json::{Map, Value};
+
+use crate::{CapError, Caps, Input, Level, Refusal, RefusalKind};
+
+/// Lists in evidence are capped at this many entries (full counts are kept).
+pub const LIST_CAP: usize = 200;
+
+/// Default batch size for inserts (rows per `insert` call).
+pub const DEFAULT_BATCH_SIZE: u64 = 2000;
+
+/// The evidence of earlier phases (pseudo-evidence included).
+pub fn evidence(input: &Input) -> Result<EvidenceSet, Refusal> {
+    EvidenceSet::parse(input.evidence.iter().map(|(p, j)| (p.as_str(), j.as_str())))
+        .map_err(Refusal::invariant)
+}
+
+/// A string field of earlier evidence, or `invariant-failed`.
+pub fn ev_str<'a>(ev: &'a EvidenceSet, phase: &str, field: &str) -> Result<&'a str, Refusal> {
+    ev.str_field(phase, field).map_err(Refusal::invariant)
+}
+
+/// The phase's config object (an empty or missing config is `{}`).
+pub struct Config(Map<String, Value>);
+
+impl Config {
+    /// Parses `input.config`; anything but a JSON object is refused.
+    pub fn parse(input: &Input) -> Result<Self, Refusal> {
+        if input.config.trim().is_empty() {
+            return Ok(Self(Map::new()));
+        }
+        match serde_json::from_str::<Value>(&input.config) {
+            Ok(Value::Object(m)) => Ok(Self(m)),
+            Ok(_) => Err(Refusal::invariant("phase config is not a JSON object")),
+            Err(e) => Err(Refusal::invariant(format!("phase config is not JSON: {e}"))),
+        }
+    }
+
+    /// An optional unsigned integer.
+    pub fn u64(&self, key: &str) -> Result<Option<u64>, Refusal> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+                Refusal::invariant(format!("config `{key}` is not an unsigned integer"))
+            }),
+        }
+    }
+
+    /// An optional list of strings (missing = empty).
+    pub fn str_list(&self, key: &str) -> Result<Vec<String>, Refusal> {
+        match self.0.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        Refusal::invariant(format!("config `{key}` has a non-string entry"))
+                    })
+                })
+                .collect(),
+            Some(_) => Err(Refusal::invariant(format!("config `{key}` is not a list"))),
+        }
+    }
+
+    /// `batch_size` (default [`DEFAULT_BATCH_SIZE`], at least 1).
+    pub fn batch_size(&self) -> Result<usize, Refusal> {
+        let n = self.u64("batch_size")?.unwrap_or(DEFAULT_BATCH_SIZE);
+        if n == 0 {
+            return Err(Refusal::invariant("config `batch_size` must be at least 1"));
+        }
+        Ok(n as usize)
+    }
+}
+
+/// Mark caps from a config (`max_units`, `max_unit_bytes`, `max_depth`;
+/// iu-core defaults for what is missing).
+pub fn caps_from_config(cfg: &Config) -> Result<iu_core::Caps, Refusal> {
+    let d = iu_core::Caps::default();
+    Ok(iu_core::Caps {
+        max_units: cfg.u64("max_units")?.map_or(d.max_units, |v| v as usize),
+        max_unit_bytes: cfg
+            .u64("max_unit_bytes")?
+            .map_or(d.max_unit_bytes, |v| v as usize),
+        max_depth: cfg.u64("max_depth")?.map_or(d.max_depth, |v| v as usize),
+    })
+}
+
+/// The caps `mark` ran with (its evidence's `caps`), so later phases that
+/// recompute the regions use the same; iu-core defaults if mark has not run.
+pub fn caps_of_mark(ev: &EvidenceSet) -> iu_core::Caps {
+    ev.get("mark")
+        .and_then(|m| m.get("caps"))
+        .and_then(|c| serde_json::from_value::<iu_core::Caps>(c.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// A capability call failed: `capability-failed` naming what was asked.
+pub fn cap_failed(what: &str) -> impl FnOnce(CapError) -> Refusal + '_ {
+    move |e| Refusal::new(RefusalKind::CapabilityFailed, format!("{what}: {e}"))
+}
+
+/// Reads and pins the source (empty → `empty-input`, not UTF-8 → `bad-encoding`).
+pub fn read_pinned<C: Caps>(input: &Input, caps: &mut C) -> Result<Pinned, Refusal> {
+    let raw = caps
+        .read_source()
+        .map_err(cap_failed("reading the source"))?;
+    iu_core::pin(&raw).map_err(|e| {
+        let kind = match e {
+            SourceError::Empty | SourceError::OnlyWhitespace => RefusalKind::EmptyInput,
+            SourceError::NotUtf8 { .. } => RefusalKind::BadEncoding,
+        };
+        Refusal::new(
+            kind,
+            format!("source of `{}` refused: {e}", input.document_id),
+        )
+    })
+}
+
+/// Marks the pinned text (no structure → `unknown-document`, a cap → `cap-exceeded`).
+pub fn marked(
+    input: &Input,
+    pinned: &Pinned,
+    caps: &iu_core::Caps,
+) -> Result<Vec<Region>, Refusal> {
+    iu_core::mark(&pinned.normalized, caps).map_err(|e| {
+        let kind = match e {
+            MarkError::NoStructure => RefusalKind::UnknownDocument,
+            MarkError::CapExceeded { .. } => RefusalKind::CapExceeded,
+        };
+        Refusal::new(
+            kind,
+            format!("`{}` cannot be marked: {e}", input.document_id),
+        )
+    })
+}
+
+/// The cut plan of the marked text.
+pub fn planned(input: &Input, pinned: &Pinned, regions: &[Region]) -> Result<CutPlan, Refusal> {
+    iu_core::cut_plan(
+        &input.document_id,
+        &input.version,
+        &pinned.normalized,
+        regions,
+    )
+    .map_err(|e| Refusal::invariant(format!("no cut plan for `{}`: {e}", input.document_id)))
+}
+
+/// Source → pin → mark (with mark's caps) → plan, for the phases that
+/// recompute the plan instead of trusting earlier evidence.
+pub fn recompute<C: Caps>(
+    input: &Input,
+    ev: &EvidenceSet,
+    caps: &mut C,
+) -> Result<(Pinned, Vec<Region>, CutPlan), Refusal> {
+    let pinned = read_pinned(input, caps)?;
+    let regions = marked(input, &pinned, &caps_of_mark(ev))?;
+    let plan = planned(input, &pinned, &regions)?;
+    Ok((pinned, regions, plan))
+}
+
+/// Refuses unless the recomputed plan digest is the one `cutplan` recorded.
+pub fn require_plan_digest(ev: &EvidenceSet, plan: &CutPlan) -> Result<(), Refusal> {
+    let recorded = ev_str(ev, "cutplan", "plan_digest")?;
+    if recorded != plan.digest {
+        return Err(Refusal::invariant(format!(
+            "recomputed plan digest {} differs from cutplan's {recorded}",
+            plan.digest
+        )));
+    }
+    Ok(())
+}
+
+/// Parses rows returned by `select`.
+pub fn parse_rows(table: &str, rows: &[String]) -> Result<Vec<Map<String, Value>>, Refusal> {
+    rows.iter()
+        .map(|r| match serde_json::from_str::<Value>(r) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(Refusal::invariant(format!(
+                "a `{table}` row is not a JSON object"
+            ))),
+        })
+        .collect()
+}
+
+/// `select` + [`parse_rows`].
+pub fn select_rows<C: Caps>(
+    caps: &mut C,
+    table: &str,
+    filters: &[(&str, &str)],
+) -> Result<Vec<Map<String, Value>>, Refusal> {
+    let rows = caps
+        .select(table, filters)
+        .map_err(cap_failed(&format!("select from {table}")))?;
+    parse_rows(table, &rows)
+}
+
+/// A text column of a row (`None` for null or missing).
+pub fn col_str<'a>(row: &'a Map<String, Value>, col: &str) -> Option<&'a str> {
+    row.get(col).and_then(Value::as_str)
+}
+
+/// An integer column of a row.
+pub fn col_u64(row: &Map<String, Value>, col: &str) -> Option<u64> {
+    row.get(col).and_then(Value::as_u64)
+}
+
+/// Inserts `rows` into `table` in batches of `batch_size` (one boundary
+/// crossing per batch); returns rows inserted per batch.
+pub fn insert_batches<C: Caps>(
+    caps: &mut C,
+    table: &str,
+    rows: &[String],
+    batch_size: usize,
+) -> Result<Vec<u64>, Refusal> {
+    let mut per_batch = Vec::with_capacity(rows.len().div_ceil(batch_size.max(1)));
+    for chunk in rows.chunks(batch_size.max(1)) {
+        let n = caps
+            .insert(table, chunk)
+            .map_err(cap_failed(&format!("insert into {table}")))?;
+        per_batch.push(n);
+    }
+    Ok(per_batch)
+}
+
+/// The first [`LIST_CAP`] entries of a list, as JSON.
+pub fn capped<T: AsRef<str>>(items: &[T]) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .take(LIST_CAP)
+            .map(|s| Value::String(s.as_ref().to_string()))
+            .collect(),
+    )
+}
+
+/// Logs one info line.
+pub fn info<C: Caps>(caps: &mut C, message: &str) {
+    caps.log(Level::Info, message);
+}

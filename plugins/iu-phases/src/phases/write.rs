@@ -1,0 +1,414 @@
+//! cut_leg_a, structural_verify, leg_b_record, write_verify: the writes
+//! between SG_1 and SG_2 and their read-back checks.
+
+use std::collections::BTreeMap;
+
+use iu_core::{CutPlan, StoredUnit};
+use serde_json::{Map, Value, json};
+
+use crate::common::{
+    Config, LIST_CAP, cap_failed, col_str, col_u64, ev_str, evidence, info, insert_batches,
+    recompute, require_plan_digest, select_rows,
+};
+use crate::domain::{
+    EnvelopeKey, UnitKey, envelope_id, envelopes_digest, id_digest, units_digest, verify_digest,
+};
+use crate::{Caps, Input, Refusal, RefusalKind};
+
+/// The first non-empty line of the text, at most 200 characters.
+fn title_of(normalized: &str) -> String {
+    normalized
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
+fn unit_keys<'a>(plan: &'a CutPlan) -> impl Iterator<Item = UnitKey<'a>> {
+    plan.units.iter().enumerate().map(|(i, u)| UnitKey {
+        seq: i as u64,
+        eid: &u.eid,
+        parent_eid: u.parent_eid.as_deref(),
+        kind: u.kind.as_str(),
+        ordinal: u64::from(u.ordinal),
+        text_sha: &u.text_sha,
+    })
+}
+
+fn row_key(r: &Map<String, Value>) -> Option<UnitKey<'_>> {
+    Some(UnitKey {
+        seq: col_u64(r, "seq")?,
+        eid: col_str(r, "eid")?,
+        parent_eid: col_str(r, "parent_eid"),
+        kind: col_str(r, "kind")?,
+        ordinal: col_u64(r, "ordinal")?,
+        text_sha: col_str(r, "text_sha")?,
+    })
+}
+
+/// `cut_leg_a`: recompute the plan and check its digest against cutplan's
+/// and SG_1's; register the document (if absent) and the version (seq =
+/// 1 + the highest seq of the document's other versions, status `staged`),
+/// then insert the units (status `staged`) in batches of config
+/// `batch_size` (default 2000), one `insert` call per batch. Idempotent: rows
+/// already present are checked, not rewritten; a re-run inserts 0.
+pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
+    let ev = evidence(input)?;
+    let cfg = Config::parse(input)?;
+    let batch_size = cfg.batch_size()?;
+    let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
+    require_plan_digest(&ev, &plan)?;
+    let approved = ev_str(&ev, "@sg1", "evidence_digest")?;
+    if approved != plan.digest {
+        return Err(Refusal::invariant(format!(
+            "SG_1 approved plan digest {approved}, the plan is {}",
+            plan.digest
+        )));
+    }
+
+    // documents: insert if absent.
+    let docs = select_rows(caps, "documents", &[])?;
+    let mut documents_inserted = 0;
+    if docs.is_empty() {
+        let row = json!({
+            "document_id": input.document_id,
+            "title": title_of(&pinned.normalized),
+            "first_seen_run": input.run_id,
+        })
+        .to_string();
+        documents_inserted = caps
+            .insert("documents", &[row])
+            .map_err(cap_failed("insert into documents"))?;
+    }
+
+    // source_versions: keep an existing row of this version, else add one.
+    let versions = select_rows(caps, "source_versions", &[])?;
+    let mut seq = 1;
+    let mut version_inserted = 0;
+    match versions
+        .iter()
+        .find(|r| col_str(r, "version") == Some(input.version.as_str()))
+    {
+        Some(row) => {
+            if col_str(row, "raw_sha256") != Some(pinned.raw_sha256.as_str()) {
+                return Err(Refusal::new(
+                    RefusalKind::DuplicateDocument,
+                    format!(
+                        "version {} is registered with another source",
+                        input.version
+                    ),
+                ));
+            }
+            if col_str(row, "status") == Some("retired") {
+                return Err(Refusal::new(
+                    RefusalKind::DuplicateDocument,
+                    format!("version {} is retired", input.version),
+                ));
+            }
+            seq = col_u64(row, "seq").unwrap_or(0);
+        }
+        None => {
+            seq += versions
+                .iter()
+                .filter_map(|r| col_u64(r, "seq"))
+                .max()
+                .unwrap_or(0);
+            let row = json!({
+                "document_id": input.document_id,
+                "version": input.version,
+                "seq": seq,
+                "raw_sha256": pinned.raw_sha256,
+                "normalized_sha256": pinned.normalized_sha256,
+                "raw_bytes": pinned.raw_bytes,
+                "normalized_bytes": pinned.normalized_bytes,
+                "chars": pinned.chars,
+                "status": "staged",
+            })
+            .to_string();
+            version_inserted = caps
+                .insert("source_versions", &[row])
+                .map_err(cap_failed("insert into source_versions"))?;
+        }
+    }
+
+    // units: check what is already there, insert the rest in batches.
+    let v = input.version.as_str();
+    let already = caps
+        .count("units", &[("version", v)])
+        .map_err(cap_failed("count units"))?;
+    let mut present: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    if already > 0 {
+        for r in select_rows(caps, "units", &[("version", v)])? {
+            let eid = col_str(&r, "eid").unwrap_or_default().to_string();
+            present.insert(eid, r);
+        }
+    }
+    let mut rows = Vec::with_capacity(plan.units.len() - present.len().min(plan.units.len()));
+    for (key, u) in unit_keys(&plan).zip(&plan.units) {
+        if let Some(existing) = present.get(key.eid) {
+            if row_key(existing).as_ref() != Some(&key) {
+                return Err(Refusal::invariant(format!(
+                    "unit {} of version {v} is stored differently from the plan",
+                    key.eid
+                )));
+            }
+            continue;
+        }
+        rows.push(
+            json!({
+                "document_id": input.document_id,
+                "version": v,
+                "eid": u.eid,
+                "parent_eid": u.parent_eid,
+                "kind": u.kind.as_str(),
+                "ordinal": u.ordinal,
+                "number": u.number,
+                "heading": u.heading,
+                "text": u.text,
+                "text_sha": u.text_sha,
+                "seq": key.seq,
+                "status": "staged",
+            })
+            .to_string(),
+        );
+    }
+    let batches = insert_batches(caps, "units", &rows, batch_size)?;
+    let inserted: u64 = batches.iter().sum();
+    let in_store = caps
+        .count("units", &[("version", v)])
+        .map_err(cap_failed("count units"))?;
+    info(
+        caps,
+        &format!(
+            "leg A: {inserted} unit(s) inserted in {} batch(es), {} already present, {in_store} in store",
+            batches.len(),
+            present.len()
+        ),
+    );
+    Ok(json!({
+        "plan_digest": plan.digest,
+        "batch_size": batch_size,
+        "batch_count": batches.len(),
+        "batches": batches.iter().take(LIST_CAP).collect::<Vec<_>>(),
+        "units_planned": plan.units.len(),
+        "units_inserted": inserted,
+        "units_already_present": present.len(),
+        "units_in_store": in_store,
+        "documents_inserted": documents_inserted,
+        "source_version_inserted": version_inserted,
+        "source_version_seq": seq,
+        "written_digest": units_digest(v, unit_keys(&plan)),
+    })
+    .to_string())
+}
+
+fn stored_unit(r: &Map<String, Value>) -> Option<StoredUnit> {
+    Some(StoredUnit {
+        document_id: col_str(r, "document_id")?.to_string(),
+        version: col_str(r, "version")?.to_string(),
+        seq: col_u64(r, "seq")?,
+        eid: col_str(r, "eid")?.to_string(),
+        parent_eid: col_str(r, "parent_eid").map(str::to_string),
+        kind: col_str(r, "kind")?.to_string(),
+        ordinal: u32::try_from(col_u64(r, "ordinal")?).ok()?,
+        text: col_str(r, "text")?.to_string(),
+        text_sha: col_str(r, "text_sha")?.to_string(),
+    })
+}
+
+/// `structural_verify`: read the version's units back (one select), run the
+/// 11 structural probes against the recomputed plan and regions; any false
+/// probe is refused (`invariant-failed`) naming it.
+pub fn run_structural_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
+    let ev = evidence(input)?;
+    let (pinned, regions, plan) = recompute(input, &ev, caps)?;
+    require_plan_digest(&ev, &plan)?;
+    let rows = select_rows(caps, "units", &[("version", input.version.as_str())])?;
+    let stored: Vec<StoredUnit> = rows
+        .iter()
+        .map(|r| stored_unit(r).ok_or_else(|| Refusal::invariant("a units row lacks a column")))
+        .collect::<Result<_, _>>()?;
+    let probes = iu_core::structural_probes(&plan, &stored, &pinned.normalized_sha256, &regions);
+    let failed = probes.failed();
+    if !failed.is_empty() {
+        return Err(Refusal::invariant(format!(
+            "structural probes failed: {}",
+            failed.join(", ")
+        )));
+    }
+    info(
+        caps,
+        &format!("11 structural probes hold over {} rows", stored.len()),
+    );
+    let map: Map<String, Value> = probes
+        .as_array()
+        .iter()
+        .map(|(n, b)| (n.to_string(), Value::Bool(*b)))
+        .collect();
+    Ok(json!({
+        "plan_digest": plan.digest,
+        "rows_read": stored.len(),
+        "probes": map,
+        "failed": failed,
+    })
+    .to_string())
+}
+
+/// `leg_b_record`: one envelope per unit, with the deterministic id
+/// [`envelope_id`], inserted in batches; idempotent.
+pub fn run_leg_b_record<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
+    let ev = evidence(input)?;
+    let cfg = Config::parse(input)?;
+    let batch_size = cfg.batch_size()?;
+    let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
+    require_plan_digest(&ev, &plan)?;
+    let v = input.version.as_str();
+    let ids: Vec<String> = plan
+        .units
+        .iter()
+        .map(|u| envelope_id(&input.document_id, v, &u.eid))
+        .collect();
+    let rows: Vec<String> = plan
+        .units
+        .iter()
+        .zip(&ids)
+        .map(|(u, id)| {
+            json!({
+                "envelope_id": id,
+                "document_id": input.document_id,
+                "version": v,
+                "eid": u.eid,
+                "text_sha": u.text_sha,
+                "plan_digest": plan.digest,
+                "source_sha256": pinned.raw_sha256,
+            })
+            .to_string()
+        })
+        .collect();
+    let batches = insert_batches(caps, "envelopes", &rows, batch_size)?;
+    let inserted: u64 = batches.iter().sum();
+    let in_store = caps
+        .count("envelopes", &[("version", v)])
+        .map_err(cap_failed("count envelopes"))?;
+    info(
+        caps,
+        &format!("leg B: {inserted} envelope(s) inserted, {in_store} in store"),
+    );
+    Ok(json!({
+        "plan_digest": plan.digest,
+        "envelopes_planned": ids.len(),
+        "envelopes_inserted": inserted,
+        "envelopes_in_store": in_store,
+        "batch_size": batch_size,
+        "batch_count": batches.len(),
+        "id_digest": id_digest(ids.iter().map(String::as_str)),
+    })
+    .to_string())
+}
+
+/// `write_verify`: re-read the version's units and envelopes (one select
+/// each) and compare them with the recomputed plan: every eid, text_sha,
+/// parent, kind, ordinal and seq; exactly one envelope per unit with the
+/// right id. Evidence carries `verify_digest`, which SG_2 binds to.
+pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
+    let ev = evidence(input)?;
+    let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
+    require_plan_digest(&ev, &plan)?;
+    let v = input.version.as_str();
+    let mut units = select_rows(caps, "units", &[("version", v)])?;
+    let mut envs = select_rows(caps, "envelopes", &[("version", v)])?;
+    units.sort_by_key(|r| col_u64(r, "seq"));
+    envs.sort_by(|a, b| col_str(a, "envelope_id").cmp(&col_str(b, "envelope_id")));
+
+    let mut problems: Vec<String> = Vec::new();
+    let note = |p: String, problems: &mut Vec<String>| problems.push(p);
+    let unit_rows: Vec<Option<UnitKey>> = units.iter().map(row_key).collect();
+    if units.len() != plan.units.len() {
+        note(
+            format!("{} unit rows, {} planned", units.len(), plan.units.len()),
+            &mut problems,
+        );
+    }
+    for (planned, read) in unit_keys(&plan).zip(&unit_rows) {
+        if read.as_ref() != Some(&planned) {
+            note(
+                format!("unit {} differs from the plan", planned.eid),
+                &mut problems,
+            );
+        }
+    }
+    let mut by_eid: BTreeMap<&str, Vec<&Map<String, Value>>> = BTreeMap::new();
+    for e in &envs {
+        by_eid
+            .entry(col_str(e, "eid").unwrap_or_default())
+            .or_default()
+            .push(e);
+    }
+    if envs.len() != plan.units.len() {
+        note(
+            format!(
+                "{} envelopes, {} units planned",
+                envs.len(),
+                plan.units.len()
+            ),
+            &mut problems,
+        );
+    }
+    for u in &plan.units {
+        let ok = match by_eid.get(u.eid.as_str()).map(Vec::as_slice) {
+            Some([e]) => {
+                col_str(e, "envelope_id")
+                    == Some(envelope_id(&input.document_id, v, &u.eid).as_str())
+                    && col_str(e, "text_sha") == Some(u.text_sha.as_str())
+                    && col_str(e, "plan_digest") == Some(plan.digest.as_str())
+                    && col_str(e, "source_sha256") == Some(pinned.raw_sha256.as_str())
+            }
+            _ => false,
+        };
+        if !ok {
+            note(
+                format!("envelope of {} is missing, doubled or wrong", u.eid),
+                &mut problems,
+            );
+        }
+    }
+    if !problems.is_empty() {
+        let shown: Vec<&str> = problems.iter().take(20).map(String::as_str).collect();
+        return Err(Refusal::invariant(format!(
+            "write_verify found {} mismatch(es): {}",
+            problems.len(),
+            shown.join("; ")
+        )));
+    }
+    let ud = units_digest(v, unit_rows.into_iter().flatten());
+    let ed = envelopes_digest(envs.iter().map(|e| EnvelopeKey {
+        envelope_id: col_str(e, "envelope_id").unwrap_or_default(),
+        eid: col_str(e, "eid").unwrap_or_default(),
+        text_sha: col_str(e, "text_sha").unwrap_or_default(),
+        plan_digest: col_str(e, "plan_digest").unwrap_or_default(),
+        source_sha256: col_str(e, "source_sha256").unwrap_or_default(),
+    }));
+    let digest = verify_digest(&plan.digest, &ud, &ed);
+    info(
+        caps,
+        &format!(
+            "verified {} units and {} envelopes: {digest}",
+            units.len(),
+            envs.len()
+        ),
+    );
+    Ok(json!({
+        "ok": true,
+        "plan_digest": plan.digest,
+        "units_read": units.len(),
+        "envelopes_read": envs.len(),
+        "mismatches": 0,
+        "units_digest": ud,
+        "envelopes_digest": ed,
+        "verify_digest": digest,
+    })
+    .to_string())
+}

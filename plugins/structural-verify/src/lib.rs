@@ -1,0 +1,12 @@
+//! The iu-cut phase 7: the 11 structural probes over the rows read back.
+//!
+//! The logic is [`iu_phases::run_structural_verify`]; this crate only binds it to the WIT
+//! world `phase-plugin`. Built for `wasm32-unknown-unknown` and encoded as a
+//! component, it imports only the capabilities that function calls. Natively
+//! (`cargo test --workspace`) the crate is empty.
+
+#[cfg(target_arch = "wasm32")]
+wit_bindgen::generate!({ path: "../../wit", world: "phase-plugin" });
+
+#[cfg(target_arch = "wasm32")]
+iu_phases::phase_plugin!("structural_verify", iu_phases::run_structural_verify);
