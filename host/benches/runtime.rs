@@ -46,7 +46,12 @@ fn measure(iterations: usize, mut f: impl FnMut()) -> Duration {
     )
 }
 
-fn plan_for(component: &str, grants: &str, dir: &std::path::Path, cache: &std::path::Path) -> std::path::PathBuf {
+fn plan_for(
+    component: &str,
+    grants: &str,
+    dir: &std::path::Path,
+    cache: &std::path::Path,
+) -> std::path::PathBuf {
     let sha = hex::encode(Sha256::digest(std::fs::read(component).unwrap()));
     let text = format!(
         "[plan]\nname = \"bench\"\nplugin_set = \"bench\"\n[runtime]\ncache_dir = {:?}\n[[phases]]\nname = \"p\"\ncomponent = {component:?}\nsha256 = \"{sha}\"\n[phases.grants]\n{grants}\n",
@@ -130,13 +135,30 @@ fn main() {
         black_box(run.outcome.unwrap());
     });
     let bare = bare_wasmtime(&std::fs::read(TEST_PROBE_COMPONENT).unwrap(), iterations);
-    println!("warm instantiate + call of a trivial phase (test-probe echo), median of {iterations}:");
-    println!("  bare wasmtime (pooling, InstancePre)      {:>9.1} µs", bare.as_secs_f64() * 1e6);
-    println!("  phasehost (deny-all WASI, limiter, epoch)  {:>9.1} µs", ours.as_secs_f64() * 1e6);
-    println!("  phasehost / bare                           {:>9.2}×", ours.as_secs_f64() / bare.as_secs_f64());
+    println!(
+        "warm instantiate + call of a trivial phase (test-probe echo), median of {iterations}:"
+    );
+    println!(
+        "  bare wasmtime (pooling, InstancePre)      {:>9.1} µs",
+        bare.as_secs_f64() * 1e6
+    );
+    println!(
+        "  phasehost (deny-all WASI, limiter, epoch)  {:>9.1} µs",
+        ours.as_secs_f64() * 1e6
+    );
+    println!(
+        "  phasehost / bare                           {:>9.2}×",
+        ours.as_secs_f64() / bare.as_secs_f64()
+    );
 
     let cold_iterations = (iterations / 100).max(5);
-    let pin_plan = load_plan(&plan_for(SOURCE_PIN_COMPONENT, "source = true\nlog = true\nstore = { source_versions = \"r\" }", dir.path(), &cache)).unwrap();
+    let pin_plan = load_plan(&plan_for(
+        SOURCE_PIN_COMPONENT,
+        "source = true\nlog = true\nstore = { source_versions = \"r\" }",
+        dir.path(),
+        &cache,
+    ))
+    .unwrap();
     let compile = measure(cold_iterations, || {
         let fresh = tempfile::tempdir().unwrap();
         let runtime = Runtime::new(fresh.path()).unwrap();
@@ -150,8 +172,20 @@ fn main() {
         let runtime = Runtime::new(&cache).unwrap();
         black_box(runtime.load_phase(&pin_plan, &pin_plan.phases[0]).unwrap());
     });
-    println!("cold start of a plugin (source_pin, {} KB), median of {cold_iterations}:", std::fs::metadata(SOURCE_PIN_COMPONENT).unwrap().len() / 1024);
-    println!("  compile                                    {:>9.2} ms", compile.as_secs_f64() * 1e3);
-    println!("  from the compile cache                     {:>9.2} ms", cached.as_secs_f64() * 1e3);
-    println!("  compile / cache                            {:>9.1}×", compile.as_secs_f64() / cached.as_secs_f64());
+    println!(
+        "cold start of a plugin (source_pin, {} KB), median of {cold_iterations}:",
+        std::fs::metadata(SOURCE_PIN_COMPONENT).unwrap().len() / 1024
+    );
+    println!(
+        "  compile                                    {:>9.2} ms",
+        compile.as_secs_f64() * 1e3
+    );
+    println!(
+        "  from the compile cache                     {:>9.2} ms",
+        cached.as_secs_f64() * 1e3
+    );
+    println!(
+        "  compile / cache                            {:>9.1}×",
+        compile.as_secs_f64() / cached.as_secs_f64()
+    );
 }

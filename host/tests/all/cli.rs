@@ -27,7 +27,7 @@ fn plan(grants: &str) -> TestPlan {
 
 #[test]
 fn check_passes_a_good_plan() {
-    let plan = plan("source = true\nlog = true");
+    let plan = plan(SOURCE_PIN_GRANTS);
     let (status, out, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}{err}");
     assert!(out.contains("would load"), "{out}");
@@ -47,7 +47,8 @@ fn check_fails_with_a_diff_when_a_grant_is_withheld() {
 
 #[test]
 fn audit_json_lists_imports_and_grants() {
-    let plan = plan("source = true\nlog = true\nstore = { units = \"r\" }");
+    let plan =
+        plan("source = true\nlog = true\nstore = { source_versions = \"r\", units = \"r\" }");
     let (status, out, err) = phasehost(&["audit", plan.path.to_str().unwrap(), "--json"]);
     assert_eq!(status, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -64,9 +65,10 @@ fn audit_json_lists_imports_and_grants() {
         .filter(|i| i["kind"] == "capability")
         .map(|i| i["name"].as_str().unwrap())
         .collect();
-    assert_eq!(imports, ["source", "log"]);
+    assert_eq!(imports, ["source", "store-read", "log"]);
     assert_eq!(phase["grants"]["store"]["units"], "r");
-    assert_eq!(phase["diff"]["unused"][0], "store-read");
+    assert!(phase["diff"]["unused"].as_array().unwrap().is_empty());
+    assert!(phase["diff"]["missing"].as_array().unwrap().is_empty());
     assert_eq!(phase["sha256"], sha256_file(SOURCE_PIN_COMPONENT).as_str());
     assert_eq!(phase["limits"]["memory_mib"], 64);
 }
@@ -81,7 +83,7 @@ fn audit_text_shows_a_refusal() {
 
 #[test]
 fn a_malformed_plan_exits_plan_invalid_with_its_line() {
-    let plan = plan("source = true\nlog = true");
+    let plan = plan(SOURCE_PIN_GRANTS);
     plan.rewrite(|t| t.replace("[plan]", "[plan"));
     let (status, _, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{err}");

@@ -10,7 +10,7 @@ use phasehost_test_artifacts::*;
 fn source_pin_plan() -> TestPlan {
     TestPlan::write(
         &[("iu-gates", IU_GATES_COMPONENT)],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants("source = true\nlog = true")],
+        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
         "",
     )
 }
@@ -60,10 +60,11 @@ fn an_unpinned_component_is_refused() {
 
 #[test]
 fn an_ungranted_import_is_refused_with_a_diff() {
-    // source_pin imports `source` and `log`; grant only `log`.
+    // source_pin imports `source`, `store-read` and `log`; withhold `source`.
     let file = TestPlan::write(
         &[],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants("log = true")],
+        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT)
+            .grants("log = true\nstore = { source_versions = \"r\" }")],
         "",
     );
     let phase_line = file.text().lines().position(|l| l == "[[phases]]").unwrap() + 1;
@@ -71,8 +72,8 @@ fn an_ungranted_import_is_refused_with_a_diff() {
     let err = runtime().load_phase(&plan, &plan.phases[0]).err().unwrap();
     assert_eq!(err.stop_code(), StopCode::GrantExceeded);
     let text = err.to_string();
-    assert!(text.contains("imports: source, log"), "{text}");
-    assert!(text.contains("granted: log"), "{text}");
+    assert!(text.contains("imports: source, store-read, log"), "{text}");
+    assert!(text.contains("granted: store-read, log"), "{text}");
     assert!(
         text.contains("not granted: phasehost:plugin/source@0.1.0"),
         "{text}"

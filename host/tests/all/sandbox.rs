@@ -150,7 +150,10 @@ fn a_kill_file_stops_a_mutating_call_and_the_transaction_rolls_back() {
     let mut services = services("r1", None);
     services.store = Some(shared.clone());
     services.guard = Arc::new(KillSwitch::new(kill));
-    let plan = probe_plan("source = true\nlog = true\nstore = { documents = \"ri\" }\nartifacts = { \"backup.json\" = \"ri\" }", "");
+    let plan = probe_plan(
+        "source = true\nlog = true\nstore = { documents = \"ri\" }\nartifacts = { \"backup.json\" = \"ri\" }",
+        "",
+    );
     let run = run_phase(
         &plan,
         "probe",

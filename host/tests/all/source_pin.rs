@@ -7,7 +7,7 @@ use phasehost_test_artifacts::*;
 fn plan() -> phasehost::plan::Plan {
     TestPlan::write(
         &[],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants("source = true\nlog = true")],
+        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
         "",
     )
     .load()
@@ -18,7 +18,9 @@ fn the_constitution_pins_the_same_digests_in_two_fresh_instances() {
     let plan = plan();
     let bytes = std::fs::read(corpus("hien-phap.txt")).unwrap();
     let raw_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let services = services("r1", Some(bytes.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let mut services = services("r1", Some(bytes.clone()));
+    services.store = Some(sqlite_store(dir.path()));
     let first = run_phase(&plan, "source_pin", &services, "{}");
     let second = run_phase(&plan, "source_pin", &services, "{}");
     let first = first.outcome.unwrap();
@@ -34,6 +36,7 @@ fn the_empty_corpus_file_is_refused() {
     let bytes = std::fs::read(corpus("luat-ban-hanh-van-ban-quy-pham-phap-luat.txt")).unwrap();
     assert!(bytes.is_empty());
     let run = run_phase(&plan(), "source_pin", &services("r1", Some(bytes)), "{}");
+    // Refused before it looks at the store.
     let stop = run.outcome.unwrap_err();
     assert_eq!(stop.code, StopCode::EmptySource);
     assert!(stop.message.contains("empty"), "{stop}");

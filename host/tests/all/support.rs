@@ -128,6 +128,20 @@ impl OutboundScanner for NoScan {
     }
 }
 
+/// The grants source_pin needs.
+pub const SOURCE_PIN_GRANTS: &str =
+    "source = true\nlog = true\nstore = { source_versions = \"r\" }";
+
+/// A fresh SQLite store in `dir`, with a transaction open.
+pub fn sqlite_store(dir: &Path) -> phasehost::runtime::state::SharedStore {
+    let mut store = phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(
+        dir.join("store.sqlite"),
+    ))
+    .unwrap();
+    store.begin().unwrap();
+    Arc::new(std::sync::Mutex::new(store))
+}
+
 /// Services with an optional source and no store.
 pub fn services(run_id: &str, source: Option<Vec<u8>>) -> RunServices {
     RunServices {
