@@ -2,9 +2,11 @@
 
 mod approvals;
 mod cli;
+mod corpus;
 mod iu_cut;
 mod loading;
 mod orchestrator;
+mod plugins_native;
 mod safety;
 mod sandbox;
 mod source_pin;
