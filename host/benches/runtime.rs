@@ -102,7 +102,6 @@ fn bare_wasmtime(bytes: &[u8], iterations: usize) -> Duration {
         let mut results = [Val::Bool(false)];
         func.call(&mut store, std::slice::from_ref(&input), &mut results)
             .unwrap();
-        func.post_return(&mut store).unwrap();
         black_box(&results);
     })
 }

@@ -1,14 +1,37 @@
 //! The store behind the `store-read` and `store-write` capabilities: one
-//! host-side trait, implemented for SQLite and PostgreSQL.
+//! host-side trait, implemented for SQLite ([`SqliteStore`]) and PostgreSQL
+//! ([`PgStore`]), one schema ([`schema`]), embedded migrations.
+//!
+//! Plugin-facing calls ([`StoreBackend::select`] … [`StoreBackend::delete`])
+//! are validated against [`schema`], scoped to one document and refused
+//! outside a transaction the host opened with [`StoreBackend::begin`].
+//! Host-only tables (runs index, consumed approvals, batch queue) are reached
+//! only through the methods of [`HostTables`] and [`StoreBackend`].
+
+mod digest;
+mod error_text;
+mod host_sql;
+mod migrations;
+mod open;
+mod pg;
+pub mod schema;
+mod sql;
+mod sqlite;
 
 use serde_json::{Map, Value};
+
+pub use digest::chain_hash;
+pub use error_text::redact_url;
+pub use open::{StoreSpec, open};
+pub use pg::PgStore;
+pub use sqlite::SqliteStore;
 
 /// A JSON object: one row.
 pub type Row = Map<String, Value>;
 
-/// The document (and version) every store call of a run is scoped to. The
-/// host adds these to every filter and every inserted row, so a plugin cannot
-/// touch another document.
+/// The document every store call of a run is scoped to. The store adds
+/// `document_id = <document_id>` to every filter and sets it on every
+/// inserted row, so a plugin cannot touch another document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     /// The run's document id.
@@ -18,7 +41,7 @@ pub struct Scope {
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The table is not part of the schema.
+    /// The table is not part of the schema (or is host-only).
     #[error("unknown table `{0}`")]
     UnknownTable(String),
     /// A column is not part of the table.
@@ -29,10 +52,11 @@ pub enum StoreError {
         /// The column.
         column: String,
     },
-    /// A row or value is malformed.
+    /// A row, value or call is malformed (or made outside a transaction).
     #[error("invalid: {0}")]
     Invalid(String),
-    /// The row exists with different content.
+    /// The row exists with different content, an id was already used, or a
+    /// lease is not held.
     #[error("conflict: {0}")]
     Conflict(String),
     /// The database failed.
@@ -64,21 +88,112 @@ pub struct IndexEntry {
     pub hash: String,
 }
 
+/// A document claimed from the batch queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The claimed document.
+    pub document_id: String,
+    /// Where its source is.
+    pub source_path: String,
+    /// How many times it has been claimed, this claim included.
+    pub attempts: u64,
+}
+
+/// How many queue entries are in each state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct QueueCounts {
+    /// Waiting to be claimed.
+    pub pending: u64,
+    /// Claimed, lease still live.
+    pub claimed: u64,
+    /// Claimed, lease expired (claimable again).
+    pub expired: u64,
+    /// Completed.
+    pub done: u64,
+    /// Failed (not claimed again).
+    pub failed: u64,
+}
+
+/// Host-only tables: the consumed-approvals ledger and the batch queue.
+///
+/// Every writing method here runs in its own transaction and commits before
+/// returning, so it is durable; it refuses with [`StoreError::Invalid`] while
+/// a transaction opened with [`StoreBackend::begin`] is open (the host must
+/// commit or roll back first). Reads work inside or outside a transaction.
+pub trait HostTables {
+    /// Record an approval as consumed, durably. Refuses with
+    /// [`StoreError::Conflict`] an `approval_id` already consumed (message
+    /// starts with `approval already consumed`) or a `review_decision_id`
+    /// already recorded (message starts with `review decision already used`);
+    /// nothing is written then.
+    fn consume_approval(
+        &mut self,
+        approval_id: &str,
+        review_decision_id: Option<&str>,
+        run_id: &str,
+        gate: &str,
+        evidence_digest: &str,
+        key_id: &str,
+    ) -> Result<(), StoreError>;
+    /// True when this approval id was consumed.
+    fn approval_consumed(&mut self, approval_id: &str) -> Result<bool, StoreError>;
+    /// True when a consumed approval carried this review decision id.
+    fn review_decision_seen(&mut self, review_decision_id: &str) -> Result<bool, StoreError>;
+
+    /// Queue documents `(document_id, source_path)` for the batch lane. A
+    /// document id repeated in the list or already queued (in any state) is
+    /// a [`StoreError::Conflict`] naming it, and nothing is queued.
+    fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError>;
+    /// Claim the oldest pending document, or one whose lease expired, for
+    /// `worker_id` for `lease_secs` seconds (database clock). `None` when
+    /// nothing is claimable. Never hands out a document whose lease is live.
+    fn claim(&mut self, worker_id: &str, lease_secs: u64) -> Result<Option<Claim>, StoreError>;
+    /// Extend the lease `worker_id` holds on `document_id` by `lease_secs`
+    /// from now; [`StoreError::Conflict`] when it does not hold it.
+    fn renew(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        lease_secs: u64,
+    ) -> Result<(), StoreError>;
+    /// Mark `document_id` done by `run_id`; [`StoreError::Conflict`] when
+    /// `worker_id` does not hold its lease.
+    fn complete(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError>;
+    /// Mark `document_id` failed with `reason`; [`StoreError::Conflict`] when
+    /// `worker_id` does not hold its lease. Failed documents are not claimed
+    /// again.
+    fn fail(&mut self, document_id: &str, worker_id: &str, reason: &str) -> Result<(), StoreError>;
+    /// How many queue entries are in each state.
+    fn queue_counts(&mut self) -> Result<QueueCounts, StoreError>;
+}
+
 /// A store the capabilities call into. Plugin-facing calls (select … delete)
 /// are scoped to a document and run inside the transaction the host opened
-/// with [`StoreBackend::begin`].
-pub trait StoreBackend: Send {
+/// with [`StoreBackend::begin`]; outside one they fail with
+/// [`StoreError::Invalid`]`("no open transaction")`. Each plugin-facing
+/// write is atomic: when it fails, none of its rows stay written.
+pub trait StoreBackend: HostTables + Send {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
-    /// Open a transaction (one at a time).
+    /// Open a transaction (one at a time; a second `begin` is
+    /// [`StoreError::Invalid`]).
     fn begin(&mut self) -> Result<(), StoreError>;
-    /// Commit the open transaction.
+    /// Commit the open transaction ([`StoreError::Invalid`] when none is open).
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Roll the open transaction back (a no-op when none is open).
     fn rollback(&mut self) -> Result<(), StoreError>;
+    /// True while a transaction opened with [`StoreBackend::begin`] is open.
+    fn in_transaction(&self) -> bool;
     /// sha256 (hex) over every row of the plugin tables that belongs to
-    /// `document_id`, in primary-key order, in a canonical encoding: the
-    /// drift check compares it before and after a pause.
+    /// `document_id`, in primary-key order, in a canonical encoding (see
+    /// docs/STORE.md): the same content gives the same digest on SQLite and
+    /// PostgreSQL. The drift check compares it before and after a pause.
+    /// Works inside or outside a transaction (inside, it sees its writes).
     fn document_digest(&mut self, document_id: &str) -> Result<String, StoreError>;
     /// The privileges the connected role has on each plugin table
     /// (PostgreSQL: from `has_table_privilege`; SQLite: `None`, the host's
@@ -87,17 +202,19 @@ pub trait StoreBackend: Send {
         &mut self,
     ) -> Result<Option<std::collections::BTreeMap<String, Privileges>>, StoreError>;
     /// Append `entry` (JSON text) for `run_id` to the runs index, in its own
-    /// transaction, chaining its hash to the previous entry's.
+    /// transaction, chaining its hash to the previous entry's. Refused with
+    /// [`StoreError::Invalid`] while a transaction is open.
     fn append_index(
         &mut self,
         run_id: &str,
         document_id: &str,
         entry: &str,
     ) -> Result<IndexEntry, StoreError>;
-    /// Recompute the index's hash chain; the number of entries, or an error
-    /// naming the first broken entry.
+    /// Recompute the index's hash chain; the number of entries, or a
+    /// [`StoreError::Conflict`] naming the first broken entry's seq.
     fn verify_index(&mut self) -> Result<u64, StoreError>;
-    /// Rows of `table` in `scope` matching every filter, ordered by primary key.
+    /// Rows of `table` in `scope` matching every filter, ordered by primary
+    /// key (units: by version, then `seq`).
     fn select(
         &mut self,
         table: &str,
@@ -111,9 +228,12 @@ pub trait StoreBackend: Send {
         scope: &Scope,
         filters: &[(String, String)],
     ) -> Result<u64, StoreError>;
-    /// Insert rows (idempotent on the primary key); returns rows inserted.
+    /// Insert rows (idempotent on the primary key: an identical existing row
+    /// is skipped, a different one is a [`StoreError::Conflict`] naming the
+    /// key); returns rows inserted.
     fn insert(&mut self, table: &str, scope: &Scope, rows: &[Row]) -> Result<u64, StoreError>;
-    /// Update matching rows; returns rows changed.
+    /// Update matching rows (primary-key columns cannot be set); returns rows
+    /// matched.
     fn update(
         &mut self,
         table: &str,
@@ -131,4 +251,4 @@ pub trait StoreBackend: Send {
 }
 
 /// A store shared by the phases of one run.
-pub type SharedStore = std::sync::Arc<std::sync::Mutex<dyn StoreBackend>>;
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<Box<dyn StoreBackend>>>;

@@ -37,7 +37,10 @@ fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
             Outcome::Completed => {
                 let probes = evidence(&folder, "structural_verify")["probes"].clone();
                 let all_true = probes.as_object().unwrap().values().all(|v| v == true);
-                assert!(all_true && probes.as_object().unwrap().len() == 11, "{name}: {probes}");
+                assert!(
+                    all_true && probes.as_object().unwrap().len() == 11,
+                    "{name}: {probes}"
+                );
                 let plan = evidence(&folder, "cutplan");
                 assert_eq!(plan["coverage_complete"], true, "{name}: {plan}");
                 Ok(())
@@ -51,8 +54,10 @@ fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
         .iter()
         .filter_map(|(n, r)| r.err().map(|c| (n.clone(), c)))
         .collect();
-    let expected: Vec<(String, StopCode)> =
-        EXPECTED_STOPS.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+    let expected: Vec<(String, StopCode)> = EXPECTED_STOPS
+        .iter()
+        .map(|(n, c)| (n.to_string(), *c))
+        .collect();
     assert_eq!(stopped, expected);
     assert_eq!(outcomes.len() - stopped.len(), 109);
     assert_eq!(
@@ -60,5 +65,8 @@ fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
         CORPUS_UNITS
     );
     assert_eq!(iu.query("SELECT count(*) FROM envelopes"), CORPUS_UNITS);
-    assert_eq!(iu.query("SELECT count(DISTINCT document_id) FROM units"), 109);
+    assert_eq!(
+        iu.query("SELECT count(DISTINCT document_id) FROM units"),
+        109
+    );
 }

@@ -12,8 +12,20 @@ fn the_plugin_domain_crates_pass_their_native_tests() {
     let out = Command::new(env!("CARGO"))
         .current_dir(root.join("plugins"))
         .args(["test", "--quiet"])
-        .args(["-p", "iu-core", "-p", "iu-phases", "-p", "iu-gates", "-p", "phasehost-sdk"])
-        .env("CARGO_TARGET_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugins-native"))
+        .args([
+            "-p",
+            "iu-core",
+            "-p",
+            "iu-phases",
+            "-p",
+            "iu-gates",
+            "-p",
+            "phasehost-sdk",
+        ])
+        .env(
+            "CARGO_TARGET_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugins-native"),
+        )
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()

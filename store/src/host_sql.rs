@@ -1,0 +1,141 @@
+//! SQL and refusals for the host-only tables (ledger, runs index, queue), per dialect.
+
+use crate::sql::Dialect;
+
+/// The claimable condition: pending, or claimed with an expired lease.
+fn claimable(d: Dialect) -> String {
+    format!(
+        "(state = 'pending' OR (state = 'claimed' AND lease_until <= {}))",
+        d.now_ms()
+    )
+}
+
+/// Claim the oldest claimable entry: `(worker, lease_ms)` →
+/// `(document_id, source_path, attempts)`.
+pub(crate) fn claim(d: Dialect) -> String {
+    let lock = match d {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    format!(
+        "UPDATE queue SET state = 'claimed', lease_owner = {p1}, lease_until = {now} + {p2}, \
+         attempts = attempts + 1 \
+         WHERE document_id = (SELECT document_id FROM queue WHERE {c} ORDER BY position LIMIT 1{lock}) \
+         AND {c} \
+         RETURNING document_id, source_path, attempts",
+        p1 = d.param(1),
+        p2 = d.param(2),
+        now = d.now_ms(),
+        c = claimable(d),
+    )
+}
+
+/// Extend a held lease: `(document_id, worker, lease_ms)`.
+pub(crate) fn renew(d: Dialect) -> String {
+    format!(
+        "UPDATE queue SET lease_until = {} + {} \
+         WHERE document_id = {} AND state = 'claimed' AND lease_owner = {}",
+        d.now_ms(),
+        d.param(3),
+        d.param(1),
+        d.param(2)
+    )
+}
+
+/// Finish a held lease: `(document_id, worker, run_id or reason)`.
+pub(crate) fn finish(d: Dialect, done: bool) -> String {
+    let set = if done {
+        "state = 'done', run_id"
+    } else {
+        "state = 'failed', last_error"
+    };
+    format!(
+        "UPDATE queue SET {set} = {}, lease_until = NULL \
+         WHERE document_id = {} AND state = 'claimed' AND lease_owner = {}",
+        d.param(3),
+        d.param(1),
+        d.param(2)
+    )
+}
+
+/// Counts per state: pending, claimed (live), claimed (expired), done, failed.
+pub(crate) fn counts(d: Dialect) -> String {
+    let now = d.now_ms();
+    format!(
+        "SELECT COUNT(*) FILTER (WHERE state = 'pending'), \
+         COUNT(*) FILTER (WHERE state = 'claimed' AND lease_until > {now}), \
+         COUNT(*) FILTER (WHERE state = 'claimed' AND lease_until <= {now}), \
+         COUNT(*) FILTER (WHERE state = 'done'), \
+         COUNT(*) FILTER (WHERE state = 'failed') FROM queue"
+    )
+}
+
+/// Milliseconds of a lease, refusing zero and absurd lengths.
+pub(crate) fn lease_ms(lease_secs: u64) -> Result<i64, crate::StoreError> {
+    const MAX_SECS: u64 = 7 * 24 * 3600;
+    if lease_secs == 0 || lease_secs > MAX_SECS {
+        return Err(crate::StoreError::Invalid(format!(
+            "a lease must be 1..={MAX_SECS} seconds, got {lease_secs}"
+        )));
+    }
+    Ok(lease_secs as i64 * 1000)
+}
+
+/// Refuses a duplicate id within one enqueue list.
+pub(crate) fn check_unique_ids(documents: &[(String, String)]) -> Result<(), crate::StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for (id, _) in documents {
+        if id.is_empty() {
+            return Err(crate::StoreError::Invalid("an empty document id".into()));
+        }
+        if !seen.insert(id.as_str()) {
+            return Err(crate::StoreError::Conflict(format!(
+                "document `{id}` appears twice in the list; nothing was queued"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The conflict for a document already queued.
+pub(crate) fn already_queued(id: &str) -> crate::StoreError {
+    crate::StoreError::Conflict(format!(
+        "document `{id}` is already queued; nothing was queued"
+    ))
+}
+
+/// The conflict for a lease not held.
+pub(crate) fn not_held(id: &str, worker: &str) -> crate::StoreError {
+    crate::StoreError::Conflict(format!(
+        "`{worker}` does not hold the lease on document `{id}`"
+    ))
+}
+
+/// Checks a consumed approval's ids before writing.
+pub(crate) fn approval_exists(id: &str) -> crate::StoreError {
+    crate::StoreError::Conflict(format!("approval already consumed: `{id}`"))
+}
+
+/// The conflict for a reused review decision.
+pub(crate) fn review_used(id: &str) -> crate::StoreError {
+    crate::StoreError::Conflict(format!("review decision already used: `{id}`"))
+}
+
+/// The refusal for a host write while a plugin transaction is open.
+pub(crate) fn transaction_open(what: &str) -> crate::StoreError {
+    crate::StoreError::Invalid(format!(
+        "{what} runs in its own transaction; commit or roll back the open one first"
+    ))
+}
+
+/// The refusal for a plugin call outside a transaction.
+pub(crate) fn no_transaction() -> crate::StoreError {
+    crate::StoreError::Invalid("no open transaction".into())
+}
+
+/// Checks index entry text is JSON.
+pub(crate) fn check_entry(entry: &str) -> Result<(), crate::StoreError> {
+    serde_json::from_str::<serde_json::Value>(entry)
+        .map(|_| ())
+        .map_err(|e| crate::StoreError::Invalid(format!("an index entry must be JSON: {e}")))
+}

@@ -1,0 +1,849 @@
+//! The PostgreSQL backend: one connection, one schema, real transactions,
+//! batched inserts, and the batch queue (`FOR UPDATE SKIP LOCKED`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use ::postgres::error::SqlState;
+use ::postgres::types::ToSql;
+use ::postgres::{Client, Config, NoTls, Statement};
+
+use crate::error_text::{redact_url, scrub};
+use crate::host_sql::{self as h};
+use crate::schema::{self, ColumnType, SqlValue, Table};
+use crate::sql::{self, Dialect};
+use crate::{
+    Claim, HostTables, IndexEntry, Privileges, QueueCounts, Row, Scope, StoreBackend, StoreError,
+    digest, migrations,
+};
+
+const D: Dialect = Dialect::Postgres;
+
+/// Rows sent per batched INSERT.
+const INSERT_CHUNK: usize = 5_000;
+
+type Param = Box<dyn ToSql + Sync>;
+
+/// A store in one PostgreSQL schema, over one connection (no TLS). The
+/// password is never kept, logged or shown: not in errors, not in `Debug`.
+pub struct PgStore {
+    client: Client,
+    schema: String,
+    url: String,
+    in_tx: bool,
+    statements: HashMap<String, Statement>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.url)
+            .field("schema", &self.schema)
+            .field("in_tx", &self.in_tx)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a schema name is a plain lower-case identifier (it is quoted
+/// into SQL).
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let mut chars = schema.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !first_ok || !rest_ok || schema.len() > 63 {
+        return Err(StoreError::Invalid(format!(
+            "schema name `{schema}` must match [a-z_][a-z0-9_]* (at most 63 bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// A database error as a [`StoreError`]: uniqueness → conflict, other
+/// integrity violations → invalid.
+fn db(e: ::postgres::Error) -> StoreError {
+    let text = error_text(&e);
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::Conflict(text),
+        Some(c)
+            if *c == SqlState::CHECK_VIOLATION
+                || *c == SqlState::NOT_NULL_VIOLATION
+                || *c == SqlState::RAISE_EXCEPTION =>
+        {
+            StoreError::Invalid(text)
+        }
+        _ => StoreError::Backend(text),
+    }
+}
+
+/// The full text of an error (its causes included).
+fn error_text(e: &::postgres::Error) -> String {
+    if let Some(dbe) = e.as_db_error() {
+        let mut text = format!("{}: {}", dbe.severity(), dbe.message());
+        if let Some(detail) = dbe.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn param(value: &SqlValue) -> Param {
+    match value {
+        SqlValue::Null => Box::new(None::<String>),
+        SqlValue::Text(s) => Box::new(s.clone()),
+        SqlValue::Int(i) => Box::new(*i),
+    }
+}
+
+fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// A row's values in schema order.
+fn read_values(table: &Table, row: &::postgres::Row) -> Result<Vec<SqlValue>, StoreError> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok(match c.ty {
+                ColumnType::Int => SqlValue::Int(row.try_get(i).map_err(db)?),
+                ColumnType::Text => SqlValue::Text(row.try_get(i).map_err(db)?),
+                ColumnType::NullableText => row
+                    .try_get::<_, Option<String>>(i)
+                    .map_err(db)?
+                    .map_or(SqlValue::Null, SqlValue::Text),
+            })
+        })
+        .collect()
+}
+
+impl PgStore {
+    /// Connects to `url` (e.g. `postgres://phasehost@127.0.0.1:5432/db`),
+    /// with `password` if given, creates `schema` if missing, sets the
+    /// `search_path` to it and migrates it. Refuses a schema whose version
+    /// is newer than this code. Errors name the URL with any password
+    /// redacted and never contain the password.
+    pub fn connect(url: &str, password: Option<&str>, schema: &str) -> Result<Self, StoreError> {
+        check_schema_name(schema)?;
+        let shown = redact_url(url);
+        let parsed: Result<Config, _> = url.parse();
+        let url_password = parsed
+            .as_ref()
+            .ok()
+            .and_then(|c: &Config| c.get_password())
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let secrets: Vec<&str> = password
+            .into_iter()
+            .chain(url_password.as_deref())
+            .collect();
+        let mut config = parsed.map_err(|e| {
+            StoreError::Invalid(scrub(&format!("bad PostgreSQL URL {shown}: {e}"), &secrets))
+        })?;
+        if let Some(password) = password {
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let client = config.connect(NoTls).map_err(|e| {
+            StoreError::Backend(scrub(
+                &format!("cannot connect to {shown}: {}", error_text(&e)),
+                &secrets,
+            ))
+        })?;
+        drop(config);
+        let mut store = Self {
+            client,
+            schema: schema.to_string(),
+            url: shown,
+            in_tx: false,
+            statements: HashMap::new(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema this store works in.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let schema = self.schema.clone();
+        self.client
+            .batch_execute(&format!("SET search_path TO \"{schema}\""))
+            .map_err(db)?;
+        self.own_tx("migrating", |client| {
+            client
+                .execute(
+                    "SELECT pg_advisory_xact_lock(hashtext($1::text))",
+                    &[&format!("phasehost-store:{schema}")],
+                )
+                .map_err(db)?;
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .map_err(db)?;
+            client
+                .batch_execute(migrations::VERSION_TABLE)
+                .map_err(db)?;
+            let found: i64 = client
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
+                    &[],
+                )
+                .map_err(db)?
+                .get(0);
+            migrations::check_version(found)?;
+            for m in migrations::pending(migrations::POSTGRES, found) {
+                client.batch_execute(m.sql).map_err(db)?;
+                client
+                    .execute(
+                        &format!(
+                            "INSERT INTO schema_version (version, applied_at) VALUES ($1, {})",
+                            D.now_ms()
+                        ),
+                        &[&m.version],
+                    )
+                    .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A prepared statement, from the cache when prepared before.
+    fn statement(
+        client: &mut Client,
+        cache: &mut HashMap<String, Statement>,
+        sql: &str,
+    ) -> Result<Statement, StoreError> {
+        if let Some(s) = cache.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = client.prepare(sql).map_err(db)?;
+        cache.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    /// Runs `f` in its own transaction; refused while one is open.
+    fn own_tx<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.in_tx {
+            return Err(h::transaction_open(what));
+        }
+        self.client.batch_execute("BEGIN").map_err(db)?;
+        match f(&mut self.client) {
+            Ok(value) => match self.client.batch_execute("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = self.client.batch_execute("ROLLBACK");
+                    Err(db(e))
+                }
+            },
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a plugin call inside the open transaction, atomically (a
+    /// savepoint): when it fails, none of its writes stay and the
+    /// transaction stays usable.
+    fn in_call<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client, &mut HashMap<String, Statement>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.in_tx {
+            return Err(h::no_transaction());
+        }
+        self.client
+            .batch_execute("SAVEPOINT plugin_call")
+            .map_err(db)?;
+        match f(&mut self.client, &mut self.statements) {
+            Ok(value) => {
+                self.client
+                    .batch_execute("RELEASE SAVEPOINT plugin_call")
+                    .map_err(db)?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.client.batch_execute(
+                    "ROLLBACK TO SAVEPOINT plugin_call; RELEASE SAVEPOINT plugin_call",
+                );
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a read: in the open transaction, or in a read-only repeatable
+    /// read transaction of its own (one consistent snapshot).
+    fn read<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client, &mut HashMap<String, Statement>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.in_tx {
+            return f(&mut self.client, &mut self.statements);
+        }
+        self.client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .map_err(db)?;
+        let result = f(&mut self.client, &mut self.statements);
+        let _ = self.client.batch_execute("COMMIT");
+        result
+    }
+
+    /// Runs one statement outside any transaction (autocommit); refused
+    /// while one is open.
+    fn host_query(
+        &mut self,
+        what: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<::postgres::Row>, StoreError> {
+        if self.in_tx {
+            return Err(h::transaction_open(what));
+        }
+        let stmt = Self::statement(&mut self.client, &mut self.statements, sql)?;
+        self.client.query(&stmt, params).map_err(db)
+    }
+
+    fn finish(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        value: &str,
+        done: bool,
+    ) -> Result<(), StoreError> {
+        let what = if done { "completing" } else { "failing" };
+        let rows = self.host_query(
+            what,
+            &format!("{} RETURNING 1", h::finish(D, done)),
+            &[&document_id, &worker_id, &value],
+        )?;
+        if rows.len() == 1 {
+            Ok(())
+        } else {
+            Err(h::not_held(document_id, worker_id))
+        }
+    }
+}
+
+fn conditions_params(conditions: &[schema::Condition]) -> Vec<Param> {
+    conditions.iter().map(|(_, v)| param(v)).collect()
+}
+
+/// One array parameter per column, for a batched insert.
+fn column_arrays(table: &Table, rows: &[Vec<SqlValue>]) -> Vec<Param> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| -> Param {
+            match c.ty {
+                ColumnType::Int => Box::new(
+                    rows.iter()
+                        .map(|r| match &r[i] {
+                            SqlValue::Int(v) => *v,
+                            _ => unreachable!("validated as an integer"),
+                        })
+                        .collect::<Vec<i64>>(),
+                ),
+                ColumnType::Text | ColumnType::NullableText => Box::new(
+                    rows.iter()
+                        .map(|r| match &r[i] {
+                            SqlValue::Text(v) => Some(v.clone()),
+                            _ => None,
+                        })
+                        .collect::<Vec<Option<String>>>(),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Inserts one chunk; returns rows inserted, or the conflict.
+fn insert_chunk(
+    client: &mut Client,
+    cache: &mut HashMap<String, Statement>,
+    table: &Table,
+    rows: &[Vec<SqlValue>],
+) -> Result<u64, StoreError> {
+    let insert = PgStore::statement(client, cache, &sql::pg_insert_many(table))?;
+    let params = column_arrays(table, rows);
+    let mut inserted_keys: HashSet<Vec<SqlValue>> = client
+        .query(&insert, &refs(&params))
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            (0..table.primary_key.len())
+                .map(|i| r.try_get::<_, String>(i).map(SqlValue::Text).map_err(db))
+                .collect()
+        })
+        .collect::<Result<_, _>>()?;
+    let mut inserted = 0u64;
+    let mut to_check = Vec::new();
+    for values in rows {
+        if inserted_keys.remove(&table.key_of(values)) {
+            inserted += 1;
+        } else {
+            to_check.push(values);
+        }
+    }
+    if to_check.is_empty() {
+        return Ok(inserted);
+    }
+    let select = PgStore::statement(client, cache, &sql::pg_select_keys(table))?;
+    let key_arrays: Vec<Param> = (0..table.primary_key.len())
+        .map(|k| -> Param {
+            Box::new(
+                to_check
+                    .iter()
+                    .map(|v| match &table.key_of(v)[k] {
+                        SqlValue::Text(s) => s.clone(),
+                        _ => unreachable!("keys are text"),
+                    })
+                    .collect::<Vec<String>>(),
+            )
+        })
+        .collect();
+    let mut existing: HashMap<Vec<SqlValue>, Vec<SqlValue>> = HashMap::new();
+    for row in client.query(&select, &refs(&key_arrays)).map_err(db)? {
+        let values = read_values(table, &row)?;
+        existing.insert(table.key_of(&values), values);
+    }
+    for values in to_check {
+        if existing.get(&table.key_of(values)) != Some(values) {
+            return Err(StoreError::Conflict(format!(
+                "{} exists with different content",
+                table.describe_key(values)
+            )));
+        }
+    }
+    Ok(inserted)
+}
+
+impl StoreBackend for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            return Err(StoreError::Invalid("a transaction is already open".into()));
+        }
+        self.client.batch_execute("BEGIN").map_err(db)?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.in_tx {
+            return Err(h::no_transaction());
+        }
+        self.in_tx = false;
+        self.client.batch_execute("COMMIT").map_err(db)
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if !self.in_tx {
+            return Ok(());
+        }
+        self.in_tx = false;
+        self.client.batch_execute("ROLLBACK").map_err(db)
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    fn document_digest(&mut self, document_id: &str) -> Result<String, StoreError> {
+        self.read(|client, cache| {
+            let mut digest = digest::DocumentDigest::new();
+            for table in schema::PLUGIN_TABLES {
+                digest.table(table.name);
+                let stmt = Self::statement(client, cache, &sql::select_document(D, table))?;
+                for row in client.query(&stmt, &[&document_id]).map_err(db)? {
+                    digest.row(&read_values(table, &row)?);
+                }
+                digest.end_table();
+            }
+            Ok(digest.finish())
+        })
+    }
+
+    fn role_privileges(&mut self) -> Result<Option<BTreeMap<String, Privileges>>, StoreError> {
+        let schema = self.schema.clone();
+        self.read(|client, cache| {
+            let stmt = Self::statement(
+                client,
+                cache,
+                "SELECT has_table_privilege(current_user, $1::text, 'SELECT'), \
+                 has_table_privilege(current_user, $1::text, 'INSERT'), \
+                 has_table_privilege(current_user, $1::text, 'UPDATE'), \
+                 has_table_privilege(current_user, $1::text, 'DELETE')",
+            )?;
+            let mut out = BTreeMap::new();
+            for table in schema::PLUGIN_TABLES {
+                let qualified = format!("\"{schema}\".{}", table.name);
+                let row = client.query_one(&stmt, &[&qualified]).map_err(db)?;
+                out.insert(
+                    table.name.to_string(),
+                    Privileges {
+                        select: row.get(0),
+                        insert: row.get(1),
+                        update: row.get(2),
+                        delete: row.get(3),
+                    },
+                );
+            }
+            Ok(Some(out))
+        })
+    }
+
+    fn append_index(
+        &mut self,
+        run_id: &str,
+        document_id: &str,
+        entry: &str,
+    ) -> Result<IndexEntry, StoreError> {
+        h::check_entry(entry)?;
+        self.own_tx("appending to the runs index", |client| {
+            client
+                .batch_execute("LOCK TABLE runs_index IN SHARE ROW EXCLUSIVE MODE")
+                .map_err(db)?;
+            let last = client
+                .query_opt("SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1", &[])
+                .map_err(db)?
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+            let (seq, prev_hash) = last.map_or((1, String::new()), |(s, h)| (s + 1, h));
+            let hash = digest::chain_hash(&prev_hash, entry);
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO runs_index (seq, run_id, document_id, entry, prev_hash, hash, appended_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, {})",
+                        D.now_ms()
+                    ),
+                    &[&seq, &run_id, &document_id, &entry, &prev_hash, &hash],
+                )
+                .map_err(db)?;
+            Ok(IndexEntry {
+                seq: seq as u64,
+                prev_hash,
+                hash,
+            })
+        })
+    }
+
+    fn verify_index(&mut self) -> Result<u64, StoreError> {
+        self.read(|client, _| {
+            let rows = client
+                .query(
+                    "SELECT seq, entry, prev_hash, hash FROM runs_index ORDER BY seq",
+                    &[],
+                )
+                .map_err(db)?;
+            digest::verify_chain(
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))),
+            )
+        })
+    }
+
+    fn select(
+        &mut self,
+        table: &str,
+        scope: &Scope,
+        filters: &[(String, String)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let table = schema::table(table)?;
+        let Some(conditions) = table.conditions(scope, filters)? else {
+            return self.in_call(|_, _| Ok(Vec::new()));
+        };
+        self.in_call(|client, cache| {
+            let stmt = Self::statement(client, cache, &sql::select(D, table, &conditions))?;
+            let params = conditions_params(&conditions);
+            client
+                .query(&stmt, &refs(&params))
+                .map_err(db)?
+                .iter()
+                .map(|r| Ok(table.row_json(&read_values(table, r)?)))
+                .collect()
+        })
+    }
+
+    fn count(
+        &mut self,
+        table: &str,
+        scope: &Scope,
+        filters: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let table = schema::table(table)?;
+        let Some(conditions) = table.conditions(scope, filters)? else {
+            return self.in_call(|_, _| Ok(0));
+        };
+        self.in_call(|client, cache| {
+            let stmt = Self::statement(client, cache, &sql::count(D, table, &conditions))?;
+            let params = conditions_params(&conditions);
+            let n: i64 = client.query_one(&stmt, &refs(&params)).map_err(db)?.get(0);
+            Ok(n as u64)
+        })
+    }
+
+    fn insert(&mut self, table: &str, scope: &Scope, rows: &[Row]) -> Result<u64, StoreError> {
+        let table = schema::table(table)?;
+        schema::check_scope(scope)?;
+        let rows = rows
+            .iter()
+            .map(|row| table.row_values(scope, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.in_call(|client, cache| {
+            let mut inserted = 0;
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                inserted += insert_chunk(client, cache, table, chunk)?;
+            }
+            Ok(inserted)
+        })
+    }
+
+    fn update(
+        &mut self,
+        table: &str,
+        scope: &Scope,
+        filters: &[(String, String)],
+        set: &Row,
+    ) -> Result<u64, StoreError> {
+        let table = schema::table(table)?;
+        let set = table.set_values(set)?;
+        let Some(conditions) = table.conditions(scope, filters)? else {
+            return self.in_call(|_, _| Ok(0));
+        };
+        self.in_call(|client, cache| {
+            let stmt = Self::statement(client, cache, &sql::update(D, table, &set, &conditions))?;
+            let mut params = conditions_params(&set);
+            params.extend(conditions_params(&conditions));
+            client.execute(&stmt, &refs(&params)).map_err(db)
+        })
+    }
+
+    fn delete(
+        &mut self,
+        table: &str,
+        scope: &Scope,
+        filters: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let table = schema::table(table)?;
+        let Some(conditions) = table.conditions(scope, filters)? else {
+            return self.in_call(|_, _| Ok(0));
+        };
+        self.in_call(|client, cache| {
+            let stmt = Self::statement(client, cache, &sql::delete(D, table, &conditions))?;
+            let params = conditions_params(&conditions);
+            client.execute(&stmt, &refs(&params)).map_err(db)
+        })
+    }
+}
+
+impl HostTables for PgStore {
+    fn consume_approval(
+        &mut self,
+        approval_id: &str,
+        review_decision_id: Option<&str>,
+        run_id: &str,
+        gate: &str,
+        evidence_digest: &str,
+        key_id: &str,
+    ) -> Result<(), StoreError> {
+        self.own_tx("consuming an approval", |client| {
+            client
+                .batch_execute("LOCK TABLE consumed_approvals IN SHARE ROW EXCLUSIVE MODE")
+                .map_err(db)?;
+            let seen = |client: &mut Client, sql: &str, id: &str| {
+                client
+                    .query_opt(sql, &[&id])
+                    .map(|r| r.is_some())
+                    .map_err(db)
+            };
+            if seen(
+                client,
+                "SELECT 1 FROM consumed_approvals WHERE approval_id = $1",
+                approval_id,
+            )? {
+                return Err(h::approval_exists(approval_id));
+            }
+            if let Some(review) = review_decision_id
+                && seen(
+                    client,
+                    "SELECT 1 FROM consumed_approvals WHERE review_decision_id = $1",
+                    review,
+                )?
+            {
+                return Err(h::review_used(review));
+            }
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO consumed_approvals (approval_id, review_decision_id, run_id, \
+                         gate, evidence_digest, key_id, consumed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, {})",
+                        D.now_ms()
+                    ),
+                    &[
+                        &approval_id,
+                        &review_decision_id,
+                        &run_id,
+                        &gate,
+                        &evidence_digest,
+                        &key_id,
+                    ],
+                )
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn approval_consumed(&mut self, approval_id: &str) -> Result<bool, StoreError> {
+        let stmt = Self::statement(
+            &mut self.client,
+            &mut self.statements,
+            "SELECT 1 FROM consumed_approvals WHERE approval_id = $1",
+        )?;
+        Ok(self
+            .client
+            .query_opt(&stmt, &[&approval_id])
+            .map_err(db)?
+            .is_some())
+    }
+
+    fn review_decision_seen(&mut self, review_decision_id: &str) -> Result<bool, StoreError> {
+        let stmt = Self::statement(
+            &mut self.client,
+            &mut self.statements,
+            "SELECT 1 FROM consumed_approvals WHERE review_decision_id = $1",
+        )?;
+        Ok(self
+            .client
+            .query_opt(&stmt, &[&review_decision_id])
+            .map_err(db)?
+            .is_some())
+    }
+
+    fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError> {
+        h::check_unique_ids(documents)?;
+        let ids: Vec<&str> = documents.iter().map(|(d, _)| d.as_str()).collect();
+        let paths: Vec<&str> = documents.iter().map(|(_, p)| p.as_str()).collect();
+        self.own_tx("enqueueing", |client| {
+            let queued = client
+                .query_opt(
+                    "SELECT document_id FROM queue WHERE document_id = ANY($1::text[]) \
+                     ORDER BY document_id LIMIT 1",
+                    &[&ids],
+                )
+                .map_err(db)?;
+            if let Some(row) = queued {
+                return Err(h::already_queued(&row.get::<_, String>(0)));
+            }
+            let n = client
+                .execute(
+                    &format!(
+                        "INSERT INTO queue (document_id, source_path, enqueued_at) \
+                         SELECT d, p, {} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(d, p, n) \
+                         ORDER BY n",
+                        D.now_ms()
+                    ),
+                    &[&ids, &paths],
+                )
+                .map_err(|e| match db(e) {
+                    StoreError::Conflict(m) => StoreError::Conflict(format!(
+                        "a document was queued concurrently; nothing was queued ({m})"
+                    )),
+                    other => other,
+                })?;
+            Ok(n)
+        })
+    }
+
+    fn claim(&mut self, worker_id: &str, lease_secs: u64) -> Result<Option<Claim>, StoreError> {
+        let lease = h::lease_ms(lease_secs)?;
+        let rows = self.host_query("claiming", &h::claim(D), &[&worker_id, &lease])?;
+        Ok(rows.first().map(|r| Claim {
+            document_id: r.get(0),
+            source_path: r.get(1),
+            attempts: r.get::<_, i64>(2) as u64,
+        }))
+    }
+
+    fn renew(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        lease_secs: u64,
+    ) -> Result<(), StoreError> {
+        let lease = h::lease_ms(lease_secs)?;
+        let rows = self.host_query(
+            "renewing a lease",
+            &format!("{} RETURNING 1", h::renew(D)),
+            &[&document_id, &worker_id, &lease],
+        )?;
+        if rows.len() == 1 {
+            Ok(())
+        } else {
+            Err(h::not_held(document_id, worker_id))
+        }
+    }
+
+    fn complete(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        self.finish(document_id, worker_id, run_id, true)
+    }
+
+    fn fail(&mut self, document_id: &str, worker_id: &str, reason: &str) -> Result<(), StoreError> {
+        self.finish(document_id, worker_id, reason, false)
+    }
+
+    fn queue_counts(&mut self) -> Result<QueueCounts, StoreError> {
+        let stmt = Self::statement(&mut self.client, &mut self.statements, &h::counts(D))?;
+        let row = self.client.query_one(&stmt, &[]).map_err(db)?;
+        let n = |i: usize| row.get::<_, i64>(i) as u64;
+        Ok(QueueCounts {
+            pending: n(0),
+            claimed: n(1),
+            expired: n(2),
+            done: n(3),
+            failed: n(4),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(check_schema_name("phasehost").is_ok());
+        assert!(check_schema_name("t_1_2").is_ok());
+        for bad in ["", "Public", "a-b", "a\"b", "1a", "a b", &"x".repeat(64)] {
+            assert!(check_schema_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! The plugin tables: columns, types and keys, shared by both backends and
+//! used to validate every plugin-facing call before any SQL runs.
+
+use serde_json::Value;
+
+use crate::{Row, Scope, StoreError};
+
+/// The type of a column as plugins see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// TEXT NOT NULL ↔ JSON string.
+    Text,
+    /// INTEGER (64-bit) NOT NULL ↔ JSON integer.
+    Int,
+    /// TEXT, nullable ↔ JSON string or null.
+    NullableText,
+}
+
+/// One column of a plugin table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// Its name.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: ColumnType,
+    /// The only values allowed (empty: any value of the type).
+    pub allowed: &'static [&'static str],
+}
+
+/// One plugin table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    /// Its name.
+    pub name: &'static str,
+    /// Its columns, in schema order (the order rows are digested in).
+    pub columns: &'static [Column],
+    /// The primary-key columns, in key order.
+    pub primary_key: &'static [&'static str],
+    /// The order `select` returns rows in (a superset of a unique key).
+    pub select_order: &'static [&'static str],
+}
+
+const STATUS: &[&str] = &["staged", "in_force", "retired"];
+
+const fn text(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: ColumnType::Text,
+        allowed: &[],
+    }
+}
+
+const fn int(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: ColumnType::Int,
+        allowed: &[],
+    }
+}
+
+const fn nullable(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: ColumnType::NullableText,
+        allowed: &[],
+    }
+}
+
+const fn status() -> Column {
+    Column {
+        name: "status",
+        ty: ColumnType::Text,
+        allowed: STATUS,
+    }
+}
+
+/// The column every plugin table is scoped by.
+pub const SCOPE_COLUMN: &str = "document_id";
+
+/// The tables plugins can be granted, in digest order.
+pub const PLUGIN_TABLES: &[Table] = &[
+    Table {
+        name: "documents",
+        columns: &[text("document_id"), text("title"), text("first_seen_run")],
+        primary_key: &["document_id"],
+        select_order: &["document_id"],
+    },
+    Table {
+        name: "source_versions",
+        columns: &[
+            text("document_id"),
+            text("version"),
+            int("seq"),
+            text("raw_sha256"),
+            text("normalized_sha256"),
+            int("raw_bytes"),
+            int("normalized_bytes"),
+            int("chars"),
+            status(),
+        ],
+        primary_key: &["document_id", "version"],
+        select_order: &["document_id", "version"],
+    },
+    Table {
+        name: "units",
+        columns: &[
+            text("document_id"),
+            text("version"),
+            text("eid"),
+            nullable("parent_eid"),
+            text("kind"),
+            int("ordinal"),
+            text("number"),
+            text("heading"),
+            text("text"),
+            text("text_sha"),
+            int("seq"),
+            status(),
+        ],
+        primary_key: &["document_id", "version", "eid"],
+        select_order: &["document_id", "version", "seq", "eid"],
+    },
+    Table {
+        name: "envelopes",
+        columns: &[
+            text("envelope_id"),
+            text("document_id"),
+            text("version"),
+            text("eid"),
+            text("text_sha"),
+            text("plan_digest"),
+            text("source_sha256"),
+        ],
+        primary_key: &["document_id", "envelope_id"],
+        select_order: &["document_id", "envelope_id"],
+    },
+];
+
+/// Tables only the host reaches (never through the plugin-facing calls).
+pub const HOST_TABLES: &[&str] = &[
+    "runs",
+    "consumed_approvals",
+    "runs_index",
+    "queue",
+    "schema_version",
+];
+
+/// The plugin table `name`; host-only and unknown tables are
+/// [`StoreError::UnknownTable`].
+pub fn table(name: &str) -> Result<&'static Table, StoreError> {
+    PLUGIN_TABLES
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| StoreError::UnknownTable(name.to_string()))
+}
+
+/// A typed SQL value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SqlValue {
+    Null,
+    Text(String),
+    Int(i64),
+}
+
+impl SqlValue {
+    /// The JSON form plugins see.
+    pub(crate) fn to_json(&self) -> Value {
+        match self {
+            Self::Null => Value::Null,
+            Self::Text(s) => Value::String(s.clone()),
+            Self::Int(i) => Value::from(*i),
+        }
+    }
+
+    /// Text for messages (keys are all text).
+    fn display(&self) -> String {
+        match self {
+            Self::Null => "null".into(),
+            Self::Text(s) => s.clone(),
+            Self::Int(i) => i.to_string(),
+        }
+    }
+}
+
+/// An equality condition on a column.
+pub(crate) type Condition = (&'static Column, SqlValue);
+
+/// Checks the scope names a document.
+pub(crate) fn check_scope(scope: &Scope) -> Result<(), StoreError> {
+    if scope.document_id.is_empty() {
+        return Err(StoreError::Invalid("the scope names no document".into()));
+    }
+    Ok(())
+}
+
+impl Table {
+    /// The column `name`, or [`StoreError::UnknownColumn`].
+    pub fn column(&self, name: &str) -> Result<&'static Column, StoreError> {
+        // `self` is always one of the 'static PLUGIN_TABLES.
+        table(self.name)?
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| StoreError::UnknownColumn {
+                table: self.name.to_string(),
+                column: name.to_string(),
+            })
+    }
+
+    /// True when `name` is a primary-key column.
+    pub fn is_key(&self, name: &str) -> bool {
+        self.primary_key.contains(&name)
+    }
+
+    /// Indexes (into `columns`) of the primary-key columns, in key order.
+    pub(crate) fn key_indexes(&self) -> Vec<usize> {
+        self.primary_key
+            .iter()
+            .map(|k| {
+                self.columns
+                    .iter()
+                    .position(|c| c.name == *k)
+                    .expect("a key column is a column")
+            })
+            .collect()
+    }
+
+    /// Checks one JSON value against a column.
+    fn value(&self, column: &Column, value: &Value) -> Result<SqlValue, StoreError> {
+        let typed = match (column.ty, value) {
+            (ColumnType::Text | ColumnType::NullableText, Value::String(s)) => {
+                SqlValue::Text(s.clone())
+            }
+            (ColumnType::NullableText, Value::Null) => SqlValue::Null,
+            (ColumnType::Int, Value::Number(n)) => match n.as_i64() {
+                Some(i) => SqlValue::Int(i),
+                None => {
+                    return Err(StoreError::Invalid(format!(
+                        "`{}.{}` must be a 64-bit integer, got {n}",
+                        self.name, column.name
+                    )));
+                }
+            },
+            (ty, other) => {
+                let want = match ty {
+                    ColumnType::Text => "a string",
+                    ColumnType::Int => "an integer",
+                    ColumnType::NullableText => "a string or null",
+                };
+                return Err(StoreError::Invalid(format!(
+                    "`{}.{}` must be {want}, got {}",
+                    self.name,
+                    column.name,
+                    json_kind(other)
+                )));
+            }
+        };
+        if let SqlValue::Text(s) = &typed
+            && !column.allowed.is_empty()
+            && !column.allowed.contains(&s.as_str())
+        {
+            return Err(StoreError::Invalid(format!(
+                "`{}.{}` must be one of {}, got `{s}`",
+                self.name,
+                column.name,
+                column.allowed.join(", ")
+            )));
+        }
+        Ok(typed)
+    }
+
+    /// Validates a row to insert: every column known, typed, every non-null
+    /// column present; `document_id` set from the scope (a different one is
+    /// refused). Returns the values in schema order.
+    pub(crate) fn row_values(&self, scope: &Scope, row: &Row) -> Result<Vec<SqlValue>, StoreError> {
+        for name in row.keys() {
+            self.column(name)?;
+        }
+        let mut values = Vec::with_capacity(self.columns.len());
+        for column in self.columns {
+            let value = if column.name == SCOPE_COLUMN {
+                match row.get(SCOPE_COLUMN) {
+                    None => {}
+                    Some(Value::String(d)) if *d == scope.document_id => {}
+                    Some(other) => {
+                        return Err(StoreError::Invalid(format!(
+                            "a row for `{}` names document {other}, not the run's document",
+                            self.name
+                        )));
+                    }
+                }
+                SqlValue::Text(scope.document_id.clone())
+            } else {
+                match row.get(column.name) {
+                    Some(value) => self.value(column, value)?,
+                    None if column.ty == ColumnType::NullableText => SqlValue::Null,
+                    None => {
+                        return Err(StoreError::Invalid(format!(
+                            "a row for `{}` lacks `{}`",
+                            self.name, column.name
+                        )));
+                    }
+                }
+            };
+            values.push(value);
+        }
+        Ok(values)
+    }
+
+    /// Validates the columns an update sets: known, typed, not part of the
+    /// primary key, at least one.
+    pub(crate) fn set_values(&self, set: &Row) -> Result<Vec<Condition>, StoreError> {
+        if set.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "an update of `{}` sets no column",
+                self.name
+            )));
+        }
+        let mut values = Vec::with_capacity(set.len());
+        for (name, value) in set {
+            let column = self.column(name)?;
+            if self.is_key(name) {
+                return Err(StoreError::Invalid(format!(
+                    "`{}.{name}` is part of the primary key and cannot be updated",
+                    self.name
+                )));
+            }
+            values.push((column, self.value(column, value)?));
+        }
+        Ok(values)
+    }
+
+    /// The scope condition followed by the filters, typed. `None` when the
+    /// filters can never match (values are compared as text: an integer
+    /// column only matches its canonical decimal form).
+    pub(crate) fn conditions(
+        &self,
+        scope: &Scope,
+        filters: &[(String, String)],
+    ) -> Result<Option<Vec<Condition>>, StoreError> {
+        check_scope(scope)?;
+        let scope_column = self.column(SCOPE_COLUMN)?;
+        let mut conditions = vec![(scope_column, SqlValue::Text(scope.document_id.clone()))];
+        let mut never = false;
+        for (name, value) in filters {
+            let column = self.column(name)?;
+            if column.name == SCOPE_COLUMN {
+                never |= *value != scope.document_id;
+                continue;
+            }
+            match column.ty {
+                ColumnType::Text | ColumnType::NullableText => {
+                    conditions.push((column, SqlValue::Text(value.clone())));
+                }
+                ColumnType::Int => match value.parse::<i64>() {
+                    Ok(i) if i.to_string() == *value => conditions.push((column, SqlValue::Int(i))),
+                    _ => never = true,
+                },
+            }
+        }
+        Ok((!never).then_some(conditions))
+    }
+
+    /// The row as JSON, from values in schema order.
+    pub(crate) fn row_json(&self, values: &[SqlValue]) -> Row {
+        self.columns
+            .iter()
+            .zip(values)
+            .map(|(c, v)| (c.name.to_string(), v.to_json()))
+            .collect()
+    }
+
+    /// `table (k1=v1, k2=v2)` for messages.
+    pub(crate) fn describe_key(&self, values: &[SqlValue]) -> String {
+        let parts: Vec<String> = self
+            .key_indexes()
+            .into_iter()
+            .map(|i| format!("{}={}", self.columns[i].name, values[i].display()))
+            .collect();
+        format!("`{}` ({})", self.name, parts.join(", "))
+    }
+
+    /// The key values of a row (schema-ordered values), all text.
+    pub(crate) fn key_of(&self, values: &[SqlValue]) -> Vec<SqlValue> {
+        self.key_indexes()
+            .into_iter()
+            .map(|i| values[i].clone())
+            .collect()
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope() -> Scope {
+        Scope {
+            document_id: "d1".into(),
+        }
+    }
+
+    fn row(v: Value) -> Row {
+        v.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn host_tables_are_unknown() {
+        for name in HOST_TABLES {
+            assert!(matches!(table(name), Err(StoreError::UnknownTable(_))));
+        }
+        assert!(table("documents").is_ok());
+    }
+
+    #[test]
+    fn every_key_and_order_column_exists() {
+        for t in PLUGIN_TABLES {
+            for k in t.primary_key.iter().chain(t.select_order) {
+                t.column(k).expect("key column");
+            }
+            assert_eq!(t.column(SCOPE_COLUMN).expect("scoped").ty, ColumnType::Text);
+        }
+    }
+
+    #[test]
+    fn rows_are_typed_and_scoped() {
+        let t = table("documents").expect("table");
+        let ok = t
+            .row_values(&scope(), &row(json!({"title": "T", "first_seen_run": "r"})))
+            .expect("valid");
+        assert_eq!(ok[0], SqlValue::Text("d1".into()));
+        let other = t.row_values(
+            &scope(),
+            &row(json!({"document_id": "d2", "title": "T", "first_seen_run": "r"})),
+        );
+        assert!(matches!(other, Err(StoreError::Invalid(_))));
+        let missing = t.row_values(&scope(), &row(json!({"title": "T"})));
+        assert!(matches!(missing, Err(StoreError::Invalid(_))));
+        let unknown = t.row_values(&scope(), &row(json!({"nope": 1})));
+        assert!(matches!(unknown, Err(StoreError::UnknownColumn { .. })));
+        let wrong = t.row_values(&scope(), &row(json!({"title": 1, "first_seen_run": "r"})));
+        assert!(matches!(wrong, Err(StoreError::Invalid(_))));
+    }
+
+    #[test]
+    fn int_filters_match_only_canonical_text() {
+        let t = table("units").expect("table");
+        let f = |v: &str| {
+            t.conditions(&scope(), &[("seq".into(), v.into())])
+                .expect("known")
+        };
+        assert!(f("5").is_some());
+        assert!(f("-5").is_some());
+        assert!(f("+5").is_none());
+        assert!(f("05").is_none());
+        assert!(f("x").is_none());
+    }
+
+    #[test]
+    fn keys_cannot_be_set() {
+        let t = table("units").expect("table");
+        assert!(matches!(
+            t.set_values(&row(json!({"eid": "x"}))),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            t.set_values(&row(json!({"status": "bogus"}))),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(t.set_values(&row(json!({"status": "retired"}))).is_ok());
+    }
+}

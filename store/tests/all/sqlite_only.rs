@@ -1,0 +1,60 @@
+//! SQLite specifics.
+
+use phasehost_store::{StoreSpec, open};
+
+use crate::support::*;
+
+#[test]
+fn sqlite_pragmas_and_no_role_privileges() {
+    let h = SqliteHarness::new();
+    let mut store = h.open();
+    assert_eq!(store.kind(), "sqlite");
+    assert_eq!(store.role_privileges().expect("privileges"), None);
+    let conn = rusqlite::Connection::open(&h.path).expect("raw");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+    let without_rowid: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'envelopes' AND sql LIKE '%WITHOUT ROWID%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("schema");
+    assert_eq!(without_rowid, 1);
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 1);
+}
+
+#[test]
+fn open_spec_opens_sqlite_and_reopens_without_migrating_again() {
+    let h = SqliteHarness::new();
+    let spec = StoreSpec::Sqlite(h.path.clone());
+    let mut store = open(&spec).expect("open");
+    seed(store.as_mut(), "d1");
+    drop(store);
+    let mut again = open(&spec).expect("reopen");
+    assert_eq!(again.kind(), "sqlite");
+    again.begin().expect("begin");
+    assert_eq!(
+        again.count("documents", &scope("d1"), &[]).expect("count"),
+        1
+    );
+    again.rollback().expect("rollback");
+}
+
+#[test]
+fn two_connections_share_the_queue() {
+    let h = SqliteHarness::new();
+    let mut a = h.open();
+    let mut b = h.open();
+    a.enqueue(&[("d1".into(), "/1".into()), ("d2".into(), "/2".into())])
+        .expect("enqueue");
+    let first = a.claim("wa", 60).expect("claim").expect("some");
+    let second = b.claim("wb", 60).expect("claim").expect("some");
+    assert_ne!(first.document_id, second.document_id);
+    assert_eq!(b.claim("wb", 60).expect("claim"), None);
+}

@@ -1,0 +1,198 @@
+//! Test harnesses: a fresh SQLite file or a fresh PostgreSQL schema per test,
+//! plus raw SQL access to the same database (for tampering).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use phasehost_store::{PgStore, Row, Scope, SqliteStore, StoreBackend, StoreError};
+use serde_json::{Value, json};
+
+/// One test's database.
+pub trait Harness {
+    /// A new connection to the test's database (migrated), or why not.
+    fn try_open(&self) -> Result<Box<dyn StoreBackend>, StoreError>;
+    /// A new connection to the test's database (migrated).
+    fn open(&self) -> Box<dyn StoreBackend> {
+        self.try_open().expect("open the store")
+    }
+    /// Runs raw SQL against the same database, bypassing the store.
+    fn raw(&self, sql: &str) -> Result<(), String>;
+    /// SQL that lets the runs index be tampered with (drops the guard).
+    fn unguard_index_sql(&self) -> &'static str;
+}
+
+/// A temp SQLite file.
+pub struct SqliteHarness {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl SqliteHarness {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.sqlite");
+        Self { _dir: dir, path }
+    }
+}
+
+impl Harness for SqliteHarness {
+    fn try_open(&self) -> Result<Box<dyn StoreBackend>, StoreError> {
+        Ok(Box::new(SqliteStore::open(&self.path)?))
+    }
+
+    fn raw(&self, sql: &str) -> Result<(), String> {
+        let conn = rusqlite::Connection::open(&self.path).map_err(|e| e.to_string())?;
+        conn.execute_batch(sql).map_err(|e| e.to_string())
+    }
+
+    fn unguard_index_sql(&self) -> &'static str {
+        "DROP TRIGGER runs_index_no_update;"
+    }
+}
+
+/// The test server's URL.
+pub fn pg_url() -> String {
+    std::env::var("PHASEHOST_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A uniquely named schema, dropped at the end.
+pub fn unique_schema() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
+    format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        nanos
+    )
+}
+
+/// A fresh PostgreSQL schema.
+pub struct PgHarness {
+    pub schema: String,
+}
+
+impl PgHarness {
+    pub fn new() -> Self {
+        Self {
+            schema: unique_schema(),
+        }
+    }
+
+    /// A raw client with the search path on the schema.
+    pub fn client(&self) -> postgres::Client {
+        let mut client =
+            postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connect raw");
+        client
+            .batch_execute(&format!("SET search_path TO \"{}\"", self.schema))
+            .expect("search_path");
+        client
+    }
+}
+
+impl Harness for PgHarness {
+    fn try_open(&self) -> Result<Box<dyn StoreBackend>, StoreError> {
+        Ok(Box::new(PgStore::connect(&pg_url(), None, &self.schema)?))
+    }
+
+    fn raw(&self, sql: &str) -> Result<(), String> {
+        self.client().batch_execute(sql).map_err(|e| {
+            e.as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string())
+        })
+    }
+
+    fn unguard_index_sql(&self) -> &'static str {
+        "ALTER TABLE runs_index DISABLE TRIGGER runs_index_append_only;"
+    }
+}
+
+impl Drop for PgHarness {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.schema
+            ));
+        }
+    }
+}
+
+/// A scope.
+pub fn scope(document_id: &str) -> Scope {
+    Scope {
+        document_id: document_id.into(),
+    }
+}
+
+/// A JSON object as a row.
+pub fn row(value: Value) -> Row {
+    value.as_object().cloned().expect("a JSON object")
+}
+
+/// A `documents` row (document_id comes from the scope).
+pub fn document(title: &str) -> Row {
+    row(json!({"title": title, "first_seen_run": "run-1"}))
+}
+
+/// A `units` row.
+pub fn unit(version: &str, eid: &str, seq: i64, text: &str) -> Row {
+    row(json!({
+        "version": version, "eid": eid, "parent_eid": null, "kind": "article",
+        "ordinal": seq, "number": format!("{seq}"), "heading": format!("Art. {seq}"),
+        "text": text, "text_sha": format!("sha-{text}"), "seq": seq, "status": "staged",
+    }))
+}
+
+/// A `source_versions` row.
+pub fn source_version(version: &str) -> Row {
+    row(json!({
+        "version": version, "seq": 1, "raw_sha256": "aa", "normalized_sha256": "bb",
+        "raw_bytes": 10, "normalized_bytes": 9, "chars": 9, "status": "staged",
+    }))
+}
+
+/// An `envelopes` row.
+pub fn envelope(id: &str, eid: &str) -> Row {
+    row(json!({
+        "envelope_id": id, "version": "v1", "eid": eid, "text_sha": "ts",
+        "plan_digest": "pd", "source_sha256": "ss",
+    }))
+}
+
+/// Filters from pairs.
+pub fn filters(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The same small document in every plugin table, committed.
+pub fn seed(store: &mut dyn StoreBackend, document_id: &str) {
+    let s = scope(document_id);
+    store.begin().expect("begin");
+    store
+        .insert("documents", &s, &[document("Title")])
+        .expect("documents");
+    store
+        .insert("source_versions", &s, &[source_version("v1")])
+        .expect("source_versions");
+    let units: Vec<Row> = (1..=5)
+        .rev()
+        .map(|i| unit("v1", &format!("e{i}"), i, &format!("text {i} ünïcode")))
+        .collect();
+    store.insert("units", &s, &units).expect("units");
+    store
+        .insert(
+            "envelopes",
+            &s,
+            &[envelope("env-b", "e2"), envelope("env-a", "e1")],
+        )
+        .expect("envelopes");
+    store.commit().expect("commit");
+}
