@@ -73,7 +73,9 @@ fn echo_input() -> PhaseInput {
     }
 }
 
-fn bare_wasmtime(bytes: &[u8], iterations: usize) -> Duration {
+/// Bare wasmtime: instantiate from `InstancePre` and call `function` of the
+/// phase interface (`describe`, no arguments; or `run` with an echo input).
+fn bare_wasmtime(bytes: &[u8], iterations: usize, function: &str) -> Duration {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -86,7 +88,8 @@ fn bare_wasmtime(bytes: &[u8], iterations: usize) -> Duration {
     let iface = component
         .get_export_index(None, "phasehost:plugin/phase@0.1.0")
         .unwrap();
-    let run = component.get_export_index(Some(&iface), "run").unwrap();
+    let run = component.get_export_index(Some(&iface), function).unwrap();
+    let no_args: Vec<Val> = Vec::new();
     let input = Val::Record(vec![
         ("run-id".into(), Val::String("bench".into())),
         ("document-id".into(), Val::String("doc".into())),
@@ -100,8 +103,12 @@ fn bare_wasmtime(bytes: &[u8], iterations: usize) -> Duration {
         let instance = pre.instantiate(&mut store).unwrap();
         let func = instance.get_func(&mut store, &run).unwrap();
         let mut results = [Val::Bool(false)];
-        func.call(&mut store, std::slice::from_ref(&input), &mut results)
-            .unwrap();
+        let params = if function == "run" {
+            std::slice::from_ref(&input)
+        } else {
+            &no_args[..]
+        };
+        func.call(&mut store, params, &mut results).unwrap();
         black_box(&results);
     })
 }
@@ -133,21 +140,28 @@ fn main() {
         let run = phase.run(runtime.engine(), &services, &input);
         black_box(run.outcome.unwrap());
     });
-    let bare = bare_wasmtime(&std::fs::read(TEST_PROBE_COMPONENT).unwrap(), iterations);
+    let bytes = std::fs::read(TEST_PROBE_COMPONENT).unwrap();
+    let bare = bare_wasmtime(&bytes, iterations, "run");
+    let ours_describe = measure(iterations, || {
+        black_box(phase.describe(runtime.engine(), &services).unwrap());
+    });
+    let bare_describe = bare_wasmtime(&bytes, iterations, "describe");
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "warm instantiate + call of a trivial phase (test-probe echo), median of {iterations}:"
+        "warm instantiate + call, test-probe ({} KB), median of {iterations}:",
+        bytes.len() / 1024
     );
     println!(
-        "  bare wasmtime (pooling, InstancePre)      {:>9.1} µs",
-        bare.as_secs_f64() * 1e6
+        "  describe (trivial)          bare wasmtime {:>7.1} µs   phasehost {:>7.1} µs   ratio {:.2}×",
+        us(bare_describe),
+        us(ours_describe),
+        us(ours_describe) / us(bare_describe)
     );
     println!(
-        "  phasehost (deny-all WASI, limiter, epoch)  {:>9.1} µs",
-        ours.as_secs_f64() * 1e6
-    );
-    println!(
-        "  phasehost / bare                           {:>9.2}×",
-        ours.as_secs_f64() / bare.as_secs_f64()
+        "  run echo (JSON in and out)  bare wasmtime {:>7.1} µs   phasehost {:>7.1} µs   ratio {:.2}×",
+        us(bare),
+        us(ours),
+        us(ours) / us(bare)
     );
 
     let cold_iterations = (iterations / 100).max(5);

@@ -120,6 +120,38 @@ fn to_wit_evidence(evidence: &[(String, String)]) -> Vec<WitEvidence> {
 }
 
 impl LoadedPhase {
+    /// Instantiate in a fresh store (as `run` does) and call `describe`:
+    /// the plugin's (name, version).
+    pub fn describe(
+        &self,
+        engine: &Engine,
+        services: &RunServices,
+    ) -> Result<(String, String), Stop> {
+        let limits = self.info.limits;
+        let state = PhaseState::new(
+            &self.phase_name,
+            self.info.grants.clone(),
+            services.clone(),
+            limits.memory_mib as usize * (1 << 20),
+        );
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
+        store.epoch_deadline_trap();
+        let described = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|plugin| plugin.phasehost_plugin_phase().call_describe(&mut store));
+        match described {
+            Ok(d) => Ok((d.name, d.version)),
+            Err(error) => Err(wasm_failure(
+                &error,
+                store.data().limiter.memory_refused,
+                limits.deadline_ms,
+            )),
+        }
+    }
+
     /// Run the phase once in a fresh store.
     pub fn run(&self, engine: &Engine, services: &RunServices, input: &PhaseInput) -> PhaseRun {
         let name = self.phase_name.clone();

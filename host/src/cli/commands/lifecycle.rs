@@ -76,6 +76,9 @@ fn print_summary(root: &Path) {
         if let Some(counts) = ev.get("unit_counts").or_else(|| ev.get("counts")) {
             println!("  {:<18} {}", record.phase, counts);
         }
+        if let Some(counts) = ev.get("index_entry").and_then(|e| e.get("counts")) {
+            println!("  {:<18} {}", "runs index entry", counts);
+        }
     }
     println!("  evidence: {}/evidence/", root.display());
 }
