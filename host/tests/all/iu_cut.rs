@@ -14,6 +14,8 @@ use toml_edit::{DocumentMut, value};
 /// a temp KB, store and approver key.
 pub struct IuCut {
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL schema, when the plan's store is PostgreSQL.
+    pub pg_schema: Option<String>,
     pub plan: PathBuf,
     pub key: PathBuf,
     pub host_config: PathBuf,
@@ -57,11 +59,31 @@ impl IuCut {
         let host_config = dir.path().join("host.toml");
         std::fs::write(&host_config, "[execution]\nenabled = true\n").unwrap();
         Self {
+            pg_schema: None,
             key: keys.join("approver.key"),
             plan,
             host_config,
             dir,
         }
+    }
+
+    /// The bundled plan on a fresh PostgreSQL schema of the test server,
+    /// connecting as `user` (None: the URL's user).
+    pub fn postgres(user: Option<&str>, edit: impl FnOnce(&mut DocumentMut)) -> Self {
+        let schema = crate::pg::unique_schema("iucut");
+        let url = crate::pg::url_as(user);
+        let schema_for_plan = schema.clone();
+        let mut iu = Self::new(move |doc| {
+            doc["store"].as_table_mut().unwrap().remove("sqlite");
+            let mut pg = toml_edit::Table::new();
+            pg["url"] = value(url);
+            pg["schema"] = value(schema_for_plan);
+            pg["password_env"] = value(crate::pg::PASSWORD_ENV);
+            doc["store"]["postgres"] = toml_edit::Item::Table(pg);
+            edit(doc);
+        });
+        iu.pg_schema = Some(schema);
+        iu
     }
 
     pub fn store_path(&self) -> PathBuf {
@@ -86,7 +108,11 @@ impl IuCut {
         (folder, outcome)
     }
 
+    /// A count(*) query on the plan's store.
     pub fn query(&self, sql: &str) -> i64 {
+        if let Some(schema) = &self.pg_schema {
+            return crate::pg::count(schema, sql);
+        }
         let conn = rusqlite::Connection::open(self.store_path()).unwrap();
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }

@@ -477,9 +477,13 @@ pub fn bulk_insert(h: &dyn Harness) {
     store.commit().expect("commit");
     let inserted = started.elapsed();
     store.begin().expect("begin");
+    let t = std::time::Instant::now();
     assert_eq!(store.insert("units", &s, &rows).expect("idempotent"), 0);
+    eprintln!("reinsert {:?}", t.elapsed());
     assert_eq!(store.count("units", &s, &[]).expect("count"), N as u64);
+    let t = std::time::Instant::now();
     let all = store.select("units", &s, &[]).expect("select");
+    eprintln!("select {:?}", t.elapsed());
     assert_eq!(all.len(), N as usize);
     assert_eq!(all[(N - 1) as usize]["seq"], json!(N));
     store.rollback().expect("rollback");
