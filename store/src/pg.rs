@@ -180,11 +180,39 @@ impl PgStore {
         &self.schema
     }
 
+    /// The schema's version, `None` when it has no `schema_version` table.
+    fn current_version(client: &mut Client, schema: &str) -> Result<Option<i64>, StoreError> {
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass($1::text) IS NOT NULL",
+                &[&format!("\"{schema}\".schema_version")],
+            )
+            .map_err(db)?
+            .get(0);
+        if !exists {
+            return Ok(None);
+        }
+        let version: i64 = client
+            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])
+            .map_err(db)?
+            .get(0);
+        Ok(Some(version))
+    }
+
+    /// Sets the search path and brings the schema to [`migrations::LATEST`].
+    /// A schema already there needs no DDL (nor any privilege to run it), so
+    /// a least-privilege role can connect to a schema an owner migrated.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let schema = self.schema.clone();
         self.client
             .batch_execute(&format!("SET search_path TO \"{schema}\""))
             .map_err(db)?;
+        if let Some(version) = Self::current_version(&mut self.client, &schema)? {
+            migrations::check_version(version)?;
+            if version == migrations::LATEST {
+                return Ok(());
+            }
+        }
         self.own_tx("migrating", |client| {
             client
                 .execute(
@@ -192,19 +220,22 @@ impl PgStore {
                     &[&format!("phasehost-store:{schema}")],
                 )
                 .map_err(db)?;
-            client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-                .map_err(db)?;
-            client
-                .batch_execute(migrations::VERSION_TABLE)
-                .map_err(db)?;
-            let found: i64 = client
-                .query_one(
-                    "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
-                    &[],
-                )
+            let schema_exists = client
+                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
                 .map_err(db)?
-                .get(0);
+                .is_some();
+            if !schema_exists {
+                client
+                    .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+                    .map_err(db)?;
+            }
+            let found = match Self::current_version(client, &schema)? {
+                Some(version) => version,
+                None => {
+                    client.batch_execute(migrations::VERSION_TABLE).map_err(db)?;
+                    0
+                }
+            };
             migrations::check_version(found)?;
             for m in migrations::pending(migrations::POSTGRES, found) {
                 client.batch_execute(m.sql).map_err(db)?;
@@ -407,7 +438,9 @@ fn insert_chunk(
     if to_check.is_empty() {
         return Ok(inserted);
     }
-    let select = PgStore::statement(client, cache, &sql::pg_select_keys(table))?;
+    // Unnamed (planned per call, with the arrays' real sizes): a cached
+    // generic plan guesses 10 keys and may pick a scan per key.
+    let select = sql::pg_select_keys(table);
     let key_arrays: Vec<Param> = (0..table.primary_key.len())
         .map(|k| -> Param {
             Box::new(
@@ -422,7 +455,10 @@ fn insert_chunk(
         })
         .collect();
     let mut existing: HashMap<Vec<SqlValue>, Vec<SqlValue>> = HashMap::new();
-    for row in client.query(&select, &refs(&key_arrays)).map_err(db)? {
+    for row in client
+        .query(select.as_str(), &refs(&key_arrays))
+        .map_err(db)?
+    {
         let values = read_values(table, &row)?;
         existing.insert(table.key_of(&values), values);
     }
