@@ -58,6 +58,24 @@ pub enum Command {
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
     },
+    /// Run every document of a queue file with its plan (dry-run unless --live).
+    ///
+    /// The queue file (TOML) names the plan and `[[documents]] source = …`;
+    /// a document id that appears twice is refused before anything runs.
+    /// Each document's run pauses at its own gates.
+    Batch {
+        /// The queue file (TOML).
+        queue: PathBuf,
+        /// Really write (see `run --live`).
+        #[arg(long)]
+        live: bool,
+        /// The operator's host config (TOML).
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
+        /// Print one JSON line per document (for machines) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Continue a paused run, after checking that nothing drifted.
     Resume {
         /// The run folder (`<kb>/runs/<run>`).
@@ -115,6 +133,7 @@ mod tests {
             (&["phasehost", "gates", "p.toml"], "Gates"),
             (&["phasehost", "run", "p.toml", "--source", "a.txt"], "Run"),
             (&["phasehost", "resume", "kb/runs/x"], "Resume"),
+            (&["phasehost", "batch", "queue.toml", "--json"], "Batch"),
             (
                 &[
                     "phasehost",

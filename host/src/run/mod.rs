@@ -2,6 +2,7 @@
 //! reviewers trust live here: the state machine, fail-closed gates, signed
 //! approvals, the kill-switch, the drift check and the KB documents.
 
+pub mod batch;
 mod fingerprint;
 mod gates;
 pub mod host_config;

@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod audit;
+mod batch;
 mod check;
 mod gates;
 mod lifecycle;
@@ -27,6 +28,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             host_config,
         } => lifecycle::run(plan, source, live, host_config),
         Command::Resume { run_folder } => lifecycle::resume(&run_folder),
+        Command::Batch {
+            queue,
+            live,
+            host_config,
+            json,
+        } => batch::run(&queue, live, host_config.as_deref(), json),
         Command::Approve {
             run_folder,
             gate,
