@@ -101,7 +101,7 @@ fn bare_wasmtime(bytes: &[u8], iterations: usize, function: &str) -> Duration {
     measure(iterations, || {
         let mut store = Store::new(&engine, ());
         let instance = pre.instantiate(&mut store).unwrap();
-        let func = instance.get_func(&mut store, &run).unwrap();
+        let func = instance.get_func(&mut store, run).unwrap();
         let mut results = [Val::Bool(false)];
         let params = if function == "run" {
             std::slice::from_ref(&input)

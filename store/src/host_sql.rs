@@ -139,3 +139,10 @@ pub(crate) fn check_entry(entry: &str) -> Result<(), crate::StoreError> {
         .map(|_| ())
         .map_err(|e| crate::StoreError::Invalid(format!("an index entry must be JSON: {e}")))
 }
+
+/// The refusal to commit a transaction a failed call could not be undone in.
+pub(crate) fn aborted() -> crate::StoreError {
+    crate::StoreError::Backend(
+        "a failed call could not be undone; the transaction was rolled back".into(),
+    )
+}

@@ -31,6 +31,8 @@ pub struct PgStore {
     schema: String,
     url: String,
     in_tx: bool,
+    /// A failed call could not be undone: the transaction must not commit.
+    aborted: bool,
     statements: HashMap<String, Statement>,
 }
 
@@ -169,6 +171,7 @@ impl PgStore {
             schema: schema.to_string(),
             url: shown,
             in_tx: false,
+            aborted: false,
             statements: HashMap::new(),
         };
         store.migrate()?;
@@ -193,7 +196,10 @@ impl PgStore {
             return Ok(None);
         }
         let version: i64 = client
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
+                &[],
+            )
             .map_err(db)?
             .get(0);
         Ok(Some(version))
@@ -232,7 +238,9 @@ impl PgStore {
             let found = match Self::current_version(client, &schema)? {
                 Some(version) => version,
                 None => {
-                    client.batch_execute(migrations::VERSION_TABLE).map_err(db)?;
+                    client
+                        .batch_execute(migrations::VERSION_TABLE)
+                        .map_err(db)?;
                     0
                 }
             };
@@ -306,29 +314,38 @@ impl PgStore {
             .batch_execute("SAVEPOINT plugin_call")
             .map_err(db)?;
         match f(&mut self.client, &mut self.statements) {
-            Ok(value) => {
-                self.client
-                    .batch_execute("RELEASE SAVEPOINT plugin_call")
-                    .map_err(db)?;
-                Ok(value)
-            }
+            Ok(value) => match self.client.batch_execute("RELEASE SAVEPOINT plugin_call") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    self.aborted = true;
+                    Err(db(e))
+                }
+            },
             Err(e) => {
-                let _ = self.client.batch_execute(
-                    "ROLLBACK TO SAVEPOINT plugin_call; RELEASE SAVEPOINT plugin_call",
-                );
+                if self
+                    .client
+                    .batch_execute(
+                        "ROLLBACK TO SAVEPOINT plugin_call; RELEASE SAVEPOINT plugin_call",
+                    )
+                    .is_err()
+                {
+                    self.aborted = true;
+                }
                 Err(e)
             }
         }
     }
 
-    /// Runs a read: in the open transaction, or in a read-only repeatable
-    /// read transaction of its own (one consistent snapshot).
+    /// Runs a read: in the open transaction (under a savepoint), or in a
+    /// read-only repeatable read transaction of its own (one consistent
+    /// snapshot).
     fn read<T>(
         &mut self,
         f: impl FnOnce(&mut Client, &mut HashMap<String, Statement>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if self.in_tx {
-            return f(&mut self.client, &mut self.statements);
+            // A failed statement aborts a PostgreSQL transaction: guard it.
+            return self.in_call(f);
         }
         self.client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -484,6 +501,7 @@ impl StoreBackend for PgStore {
         }
         self.client.batch_execute("BEGIN").map_err(db)?;
         self.in_tx = true;
+        self.aborted = false;
         Ok(())
     }
 
@@ -491,7 +509,13 @@ impl StoreBackend for PgStore {
         if !self.in_tx {
             return Err(h::no_transaction());
         }
+        if self.aborted {
+            self.rollback()?;
+            return Err(h::aborted());
+        }
         self.in_tx = false;
+        // On a transaction the server already aborted, COMMIT answers
+        // ROLLBACK without an error; `aborted` covers every way we know of.
         self.client.batch_execute("COMMIT").map_err(db)
     }
 
@@ -754,29 +778,31 @@ impl HostTables for PgStore {
     }
 
     fn approval_consumed(&mut self, approval_id: &str) -> Result<bool, StoreError> {
-        let stmt = Self::statement(
-            &mut self.client,
-            &mut self.statements,
-            "SELECT 1 FROM consumed_approvals WHERE approval_id = $1",
-        )?;
-        Ok(self
-            .client
-            .query_opt(&stmt, &[&approval_id])
-            .map_err(db)?
-            .is_some())
+        self.read(|client, cache| {
+            let stmt = Self::statement(
+                client,
+                cache,
+                "SELECT 1 FROM consumed_approvals WHERE approval_id = $1",
+            )?;
+            Ok(client
+                .query_opt(&stmt, &[&approval_id])
+                .map_err(db)?
+                .is_some())
+        })
     }
 
     fn review_decision_seen(&mut self, review_decision_id: &str) -> Result<bool, StoreError> {
-        let stmt = Self::statement(
-            &mut self.client,
-            &mut self.statements,
-            "SELECT 1 FROM consumed_approvals WHERE review_decision_id = $1",
-        )?;
-        Ok(self
-            .client
-            .query_opt(&stmt, &[&review_decision_id])
-            .map_err(db)?
-            .is_some())
+        self.read(|client, cache| {
+            let stmt = Self::statement(
+                client,
+                cache,
+                "SELECT 1 FROM consumed_approvals WHERE review_decision_id = $1",
+            )?;
+            Ok(client
+                .query_opt(&stmt, &[&review_decision_id])
+                .map_err(db)?
+                .is_some())
+        })
     }
 
     fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError> {
@@ -857,15 +883,17 @@ impl HostTables for PgStore {
     }
 
     fn queue_counts(&mut self) -> Result<QueueCounts, StoreError> {
-        let stmt = Self::statement(&mut self.client, &mut self.statements, &h::counts(D))?;
-        let row = self.client.query_one(&stmt, &[]).map_err(db)?;
-        let n = |i: usize| row.get::<_, i64>(i) as u64;
-        Ok(QueueCounts {
-            pending: n(0),
-            claimed: n(1),
-            expired: n(2),
-            done: n(3),
-            failed: n(4),
+        self.read(|client, cache| {
+            let stmt = Self::statement(client, cache, &h::counts(D))?;
+            let row = client.query_one(&stmt, &[]).map_err(db)?;
+            let n = |i: usize| row.get::<_, i64>(i) as u64;
+            Ok(QueueCounts {
+                pending: n(0),
+                claimed: n(1),
+                expired: n(2),
+                done: n(3),
+                failed: n(4),
+            })
         })
     }
 }

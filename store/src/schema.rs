@@ -256,6 +256,14 @@ impl Table {
             }
         };
         if let SqlValue::Text(s) = &typed
+            && s.contains('\0')
+        {
+            return Err(StoreError::Invalid(format!(
+                "`{}.{}` must not contain a NUL character",
+                self.name, column.name
+            )));
+        }
+        if let SqlValue::Text(s) = &typed
             && !column.allowed.is_empty()
             && !column.allowed.contains(&s.as_str())
         {
@@ -349,6 +357,8 @@ impl Table {
                 continue;
             }
             match column.ty {
+                // No stored text contains NUL (PostgreSQL cannot hold it).
+                ColumnType::Text | ColumnType::NullableText if value.contains('\0') => never = true,
                 ColumnType::Text | ColumnType::NullableText => {
                     conditions.push((column, SqlValue::Text(value.clone())));
                 }

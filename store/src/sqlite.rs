@@ -24,6 +24,8 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     in_tx: bool,
+    /// A failed call could not be undone: the transaction must not commit.
+    aborted: bool,
 }
 
 impl SqliteStore {
@@ -51,6 +53,7 @@ impl SqliteStore {
             conn,
             path,
             in_tx: false,
+            aborted: false,
         };
         store.migrate()?;
         Ok(store)
@@ -125,14 +128,21 @@ impl SqliteStore {
             .execute_batch("SAVEPOINT plugin_call")
             .map_err(db)?;
         match f(&self.conn) {
-            Ok(value) => {
-                self.conn.execute_batch("RELEASE plugin_call").map_err(db)?;
-                Ok(value)
-            }
+            Ok(value) => match self.conn.execute_batch("RELEASE plugin_call") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    self.aborted = true;
+                    Err(db(e))
+                }
+            },
             Err(e) => {
-                let _ = self
+                if self
                     .conn
-                    .execute_batch("ROLLBACK TO plugin_call; RELEASE plugin_call");
+                    .execute_batch("ROLLBACK TO plugin_call; RELEASE plugin_call")
+                    .is_err()
+                {
+                    self.aborted = true;
+                }
                 Err(e)
             }
         }
@@ -214,12 +224,17 @@ impl StoreBackend for SqliteStore {
         }
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
         self.in_tx = true;
+        self.aborted = false;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
         if !self.in_tx {
             return Err(h::no_transaction());
+        }
+        if self.aborted {
+            self.rollback()?;
+            return Err(h::aborted());
         }
         match self.conn.execute_batch("COMMIT") {
             Ok(()) => {

@@ -106,7 +106,7 @@ fn validate(plan: &Plan) -> Result<(), String> {
                 "[approvals] {label}_digest must name the evidence field the approval binds to, as \"phase.field\""
             ));
         };
-        if field.is_empty() || !position(phase).is_some_and(|at| at < gate_at) {
+        if field.is_empty() || position(phase).is_none_or(|at| at >= gate_at) {
             return Err(format!(
                 "[approvals] {label}_digest names `{phase}.{field}`; it must be a field of a phase that runs before `{name}`"
             ));

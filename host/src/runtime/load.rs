@@ -139,23 +139,31 @@ impl LoadedGate {
     }
 }
 
+/// What the loader needs to know about one plugin of the plan.
+struct PluginRef<'a> {
+    name: &'a str,
+    role: &'static str,
+    component: &'a std::path::Path,
+    pinned: &'a str,
+    grants: &'a Grants,
+    limits: Limits,
+}
+
 struct Checked {
     component: wasmtime::component::Component,
     info: PluginInfo,
 }
 
 impl Runtime {
-    fn read_and_check(
-        &self,
-        plan: &Plan,
-        who: &str,
-        role: &'static str,
-        component: &std::path::Path,
-        pinned: &str,
-        grants: &Grants,
-        limits: Limits,
-    ) -> Result<Checked, LoadError> {
-        let name = who;
+    fn read_and_check(&self, plan: &Plan, plugin: PluginRef<'_>) -> Result<Checked, LoadError> {
+        let PluginRef {
+            name,
+            role,
+            component,
+            pinned,
+            grants,
+            limits,
+        } = plugin;
         let who = &format!("{role} `{name}`");
         let path = plan.resolve(component);
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
@@ -208,12 +216,14 @@ impl Runtime {
         let who = format!("phase `{}`", spec.name);
         let checked = self.read_and_check(
             plan,
-            &spec.name,
-            "phase",
-            &spec.component,
-            &spec.sha256,
-            &spec.grants,
-            spec.limits,
+            PluginRef {
+                name: &spec.name,
+                role: "phase",
+                component: &spec.component,
+                pinned: &spec.sha256,
+                grants: &spec.grants,
+                limits: spec.limits,
+            },
         )?;
         let info = checked.info;
         if info.diff.is_refused() {
@@ -254,12 +264,14 @@ impl Runtime {
         let who = format!("gate plugin `{}`", spec.name);
         let checked = self.read_and_check(
             plan,
-            &spec.name,
-            "gate",
-            &spec.component,
-            &spec.sha256,
-            &Grants::default(),
-            spec.limits,
+            PluginRef {
+                name: &spec.name,
+                role: "gate",
+                component: &spec.component,
+                pinned: &spec.sha256,
+                grants: &Grants::default(),
+                limits: spec.limits,
+            },
         )?;
         let info = checked.info;
         if !info.imports.is_empty() {

@@ -6,7 +6,7 @@ use crate::support::*;
 use phasehost::StopCode;
 use phasehost::run::state::{Mode, RunState, Status};
 use phasehost::run::{self, Outcome, StartRequest};
-use phasehost_policy::approval::{self, ApprovalStatement, Gate};
+use phasehost_policy::approval::{self, Gate};
 use phasehost_test_artifacts::*;
 use std::path::{Path, PathBuf};
 

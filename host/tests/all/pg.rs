@@ -67,9 +67,9 @@ pub fn role_with(schema: &str, role: &str, grants: &[&str]) {
          GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}; \
          GRANT SELECT, INSERT, UPDATE ON {schema}.runs, {schema}.consumed_approvals, {schema}.runs_index, {schema}.queue TO {role};"
     );
-    for table in ["schema_version"] {
-        sql.push_str(&format!("GRANT SELECT ON {schema}.{table} TO {role};"));
-    }
+    sql.push_str(&format!(
+        "GRANT SELECT ON {schema}.schema_version TO {role};"
+    ));
     for grant in grants {
         let (privileges, table) = grant.split_once(" ON ").unwrap();
         sql.push_str(&format!(

@@ -4,7 +4,6 @@
 use crate::orchestrator::*;
 use crate::support::*;
 use phasehost::StopCode;
-use phasehost::run::state::RunState;
 use phasehost_policy::approval::Gate;
 use phasehost_test_artifacts::*;
 use std::path::Path;

@@ -43,4 +43,5 @@ both_backends!(
     queue_semantics,
     bulk_insert,
     newer_schema_refused,
+    database_errors_keep_the_transaction_usable,
 );

@@ -19,6 +19,9 @@ pub trait Harness {
     fn raw(&self, sql: &str) -> Result<(), String>;
     /// SQL that lets the runs index be tampered with (drops the guard).
     fn unguard_index_sql(&self) -> &'static str;
+    /// SQL adding a database-side refusal of documents titled `forbidden`
+    /// (an error only the database sees).
+    fn forbid_title_sql(&self) -> &'static str;
 }
 
 /// A temp SQLite file.
@@ -47,6 +50,11 @@ impl Harness for SqliteHarness {
 
     fn unguard_index_sql(&self) -> &'static str {
         "DROP TRIGGER runs_index_no_update;"
+    }
+
+    fn forbid_title_sql(&self) -> &'static str {
+        "CREATE TRIGGER forbid BEFORE INSERT ON documents WHEN NEW.title = 'forbidden' \
+         BEGIN SELECT RAISE(ABORT, 'forbidden title'); END;"
     }
 }
 
@@ -108,6 +116,10 @@ impl Harness for PgHarness {
 
     fn unguard_index_sql(&self) -> &'static str {
         "ALTER TABLE runs_index DISABLE TRIGGER runs_index_append_only;"
+    }
+
+    fn forbid_title_sql(&self) -> &'static str {
+        "ALTER TABLE documents ADD CONSTRAINT forbid CHECK (title <> 'forbidden');"
     }
 }
 

@@ -38,7 +38,10 @@ CREATE TABLE units (
     PRIMARY KEY (document_id, version, eid)
 );
 
-CREATE INDEX units_document_order ON units (document_id, version, seq);
+-- No (document_id, version, seq) index here: without statistics (a table
+-- filled within the current transaction) the planner ties it with the primary
+-- key and may answer a lookup by eid with a scan of the whole version. The
+-- document-order read is one primary-key range scan plus a sort.
 
 CREATE TABLE envelopes (
     envelope_id    TEXT COLLATE "C" NOT NULL,

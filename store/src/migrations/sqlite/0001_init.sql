@@ -36,7 +36,7 @@ CREATE TABLE units (
     PRIMARY KEY (document_id, version, eid)
 ) STRICT;
 
-CREATE INDEX units_document_order ON units (document_id, version, seq);
+CREATE INDEX units_document_order ON units (document_id, version, seq, eid);
 
 CREATE TABLE envelopes (
     envelope_id    TEXT NOT NULL,
