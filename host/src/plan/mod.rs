@@ -240,13 +240,33 @@ impl Plan {
         self.source_path.parent().unwrap_or(Path::new("."))
     }
 
-    /// Resolve a plan-relative path.
+    /// Resolve a plan-relative path (lexically: `plans/../demo-run` becomes
+    /// `demo-run`, so messages show the paths people typed).
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
+        let joined = if path.is_absolute() {
             path.to_path_buf()
         } else {
             self.base_dir().join(path)
+        };
+        let mut clean = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir
+                    if matches!(
+                        clean.components().next_back(),
+                        Some(std::path::Component::Normal(_))
+                    ) =>
+                {
+                    clean.pop();
+                }
+                other => clean.push(other),
+            }
         }
+        if clean.as_os_str().is_empty() {
+            clean.push(".");
+        }
+        clean
     }
 
     /// The phase named `name`.

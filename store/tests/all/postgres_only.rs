@@ -261,3 +261,31 @@ fn schema_names_are_checked_and_schemas_created() {
         .get(0);
     assert_eq!(n, 9, "4 plugin tables, 4 host tables, schema_version");
 }
+
+#[test]
+fn lookups_by_key_use_the_primary_key_without_statistics() {
+    let h = PgHarness::new();
+    drop(h.open());
+    let mut client = h.client();
+    client
+        .batch_execute(
+            "INSERT INTO units SELECT 'big', 'v1', 'e' || g, NULL, 'k', g, 'n', 'h', 't', 's', g, \
+             'staged' FROM generate_series(1, 20000) g",
+        )
+        .expect("fill");
+    let plan: Vec<String> = client
+        .query(
+            "EXPLAIN UPDATE units SET status = 'retired' \
+             WHERE document_id = 'big' AND version = 'v1' AND eid = 'e5'",
+            &[],
+        )
+        .expect("explain")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("units_pkey") && !plan.contains("Filter"),
+        "{plan}"
+    );
+}

@@ -1,0 +1,204 @@
+//! The host-only tables on PostgreSQL: the consumed-approvals ledger and the batch queue.
+
+use super::*;
+
+impl HostTables for PgStore {
+    fn consume_approval(
+        &mut self,
+        approval_id: &str,
+        review_decision_id: Option<&str>,
+        run_id: &str,
+        gate: &str,
+        evidence_digest: &str,
+        key_id: &str,
+    ) -> Result<(), StoreError> {
+        self.own_tx("consuming an approval", |client| {
+            client
+                .batch_execute("LOCK TABLE consumed_approvals IN SHARE ROW EXCLUSIVE MODE")
+                .map_err(db)?;
+            let seen = |client: &mut Client, sql: &str, id: &str| {
+                client
+                    .query_opt(sql, &[&id])
+                    .map(|r| r.is_some())
+                    .map_err(db)
+            };
+            if seen(
+                client,
+                "SELECT 1 FROM consumed_approvals WHERE approval_id = $1",
+                approval_id,
+            )? {
+                return Err(h::approval_exists(approval_id));
+            }
+            if let Some(review) = review_decision_id
+                && seen(
+                    client,
+                    "SELECT 1 FROM consumed_approvals WHERE review_decision_id = $1",
+                    review,
+                )?
+            {
+                return Err(h::review_used(review));
+            }
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO consumed_approvals (approval_id, review_decision_id, run_id, \
+                         gate, evidence_digest, key_id, consumed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, {})",
+                        D.now_ms()
+                    ),
+                    &[
+                        &approval_id,
+                        &review_decision_id,
+                        &run_id,
+                        &gate,
+                        &evidence_digest,
+                        &key_id,
+                    ],
+                )
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn approval_consumed(&mut self, approval_id: &str) -> Result<bool, StoreError> {
+        self.read(|client, cache| {
+            let stmt = Self::statement(
+                client,
+                cache,
+                "SELECT 1 FROM consumed_approvals WHERE approval_id = $1",
+            )?;
+            Ok(client
+                .query_opt(&stmt, &[&approval_id])
+                .map_err(db)?
+                .is_some())
+        })
+    }
+
+    fn review_decision_seen(&mut self, review_decision_id: &str) -> Result<bool, StoreError> {
+        self.read(|client, cache| {
+            let stmt = Self::statement(
+                client,
+                cache,
+                "SELECT 1 FROM consumed_approvals WHERE review_decision_id = $1",
+            )?;
+            Ok(client
+                .query_opt(&stmt, &[&review_decision_id])
+                .map_err(db)?
+                .is_some())
+        })
+    }
+
+    fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError> {
+        h::check_unique_ids(documents)?;
+        let ids: Vec<&str> = documents.iter().map(|(d, _)| d.as_str()).collect();
+        let paths: Vec<&str> = documents.iter().map(|(_, p)| p.as_str()).collect();
+        self.own_tx("enqueueing", |client| {
+            let queued = client
+                .query_opt(
+                    "SELECT document_id FROM queue WHERE document_id = ANY($1::text[]) \
+                     ORDER BY document_id LIMIT 1",
+                    &[&ids],
+                )
+                .map_err(db)?;
+            if let Some(row) = queued {
+                return Err(h::already_queued(&row.get::<_, String>(0)));
+            }
+            let n = client
+                .execute(
+                    &format!(
+                        "INSERT INTO queue (document_id, source_path, enqueued_at) \
+                         SELECT d, p, {} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(d, p, n) \
+                         ORDER BY n",
+                        D.now_ms()
+                    ),
+                    &[&ids, &paths],
+                )
+                .map_err(|e| match db(e) {
+                    StoreError::Conflict(m) => StoreError::Conflict(format!(
+                        "a document was queued concurrently; nothing was queued ({m})"
+                    )),
+                    other => other,
+                })?;
+            Ok(n)
+        })
+    }
+
+    fn claim(&mut self, worker_id: &str, lease_secs: u64) -> Result<Option<Claim>, StoreError> {
+        let lease = h::lease_ms(lease_secs)?;
+        let rows = self.host_query("claiming", &h::claim(D), &[&worker_id, &lease])?;
+        Ok(rows.first().map(|r| Claim {
+            document_id: r.get(0),
+            source_path: r.get(1),
+            attempts: r.get::<_, i64>(2) as u64,
+        }))
+    }
+
+    fn renew(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        lease_secs: u64,
+    ) -> Result<(), StoreError> {
+        let lease = h::lease_ms(lease_secs)?;
+        let rows = self.host_query(
+            "renewing a lease",
+            &format!("{} RETURNING 1", h::renew(D)),
+            &[&document_id, &worker_id, &lease],
+        )?;
+        if rows.len() == 1 {
+            Ok(())
+        } else {
+            Err(h::not_held(document_id, worker_id))
+        }
+    }
+
+    fn complete(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        self.finish(document_id, worker_id, run_id, true)
+    }
+
+    fn fail(&mut self, document_id: &str, worker_id: &str, reason: &str) -> Result<(), StoreError> {
+        self.finish(document_id, worker_id, reason, false)
+    }
+
+    fn queue_counts(&mut self) -> Result<QueueCounts, StoreError> {
+        self.read(|client, cache| {
+            let stmt = Self::statement(client, cache, &h::counts(D))?;
+            let row = client.query_one(&stmt, &[]).map_err(db)?;
+            let n = |i: usize| row.get::<_, i64>(i) as u64;
+            Ok(QueueCounts {
+                pending: n(0),
+                claimed: n(1),
+                expired: n(2),
+                done: n(3),
+                failed: n(4),
+            })
+        })
+    }
+}
+
+impl PgStore {
+    fn finish(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        value: &str,
+        done: bool,
+    ) -> Result<(), StoreError> {
+        let what = if done { "completing" } else { "failing" };
+        let rows = self.host_query(
+            what,
+            &format!("{} RETURNING 1", h::finish(D, done)),
+            &[&document_id, &worker_id, &value],
+        )?;
+        if rows.len() == 1 {
+            Ok(())
+        } else {
+            Err(h::not_held(document_id, worker_id))
+        }
+    }
+}
