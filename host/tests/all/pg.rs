@@ -62,8 +62,8 @@ pub fn role_with(schema: &str, role: &str, grants: &[&str]) {
     let mut client = client();
     let mut sql = format!(
         "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN; \
-         GRANT CREATE, CONNECT ON DATABASE test TO {role}; \
-         GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}; \
+         GRANT CONNECT ON DATABASE test TO {role}; \
+         GRANT USAGE ON SCHEMA {schema} TO {role}; \
          GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}; \
          GRANT SELECT, INSERT, UPDATE ON {schema}.runs, {schema}.consumed_approvals, {schema}.runs_index, {schema}.queue TO {role};"
     );
