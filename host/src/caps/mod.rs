@@ -46,6 +46,18 @@ fn filter_pairs(filters: Vec<types::Filter>) -> Vec<(String, String)> {
     filters.into_iter().map(|f| (f.column, f.value)).collect()
 }
 
+/// Lock the run's store and make one call; a store error is a WIT value, a
+/// poisoned lock (a host bug) is a trap.
+fn call_store<T>(
+    store: &crate::runtime::state::SharedStore,
+    call: impl FnOnce(&mut dyn crate::store::StoreBackend) -> Result<T, crate::store::StoreError>,
+) -> wasmtime::Result<Result<T, CapError>> {
+    let mut guard = store
+        .lock()
+        .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
+    Ok(call(guard.as_mut()).map_err(store_error))
+}
+
 fn store_error(e: crate::store::StoreError) -> CapError {
     use crate::store::StoreError as E;
     match e {

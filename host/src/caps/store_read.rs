@@ -1,6 +1,6 @@
 //! `phasehost:plugin/store-read`: select and count, scoped to the run's document.
 
-use super::{CapError, filter_pairs, store_error};
+use super::{CapError, call_store, filter_pairs};
 use crate::bindings::phase::phasehost::plugin::store_read::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
@@ -31,17 +31,13 @@ impl Host for PhaseState {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),
         };
-        let mut store = store
-            .lock()
-            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
-        Ok(store
-            .select(&table, &self.services.scope, &filter_pairs(filters))
-            .map(|rows| {
-                rows.iter()
-                    .map(|row| serde_json::to_string(row).expect("a JSON map serializes"))
-                    .collect()
-            })
-            .map_err(store_error))
+        let scope = &self.services.scope;
+        let rows = call_store(&store, |s| s.select(&table, scope, &filter_pairs(filters)))?;
+        Ok(rows.map(|rows| {
+            rows.iter()
+                .map(|row| serde_json::to_string(row).expect("a JSON map serializes"))
+                .collect()
+        }))
     }
 
     fn count(
@@ -53,11 +49,7 @@ impl Host for PhaseState {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),
         };
-        let mut store = store
-            .lock()
-            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
-        Ok(store
-            .count(&table, &self.services.scope, &filter_pairs(filters))
-            .map_err(store_error))
+        let scope = &self.services.scope;
+        call_store(&store, |s| s.count(&table, scope, &filter_pairs(filters)))
     }
 }

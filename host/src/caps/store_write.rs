@@ -2,7 +2,7 @@
 //! against the grants, the kill-switch and the secret scanner, scoped to the
 //! run's document.
 
-use super::{CapError, filter_pairs, store_error};
+use super::{CapError, call_store, filter_pairs};
 use crate::bindings::phase::phasehost::plugin::store_write::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
@@ -57,12 +57,8 @@ impl Host for PhaseState {
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let mut store = store
-            .lock()
-            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
-        Ok(store
-            .insert(&table, &self.services.scope, &parsed)
-            .map_err(store_error))
+        let scope = &self.services.scope;
+        call_store(&store, |s| s.insert(&table, scope, &parsed))
     }
 
     fn update(
@@ -79,12 +75,10 @@ impl Host for PhaseState {
             Ok(set) => set,
             Err(e) => return Ok(Err(e)),
         };
-        let mut store = store
-            .lock()
-            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
-        Ok(store
-            .update(&table, &self.services.scope, &filter_pairs(filters), &set)
-            .map_err(store_error))
+        let scope = &self.services.scope;
+        call_store(&store, |s| {
+            s.update(&table, scope, &filter_pairs(filters), &set)
+        })
     }
 
     fn delete(
@@ -96,11 +90,7 @@ impl Host for PhaseState {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),
         };
-        let mut store = store
-            .lock()
-            .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
-        Ok(store
-            .delete(&table, &self.services.scope, &filter_pairs(filters))
-            .map_err(store_error))
+        let scope = &self.services.scope;
+        call_store(&store, |s| s.delete(&table, scope, &filter_pairs(filters)))
     }
 }

@@ -11,22 +11,6 @@ fn constitution() -> std::path::PathBuf {
     crate::support::corpus("hien-phap.txt")
 }
 
-fn grep_dir(dir: &std::path::Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(needle) {
-                hits.push(path.display().to_string());
-            }
-        }
-    }
-    hits
-}
-
 #[test]
 fn the_superuser_has_rights_the_plan_does_not_need_so_the_probe_stops() {
     let iu = IuCut::postgres(None, |_| {});
@@ -56,7 +40,7 @@ fn the_constitution_goes_through_both_approvals_live_on_postgres() {
         Some(0)
     );
     assert!(
-        grep_dir(iu.dir.path(), pg::PASSWORD).is_empty(),
+        crate::support::grep_tree(iu.dir.path(), pg::PASSWORD).is_empty(),
         "the password leaked"
     );
 }

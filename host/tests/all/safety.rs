@@ -6,7 +6,6 @@ use crate::support::*;
 use phasehost::StopCode;
 use phasehost_policy::approval::Gate;
 use phasehost_test_artifacts::*;
-use std::path::Path;
 
 fn paused() -> (Pipeline, std::path::PathBuf) {
     let p = Pipeline::new();
@@ -82,22 +81,6 @@ fn an_unwritable_kb_stops_with_kb_write_failed() {
 }
 
 const PLANTED: &str = "AKIAQWERTYUIOPASDFGH";
-
-fn grep_tree(dir: &Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(needle) {
-                hits.push(path.display().to_string());
-            }
-        }
-    }
-    hits
-}
 
 #[test]
 fn a_secret_in_a_log_line_stops_the_run_and_is_written_nowhere() {

@@ -182,3 +182,20 @@ pub fn run_phase(plan: &Plan, name: &str, services: &RunServices, config: &str) 
         .unwrap_or_else(|e| panic!("{e}"));
     phase.run(runtime.engine(), services, &input(&services.run_id, config))
 }
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn grep_tree(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(needle) {
+                hits.push(path.display().to_string());
+            }
+        }
+    }
+    hits
+}
