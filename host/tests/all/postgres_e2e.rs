@@ -63,6 +63,15 @@ const EXACT: &[&str] = &[
 
 /// A schema made by the superuser, then a run as `role` with `grants`.
 fn run_as_role(label: &str, grants: &[&str], live: bool) -> (IuCut, Outcome, std::path::PathBuf) {
+    run_as_role_with(label, grants, live, |_| {})
+}
+
+fn run_as_role_with(
+    label: &str,
+    grants: &[&str],
+    live: bool,
+    edit: impl FnOnce(&mut toml_edit::DocumentMut),
+) -> (IuCut, Outcome, std::path::PathBuf) {
     let role = pg::unique_schema(&format!("r_{label}"));
     let probe = IuCut::postgres(None, |_| {});
     let schema = probe.pg_schema.clone().unwrap();
@@ -76,7 +85,7 @@ fn run_as_role(label: &str, grants: &[&str], live: bool) -> (IuCut, Outcome, std
         .unwrap(),
     );
     pg::role_with(&schema, &role, grants);
-    let iu = IuCut::postgres(Some(&role), |_| {});
+    let iu = IuCut::postgres(Some(&role), edit);
     // Point the role's plan at the superuser-made schema.
     let plan = std::fs::read_to_string(&iu.plan)
         .unwrap()
@@ -126,4 +135,26 @@ fn a_role_with_an_unneeded_delete_stops_unless_the_plan_allows_it() {
     };
     assert_eq!(stop.code, StopCode::GrantMismatch, "{stop}");
     assert_eq!(iu.query("SELECT count(*) FROM units"), 0);
+}
+
+#[test]
+fn an_extra_right_the_plan_allows_passes_the_grant_probe() {
+    let mut grants = EXACT.to_vec();
+    grants[2] = "SELECT, INSERT, UPDATE, DELETE ON units";
+    let (iu, outcome, folder) = run_as_role_with("allowed", &grants, true, |doc| {
+        for table in doc["phases"].as_array_of_tables_mut().unwrap().iter_mut() {
+            if table["name"].as_str() == Some("grant_probe") {
+                let mut allow = toml_edit::Array::new();
+                allow.push("units:d");
+                table["config"]["allow_extra"] = toml_edit::value(allow);
+            }
+        }
+    });
+    assert_eq!(outcome, Outcome::Completed, "{outcome:?}");
+    let probe = evidence(&folder, "grant_probe");
+    assert_eq!(probe["extra"].as_array().unwrap().len(), 1, "{probe}");
+    assert_eq!(
+        iu.query("SELECT count(*) FROM units WHERE kind = 'article'"),
+        120
+    );
 }
