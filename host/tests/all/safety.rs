@@ -198,3 +198,22 @@ fn a_trapping_phase_writes_a_stop_document() {
     let stop = assert_stopped(&outcome, StopCode::PluginTrap, &folder);
     assert_eq!(stop.phase.as_deref(), Some("alpha"));
 }
+
+#[test]
+fn a_phase_that_differs_between_two_fresh_instances_stops_as_nondeterministic() {
+    // write1 inserts a row: run twice on the same input, the first run
+    // inserts 1 and the second (idempotent) 0, so the evidence differs.
+    let p = Pipeline::new();
+    p.plan.rewrite(|t| {
+        t.replace(
+            "name = \"write1\"\n",
+            "name = \"write1\"\nrun_twice = true\n",
+        )
+    });
+    let (folder, outcome) = p.start(true);
+    assert_paused(&outcome, Gate::Sg1);
+    p.approve(&folder, Gate::Sg1);
+    let stop = assert_stopped(&p.resume(&folder), StopCode::NondeterministicPlan, &folder);
+    assert_eq!(stop.phase.as_deref(), Some("write1"));
+    assert_eq!(document_rows(&p.store_path()), 0, "rolled back");
+}
