@@ -9,6 +9,20 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The stop document of a run: what, where, which phase, and the hint.
+pub fn stop_document(state: &super::state::RunState, stop: &Stop) -> serde_json::Value {
+    serde_json::json!({
+        "run_id": state.run_id,
+        "document_id": state.document_id,
+        "mode": state.mode.as_str(),
+        "phase": stop.phase,
+        "code": stop.code,
+        "exit_status": stop.code.exit_status(),
+        "message": stop.message,
+        "hint": stop.code.hint(),
+    })
+}
+
 /// A run's folder: `<kb>/runs/<run_id>/`.
 #[derive(Debug, Clone)]
 pub struct RunFolder {

@@ -192,11 +192,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// A stop before the runner existed: still a stop document and a saved state.
 fn write_early_stop(folder: &RunFolder, mut state: RunState, stop: Stop) -> Stop {
-    let document = serde_json::json!({
-        "run_id": state.run_id, "document_id": state.document_id, "mode": state.mode.as_str(),
-        "phase": stop.phase, "code": stop.code, "exit_status": stop.code.exit_status(),
-        "message": stop.message, "hint": stop.code.hint(),
-    });
+    let document = kb::stop_document(&state, &stop);
     let stop = match folder.write_json("stop.json", &document) {
         Ok(_) => stop,
         Err(kb) => kb,

@@ -112,16 +112,7 @@ impl Runner {
     /// document cannot be written the stop becomes `kb-write-failed`.
     fn record_stop(&mut self, stop: Stop) -> Stop {
         self.rollback();
-        let document = json!({
-            "run_id": self.state.run_id,
-            "document_id": self.state.document_id,
-            "mode": self.state.mode.as_str(),
-            "phase": stop.phase,
-            "code": stop.code,
-            "exit_status": stop.code.exit_status(),
-            "message": stop.message,
-            "hint": stop.code.hint(),
-        });
+        let document = super::kb::stop_document(&self.state, &stop);
         let stop = match self.folder.write_json("stop.json", &document) {
             Ok(_) => stop,
             Err(kb) => Stop {
