@@ -105,19 +105,13 @@ fn sg_present(e: &EvidenceSet, sg: &str) -> Outcome {
     ))
 }
 
-/// The phases that must have evidence before closeout.
-pub const RUN_PHASES: [&str; 10] = [
-    "source_pin",
-    "mark",
-    "cutplan",
-    "pre_write_backup",
-    "grant_probe",
-    "cut_leg_a",
-    "structural_verify",
-    "leg_b_record",
-    "write_verify",
-    "lifecycle_enact",
-];
+/// The phases that must have evidence before closeout: every iu-cut phase
+/// but closeout itself (the run order is `iu_phases::PHASES`).
+pub fn run_phases() -> &'static [&'static str] {
+    let (last, before) = iu_phases::PHASES.split_last().expect("iu-cut has phases");
+    debug_assert_eq!(*last, "closeout");
+    before
+}
 
 const BACKUP_TABLES: [&str; 4] = ["documents", "source_versions", "units", "envelopes"];
 
@@ -842,11 +836,12 @@ pub const ALL: &[Def] = &[
         phase: "closeout",
         after: false,
         check: |e| {
-            let missing: Vec<&str> = RUN_PHASES
-                .into_iter()
+            let missing: Vec<&str> = run_phases()
+                .iter()
+                .copied()
                 .filter(|p| e.get(p).is_none())
                 .collect();
-            if missing.len() == RUN_PHASES.len() {
+            if missing.len() == run_phases().len() {
                 return Err("no evidence of any phase".into());
             }
             Ok((missing.is_empty(), format!("missing: {missing:?}")))
