@@ -9,8 +9,8 @@
 //!
 //! The pinned toolchain (rust-toolchain.toml) names both targets, but rustup
 //! does not add them to a toolchain that is already installed; so this crate
-//! runs `rustup toolchain install` in the repository root when a target's
-//! standard library is missing.
+//! runs `rustup target add` for both when a target's standard library is
+//! missing (the toolchain itself is the one compiling us).
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -127,13 +127,19 @@ pub fn ensure_targets(repo_root: &Path, rustc: &str) -> Result<()> {
                 .unwrap_or(true))
     };
     if missing(PLAIN_TARGET)? || missing(WASI_TARGET)? {
+        // Only the targets' standard libraries: `rustup toolchain install`
+        // here would reinstall the toolchain under the compilers cargo is
+        // running in parallel, and inside cargo (RUSTUP_TOOLCHAIN set) it
+        // ignores the file's targets anyway.
         let status = Command::new("rustup")
-            .args(["toolchain", "install"])
+            .args(["target", "add", PLAIN_TARGET, WASI_TARGET])
             .current_dir(repo_root)
             .status()
-            .context("running `rustup toolchain install` to add the wasm targets")?;
+            .context("running `rustup target add` for the wasm targets")?;
         if !status.success() {
-            bail!("`rustup toolchain install` failed; the wasm targets are missing");
+            bail!(
+                "`rustup target add {PLAIN_TARGET} {WASI_TARGET}` failed; the wasm targets are missing"
+            );
         }
     }
     Ok(())

@@ -9,16 +9,18 @@
 //!    approvals, kill-switch and secret checks) over the corpus, live on
 //!    SQLite: documents/s and units/s.
 
+mod common;
+
+use common::{BenchStore, bench_plan, run_approving};
 use iu_phases::{CapError, Caps, Input, Level, PHASES, phase_fn};
 use phasehost::plan::load_plan;
-use phasehost::run::{Outcome, StartRequest};
+use phasehost::run::Outcome;
 use phasehost::runtime::state::{AllowAll, OutboundScanner, RunServices, SharedStore};
 use phasehost::runtime::{PhaseInput, Runtime};
 use phasehost::store::{Row, Scope};
-use phasehost_test_artifacts::ALL_PLUGINS;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,13 +32,7 @@ impl OutboundScanner for NoScan {
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/vlc");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
+    common::corpus_files()
         .into_iter()
         .map(|p| {
             (
@@ -202,44 +198,11 @@ fn version_of(bytes: &[u8]) -> String {
     format!("v-{}", &phasehost::runtime::cache::sha256_hex(bytes)[..16])
 }
 
-/// The bundled plan with the bench build's components, pinned.
-fn bench_plan(dir: &Path) -> PathBuf {
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plans/iu-cut.toml");
-    let mut doc: toml_edit::DocumentMut =
-        std::fs::read_to_string(bundled).unwrap().parse().unwrap();
-    doc["store"]["sqlite"] = toml_edit::value("store.sqlite");
-    doc["kb"]["path"] = toml_edit::value("kb");
-    doc["runtime"]["cache_dir"] = toml_edit::value("cache");
-    let mut keys = toml_edit::Array::new();
-    keys.push("keys/bench.pub");
-    doc["approvals"]["trusted_keys"] = toml_edit::value(keys);
-    for section in ["gates", "phases"] {
-        for table in doc[section].as_array_of_tables_mut().unwrap().iter_mut() {
-            let crate_name = table["name"].as_str().unwrap().replace('_', "-");
-            let path = ALL_PLUGINS
-                .iter()
-                .find(|(n, _)| *n == crate_name)
-                .unwrap()
-                .1;
-            table["component"] = toml_edit::value(path);
-            table["sha256"] = toml_edit::value(phasehost::runtime::cache::sha256_hex(
-                &std::fs::read(path).unwrap(),
-            ));
-        }
-    }
-    let path = dir.join("iu-cut.toml");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    std::fs::create_dir_all(dir.join("keys")).unwrap();
-    phasehost_policy::approval::write_key_files(&dir.join("keys"), "bench").unwrap();
-    std::fs::write(dir.join("host.toml"), "[execution]\nenabled = true\n").unwrap();
-    path
-}
-
 fn main() {
     let docs = corpus();
     let bytes_in: usize = docs.iter().map(|(_, b)| b.len()).sum();
     let dir = tempfile::tempdir().unwrap();
-    let plan_path = bench_plan(dir.path());
+    let plan_path = bench_plan(dir.path(), BenchStore::Sqlite);
     let plan = load_plan(&plan_path).unwrap();
     let configs: HashMap<String, String> = plan
         .phases
@@ -328,19 +291,7 @@ fn main() {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../data/vlc")
             .join(format!("{doc}.txt"));
-        let report = phasehost::run::start(&StartRequest {
-            plan: plan_path.clone(),
-            source,
-            live: true,
-            host_config: Some(dir.path().join("host.toml")),
-        })
-        .unwrap();
-        let folder = report.folder.unwrap();
-        let mut outcome = report.outcome;
-        while let Outcome::Paused { gate, .. } = outcome {
-            phasehost::run::approve(&folder, gate, &dir.path().join("keys/bench.key")).unwrap();
-            outcome = phasehost::run::resume(&folder).unwrap().outcome;
-        }
+        let outcome = run_approving(dir.path(), &plan_path, &source);
         assert_eq!(outcome, Outcome::Completed, "{doc}");
         completed += 1;
     }

@@ -1,4 +1,5 @@
-//! SQL and refusals for the host-only tables (ledger, runs index, queue), per dialect.
+//! SQL and refusals for the host-only tables (ledger, runs index, queue, run
+//! checkpoints), per dialect.
 
 use crate::sql::Dialect;
 
@@ -11,7 +12,7 @@ fn claimable(d: Dialect) -> String {
 }
 
 /// Claim the oldest claimable entry: `(worker, lease_ms)` →
-/// `(document_id, source_path, attempts)`.
+/// `(document_id, source_path, attempts, run_id)`.
 pub(crate) fn claim(d: Dialect) -> String {
     let lock = match d {
         Dialect::Sqlite => "",
@@ -22,7 +23,7 @@ pub(crate) fn claim(d: Dialect) -> String {
          attempts = attempts + 1 \
          WHERE document_id = (SELECT document_id FROM queue WHERE {c} ORDER BY position LIMIT 1{lock}) \
          AND {c} \
-         RETURNING document_id, source_path, attempts",
+         RETURNING document_id, source_path, attempts, run_id",
         p1 = d.param(1),
         p2 = d.param(2),
         now = d.now_ms(),
@@ -33,12 +34,10 @@ pub(crate) fn claim(d: Dialect) -> String {
 /// Extend a held lease: `(document_id, worker, lease_ms)`.
 pub(crate) fn renew(d: Dialect) -> String {
     format!(
-        "UPDATE queue SET lease_until = {} + {} \
-         WHERE document_id = {} AND state = 'claimed' AND lease_owner = {}",
+        "UPDATE queue SET lease_until = {} + {} WHERE {}",
         d.now_ms(),
         d.param(3),
-        d.param(1),
-        d.param(2)
+        held(d)
     )
 }
 
@@ -50,15 +49,55 @@ pub(crate) fn finish(d: Dialect, done: bool) -> String {
         "state = 'failed', last_error"
     };
     format!(
-        "UPDATE queue SET {set} = {}, lease_until = NULL \
-         WHERE document_id = {} AND state = 'claimed' AND lease_owner = {}",
+        "UPDATE queue SET {set} = {}, lease_until = NULL WHERE {}",
         d.param(3),
+        held(d)
+    )
+}
+
+/// The condition "`p1`'s lease is held by `p2`" (an expired lease not
+/// taken over is still held).
+fn held(d: Dialect) -> String {
+    format!(
+        "document_id = {} AND state = 'claimed' AND lease_owner = {}",
         d.param(1),
         d.param(2)
     )
 }
 
-/// Counts per state: pending, claimed (live), claimed (expired), done, failed.
+/// Record the run on a held lease: `(document_id, worker, run_id)`.
+pub(crate) fn attach_run(d: Dialect) -> String {
+    format!("UPDATE queue SET run_id = {} WHERE {}", d.param(3), held(d))
+}
+
+/// Park a held entry at a gate, releasing the lease:
+/// `(document_id, worker, run_id, gate)`.
+pub(crate) fn park(d: Dialect) -> String {
+    format!(
+        "UPDATE queue SET state = 'waiting', run_id = {}, waiting_gate = {}, \
+         lease_owner = NULL, lease_until = NULL WHERE {}",
+        d.param(3),
+        d.param(4),
+        held(d)
+    )
+}
+
+/// Make the entry waiting with a run pending again: `(run_id)`.
+pub(crate) fn unpark(d: Dialect) -> String {
+    format!(
+        "UPDATE queue SET state = 'pending', waiting_gate = NULL \
+         WHERE state = 'waiting' AND run_id = {}",
+        d.param(1)
+    )
+}
+
+/// Every entry in queue order: document_id, source_path, state, run_id,
+/// attempts, waiting_gate, last_error, lease_owner.
+pub(crate) const ENTRIES: &str = "SELECT document_id, source_path, state, run_id, attempts, \
+     waiting_gate, last_error, lease_owner FROM queue ORDER BY position";
+
+/// Counts per state: pending, claimed (live), claimed (expired), done,
+/// failed, waiting.
 pub(crate) fn counts(d: Dialect) -> String {
     let now = d.now_ms();
     format!(
@@ -66,8 +105,58 @@ pub(crate) fn counts(d: Dialect) -> String {
          COUNT(*) FILTER (WHERE state = 'claimed' AND lease_until > {now}), \
          COUNT(*) FILTER (WHERE state = 'claimed' AND lease_until <= {now}), \
          COUNT(*) FILTER (WHERE state = 'done'), \
-         COUNT(*) FILTER (WHERE state = 'failed') FROM queue"
+         COUNT(*) FILTER (WHERE state = 'failed'), \
+         COUNT(*) FILTER (WHERE state = 'waiting') FROM queue"
     )
+}
+
+/// Insert a checkpoint:
+/// `(run_id, phase_index, phase, evidence_digest, store_digest)`.
+pub(crate) fn insert_checkpoint(d: Dialect) -> String {
+    format!(
+        "INSERT INTO run_checkpoints (run_id, phase_index, phase, evidence_digest, \
+         store_digest, committed_at) VALUES ({}, {}, {}, {}, {}, {})",
+        d.param(1),
+        d.param(2),
+        d.param(3),
+        d.param(4),
+        d.param(5),
+        d.now_ms()
+    )
+}
+
+/// A run's checkpoint with the highest phase index: `(run_id)` →
+/// `(run_id, phase_index, phase, evidence_digest, store_digest)`.
+pub(crate) fn last_checkpoint(d: Dialect) -> String {
+    format!(
+        "SELECT run_id, phase_index, phase, evidence_digest, store_digest \
+         FROM run_checkpoints WHERE run_id = {} ORDER BY phase_index DESC LIMIT 1",
+        d.param(1)
+    )
+}
+
+/// A checkpoint's phase index as a database integer.
+pub(crate) fn phase_index(checkpoint: &crate::Checkpoint) -> Result<i64, crate::StoreError> {
+    i64::try_from(checkpoint.phase_index).map_err(|_| {
+        crate::StoreError::Invalid(format!(
+            "phase index {} is out of range",
+            checkpoint.phase_index
+        ))
+    })
+}
+
+/// A duplicate checkpoint as a conflict naming it; other errors unchanged.
+pub(crate) fn checkpoint_conflict(
+    checkpoint: &crate::Checkpoint,
+    e: crate::StoreError,
+) -> crate::StoreError {
+    match e {
+        crate::StoreError::Conflict(m) => crate::StoreError::Conflict(format!(
+            "run `{}` already has a checkpoint for phase {} ({m})",
+            checkpoint.run_id, checkpoint.phase_index
+        )),
+        other => other,
+    }
 }
 
 /// Milliseconds of a lease, refusing zero and absurd lengths.

@@ -5,8 +5,9 @@
 //! Plugin-facing calls ([`StoreBackend::select`] … [`StoreBackend::delete`])
 //! are validated against [`schema`], scoped to one document and refused
 //! outside a transaction the host opened with [`StoreBackend::begin`].
-//! Host-only tables (runs index, consumed approvals, batch queue) are reached
-//! only through the methods of [`HostTables`] and [`StoreBackend`].
+//! Host-only tables (runs index, consumed approvals, batch queue, run
+//! checkpoints) are reached only through the methods of [`HostTables`] and
+//! [`StoreBackend`].
 
 mod digest;
 mod error_text;
@@ -97,6 +98,47 @@ pub struct Claim {
     pub source_path: String,
     /// How many times it has been claimed, this claim included.
     pub attempts: u64,
+    /// The run a previous holder recorded ([`HostTables::attach_run`] or
+    /// [`HostTables::park`]): the run to resume. `None` on a first claim.
+    pub run_id: Option<String>,
+}
+
+/// One batch-queue entry as it stands ([`HostTables::queue_entries`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueueEntry {
+    /// The queued document.
+    pub document_id: String,
+    /// Where its source is.
+    pub source_path: String,
+    /// `pending`, `claimed`, `waiting`, `done` or `failed`.
+    pub state: String,
+    /// The run recorded for it, if any.
+    pub run_id: Option<String>,
+    /// How many times it has been claimed.
+    pub attempts: u64,
+    /// The approval gate its run is paused at (state `waiting` only).
+    pub waiting_gate: Option<String>,
+    /// Why it failed (state `failed`).
+    pub last_error: Option<String>,
+    /// The worker holding (or that last held) its lease, if any.
+    pub lease_owner: Option<String>,
+}
+
+/// A phase of a run that committed: written in the phase's own transaction
+/// ([`HostTables::record_checkpoint`]), so it exists exactly when the
+/// phase's writes do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// The run.
+    pub run_id: String,
+    /// The phase's position in the run's plan (0-based); unique per run.
+    pub phase_index: u64,
+    /// The phase's name.
+    pub phase: String,
+    /// The digest of the phase's evidence.
+    pub evidence_digest: String,
+    /// The document digest ([`StoreBackend::document_digest`]) after the phase.
+    pub store_digest: String,
 }
 
 /// How many queue entries are in each state.
@@ -112,14 +154,19 @@ pub struct QueueCounts {
     pub done: u64,
     /// Failed (not claimed again).
     pub failed: u64,
+    /// Parked at a human approval gate (not claimable until unparked).
+    pub waiting: u64,
 }
 
-/// Host-only tables: the consumed-approvals ledger and the batch queue.
+/// Host-only tables: the consumed-approvals ledger, the batch queue and the
+/// run checkpoints.
 ///
-/// Every writing method here runs in its own transaction and commits before
-/// returning, so it is durable; it refuses with [`StoreError::Invalid`] while
-/// a transaction opened with [`StoreBackend::begin`] is open (the host must
-/// commit or roll back first). Reads work inside or outside a transaction.
+/// Every writing method here except [`HostTables::record_checkpoint`] runs in
+/// its own transaction and commits before returning, so it is durable; it
+/// refuses with [`StoreError::Invalid`] while a transaction opened with
+/// [`StoreBackend::begin`] is open (the host must commit or roll back first).
+/// `record_checkpoint` is the opposite: it writes only inside that
+/// transaction. Reads work inside or outside a transaction.
 pub trait HostTables {
     /// Record an approval as consumed, durably. Refuses with
     /// [`StoreError::Conflict`] an `approval_id` already consumed (message
@@ -146,7 +193,9 @@ pub trait HostTables {
     fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError>;
     /// Claim the oldest pending document, or one whose lease expired, for
     /// `worker_id` for `lease_secs` seconds (database clock). `None` when
-    /// nothing is claimable. Never hands out a document whose lease is live.
+    /// nothing is claimable. Never hands out a document whose lease is live,
+    /// nor one `waiting` at a gate. The claim carries the run id recorded
+    /// for the entry, if any.
     fn claim(&mut self, worker_id: &str, lease_secs: u64) -> Result<Option<Claim>, StoreError>;
     /// Extend the lease `worker_id` holds on `document_id` by `lease_secs`
     /// from now; [`StoreError::Conflict`] when it does not hold it.
@@ -170,6 +219,39 @@ pub trait HostTables {
     fn fail(&mut self, document_id: &str, worker_id: &str, reason: &str) -> Result<(), StoreError>;
     /// How many queue entries are in each state.
     fn queue_counts(&mut self) -> Result<QueueCounts, StoreError>;
+    /// Record `run_id` as the run working on `document_id`, so a worker that
+    /// takes the entry over after the lease expires resumes it;
+    /// [`StoreError::Conflict`] when `worker_id` does not hold its lease.
+    fn attach_run(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError>;
+    /// Park `document_id`: its run `run_id` is paused at the approval gate
+    /// `gate`. The entry becomes `waiting` (not claimable) and the lease is
+    /// released; [`StoreError::Conflict`] when `worker_id` does not hold it.
+    fn park(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+        gate: &str,
+    ) -> Result<(), StoreError>;
+    /// Make the entry `waiting` with run `run_id` `pending` again (claimable,
+    /// its run id kept, its gate cleared). `false` when no entry waits with
+    /// that run id.
+    fn unpark(&mut self, run_id: &str) -> Result<bool, StoreError>;
+    /// Record that a phase of a run committed, inside the transaction opened
+    /// with [`StoreBackend::begin`], so it commits or rolls back with the
+    /// phase's writes. Outside one, [`StoreError::Invalid`]`("no open
+    /// transaction")`; a `(run_id, phase_index)` already recorded is a
+    /// [`StoreError::Conflict`] (the transaction stays usable).
+    fn record_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+    /// The checkpoint of `run_id` with the highest phase index, if any.
+    fn last_checkpoint(&mut self, run_id: &str) -> Result<Option<Checkpoint>, StoreError>;
+    /// Every queue entry, in queue (FIFO) order.
+    fn queue_entries(&mut self) -> Result<Vec<QueueEntry>, StoreError>;
 }
 
 /// A store the capabilities call into. Plugin-facing calls (select … delete)

@@ -142,6 +142,7 @@ pub const HOST_TABLES: &[&str] = &[
     "consumed_approvals",
     "runs_index",
     "queue",
+    "run_checkpoints",
     "schema_version",
 ];
 

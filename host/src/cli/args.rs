@@ -76,6 +76,44 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Claim documents from the plan's PostgreSQL queue and run them.
+    ///
+    /// Fill the queue with `phasehost batch <queue-file>` on a plan whose
+    /// store is PostgreSQL. Run as many workers as you like, on any machine
+    /// that shares the KB folder; each document is claimed by one worker at
+    /// a time under a lease. A document paused at an approval waits in the
+    /// queue; `phasehost approve` makes it claimable again.
+    Worker {
+        /// The plan file (TOML); its store must be PostgreSQL.
+        plan: PathBuf,
+        /// Really write (see `run --live`).
+        #[arg(long)]
+        live: bool,
+        /// The operator's host config (TOML).
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
+        /// Seconds a claim lasts without renewal (renewed every third).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+        lease_secs: u64,
+        /// Milliseconds to wait before looking again when nothing is claimable.
+        #[arg(long, default_value_t = 1000)]
+        poll_ms: u64,
+        /// Exit once nothing is claimable and no other worker holds a claim
+        /// (documents waiting for an approval stay queued).
+        #[arg(long)]
+        until_idle: bool,
+        /// Print one JSON line per processed document (for machines).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the plan's PostgreSQL queue: counts, and what each document waits for.
+    Queue {
+        /// The plan file (TOML); its store must be PostgreSQL.
+        plan: PathBuf,
+        /// Print JSON for machines instead of a table for people.
+        #[arg(long)]
+        json: bool,
+    },
     /// Continue a paused run, after checking that nothing drifted.
     Resume {
         /// The run folder (`<kb>/runs/<run>`).
@@ -135,6 +173,11 @@ mod tests {
             (&["phasehost", "resume", "kb/runs/x"], "Resume"),
             (&["phasehost", "batch", "queue.toml", "--json"], "Batch"),
             (
+                &["phasehost", "worker", "p.toml", "--live", "--until-idle"],
+                "Worker",
+            ),
+            (&["phasehost", "queue", "p.toml"], "Queue"),
+            (
                 &[
                     "phasehost",
                     "approve",
@@ -153,6 +196,13 @@ mod tests {
             let cli = Cli::try_parse_from(*args).unwrap();
             assert!(format!("{:?}", cli.command).starts_with(want), "{args:?}");
         }
+    }
+
+    #[test]
+    fn a_zero_lease_is_refused() {
+        assert!(
+            Cli::try_parse_from(["phasehost", "worker", "p.toml", "--lease-secs", "0"]).is_err()
+        );
     }
 
     #[test]

@@ -1,23 +1,53 @@
-//! The kill-switch: a file whose presence stops every mutation.
+//! The kill-switch: a file whose presence stops every mutation, and, for a
+//! queue worker, the loss of its lease on the document it is running.
 
 use crate::runtime::state::MutationGuard;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Refuses every mutation while the kill file exists.
+/// Refuses every mutation while the kill file exists or the lease is lost.
 #[derive(Debug, Clone)]
 pub struct KillSwitch {
     file: PathBuf,
+    lease_lost: Option<Arc<AtomicBool>>,
 }
 
 impl KillSwitch {
     /// A kill-switch watching `file`.
     pub fn new(file: PathBuf) -> Self {
-        Self { file }
+        Self {
+            file,
+            lease_lost: None,
+        }
     }
 
-    /// Whether the kill file exists now.
+    /// Also engage once `lease_lost` is set (by a worker's lease keeper).
+    pub fn with_lease(mut self, lease_lost: Option<Arc<AtomicBool>>) -> Self {
+        self.lease_lost = lease_lost;
+        self
+    }
+
+    /// Why mutations are refused now, or `None` when they are allowed.
+    pub fn reason(&self) -> Option<String> {
+        if self.file.exists() {
+            return Some(format!("kill file {} exists", self.file.display()));
+        }
+        if self
+            .lease_lost
+            .as_ref()
+            .is_some_and(|lost| lost.load(Ordering::SeqCst))
+        {
+            return Some(
+                "this worker lost its lease on the document; another worker may hold it now".into(),
+            );
+        }
+        None
+    }
+
+    /// Whether mutations are refused now.
     pub fn engaged(&self) -> bool {
-        self.file.exists()
+        self.reason().is_some()
     }
 
     /// The watched file.
@@ -28,10 +58,34 @@ impl KillSwitch {
 
 impl MutationGuard for KillSwitch {
     fn check(&self) -> Result<(), String> {
-        if self.engaged() {
-            Err(format!("kill file {} exists", self.file.display()))
-        } else {
-            Ok(())
+        match self.reason() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_lease_engages_the_switch_and_refuses_mutations() {
+        let dir = tempfile::tempdir().unwrap();
+        let lost = Arc::new(AtomicBool::new(false));
+        let kill = KillSwitch::new(dir.path().join("KILL")).with_lease(Some(lost.clone()));
+        assert!(kill.check().is_ok());
+        lost.store(true, Ordering::SeqCst);
+        let refusal = kill.check().unwrap_err();
+        assert!(refusal.contains("lost its lease"), "{refusal}");
+    }
+
+    #[test]
+    fn the_kill_file_engages_the_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        let kill = KillSwitch::new(dir.path().join("KILL"));
+        assert!(!kill.engaged());
+        std::fs::write(dir.path().join("KILL"), "").unwrap();
+        assert!(kill.check().unwrap_err().contains("kill file"));
     }
 }

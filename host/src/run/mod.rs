@@ -3,6 +3,7 @@
 //! approvals, the kill-switch, the drift check and the KB documents.
 
 pub mod batch;
+mod checkpoint;
 mod fingerprint;
 mod gates;
 pub mod host_config;
@@ -13,6 +14,7 @@ mod runner;
 mod secret_scan;
 pub mod state;
 mod store_open;
+pub mod worker;
 
 pub use gates::GateSet;
 pub use kb::RunFolder;
@@ -29,6 +31,7 @@ use state::{Mode, RunState, STATE_FORMAT, Status};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// The exit status of a run paused at an approval gate.
 pub const EXIT_PAUSED: i32 = 3;
@@ -44,6 +47,20 @@ pub struct StartRequest {
     pub live: bool,
     /// The operator's host config.
     pub host_config: Option<PathBuf>,
+}
+
+/// Called with a new run's id; an `Err` stops the run before any phase.
+pub type OnCreated<'a> = &'a mut dyn FnMut(&str) -> Result<(), Stop>;
+
+/// What a queue worker adds to a run: a callback once the run has its id
+/// (before any phase runs), and the flag its lease keeper sets when the
+/// lease is lost (it engages the kill-switch).
+#[derive(Default)]
+pub struct RunHooks<'a> {
+    /// Called with the new run's id after its folder and state exist.
+    pub on_created: Option<OnCreated<'a>>,
+    /// Set when the worker no longer holds the document's lease.
+    pub lease_lost: Option<Arc<AtomicBool>>,
 }
 
 fn plan_stop(e: impl std::fmt::Display) -> Stop {
@@ -131,10 +148,15 @@ pub struct RunReport {
 
 /// Start a run. Stops before a run folder exists are returned as `Err`.
 pub fn start(request: &StartRequest) -> Result<RunReport, Stop> {
+    start_with(request, RunHooks::default())
+}
+
+/// [`start`] with a worker's hooks.
+pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
     let plan = load_plan(&request.plan).map_err(plan_stop)?;
     let host = HostConfig::load(request.host_config.as_deref())?;
     let kb = plan.resolve(&plan.kb.path);
-    let kill = KillSwitch::new(host.kill_file(&kb));
+    let kill = KillSwitch::new(host.kill_file(&kb)).with_lease(hooks.lease_lost);
     let mode = if request.live { Mode::Live } else { Mode::Dry };
     if request.live {
         if !host.execution.enabled {
@@ -176,6 +198,14 @@ pub fn start(request: &StartRequest) -> Result<RunReport, Stop> {
     };
     state.save(folder.root())?;
     let root = folder.root().to_path_buf();
+    if let Some(on_created) = hooks.on_created
+        && let Err(stop) = on_created(&state.run_id)
+    {
+        return Ok(RunReport {
+            folder: Some(root),
+            outcome: Outcome::Stopped(write_early_stop(&folder, state, stop)),
+        });
+    }
     let outcome = match assemble(plan, state.clone(), folder.clone(), kill) {
         Ok(mut runner) => runner.drive(),
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, state, stop)),
@@ -207,6 +237,14 @@ fn write_early_stop(folder: &RunFolder, mut state: RunState, stop: Stop) -> Stop
 
 /// Resume a paused (or interrupted) run after the drift check.
 pub fn resume(run_folder: &Path) -> Result<RunReport, Stop> {
+    resume_with(run_folder, None)
+}
+
+/// [`resume`] for a worker: `lease_lost` engages the kill-switch.
+pub fn resume_with(
+    run_folder: &Path,
+    lease_lost: Option<Arc<AtomicBool>>,
+) -> Result<RunReport, Stop> {
     let state = RunState::load(run_folder)?;
     match &state.status {
         Status::Paused { .. } | Status::Running => {}
@@ -228,7 +266,7 @@ pub fn resume(run_folder: &Path) -> Result<RunReport, Stop> {
     let folder = RunFolder::open(run_folder);
     let plan = load_plan(&state.plan_path).map_err(plan_stop)?;
     let host = HostConfig::load(state.host_config.as_deref())?;
-    let kill = KillSwitch::new(host.kill_file(&plan.resolve(&plan.kb.path)));
+    let kill = KillSwitch::new(host.kill_file(&plan.resolve(&plan.kb.path))).with_lease(lease_lost);
     let check = (|| {
         if state.mode == Mode::Live && !host.execution.enabled {
             return Err(Stop::new(
@@ -244,8 +282,9 @@ pub fn resume(run_folder: &Path) -> Result<RunReport, Stop> {
         };
         fingerprint::compare(&recorded_inputs, &now)?;
         let mut runner = assemble(plan, state.clone(), folder.clone(), kill)?;
+        runner.recover_committed_phase()?;
         now.store_digest = runner.store_digest()?;
-        fingerprint::compare(&state.fingerprint, &now)?;
+        fingerprint::compare(&runner.state().fingerprint, &now)?;
         Ok(runner.drive())
     })();
     let outcome = match check {
@@ -306,6 +345,18 @@ pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<PathBuf
             format!("cannot write {}: {e}", path.display()),
         )
     })?;
+    if plan.store.postgres.is_some() {
+        worker::release_waiting(&plan, &state.run_id).map_err(|stop| {
+            Stop::new(
+                stop.code,
+                format!(
+                    "the approval is saved at {}, but the queue could not be told: {}",
+                    path.display(),
+                    stop.message
+                ),
+            )
+        })?;
+    }
     Ok(path)
 }
 

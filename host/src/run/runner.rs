@@ -140,7 +140,7 @@ impl Runner {
         }
     }
 
-    fn with_store<T>(
+    pub(super) fn with_store<T>(
         &self,
         f: impl FnOnce(&mut dyn crate::store::StoreBackend) -> Result<T, crate::store::StoreError>,
     ) -> Result<Option<T>, Stop> {
@@ -286,12 +286,8 @@ impl Runner {
         let spec = self.plan.phases[index].clone();
         let name = spec.name.as_str();
         let dry = self.state.mode == Mode::Dry;
-        if self.kill.engaged() {
-            return Err(Stop::new(
-                StopCode::KillSwitch,
-                format!("kill file {} exists", self.kill.file().display()),
-            )
-            .in_phase(name));
+        if let Some(reason) = self.kill.reason() {
+            return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(name));
         }
         let mut inputs_added = serde_json::Map::new();
         if let Some((gate, binds, ttl)) = self.gate_before(name) {
@@ -336,7 +332,7 @@ impl Runner {
         } else {
             None
         };
-        let document = format!("evidence/{:02}-{name}.json", index + 1);
+        let document = super::checkpoint::evidence_document(index, name);
         let replayed = self.state.phases.get(index).cloned();
         if let Some(previous) = &replayed
             && previous.evidence_digest != digest
@@ -362,8 +358,16 @@ impl Runner {
                 index_entry,
             )?;
         }
+        let store_digest = if dry {
+            None
+        } else {
+            self.record_checkpoint(index, name, &digest)?
+        };
         if !dry {
             self.with_store(|s| s.commit())?;
+        }
+        if store_digest.is_some() {
+            self.state.fingerprint.store_digest = store_digest;
         }
         if replayed.is_none() {
             self.state.phases.push(PhaseRecord {

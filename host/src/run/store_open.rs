@@ -5,10 +5,16 @@
 use crate::plan::Plan;
 use crate::runtime::state::SharedStore;
 use crate::stop::{Stop, StopCode};
+use crate::store::StoreBackend;
 use std::sync::{Arc, Mutex};
 
 /// The plan's store, or `None` when the plan names none.
 pub fn open(plan: &Plan) -> Result<Option<SharedStore>, Stop> {
+    Ok(open_backend(plan)?.map(|store| Arc::new(Mutex::new(store))))
+}
+
+/// The plan's store as one connection of its own, or `None`.
+pub fn open_backend(plan: &Plan) -> Result<Option<Box<dyn StoreBackend>>, Stop> {
     let spec = if let Some(path) = &plan.store.sqlite {
         phasehost_store::StoreSpec::Sqlite(plan.resolve(path))
     } else if let Some(pg) = &plan.store.postgres {
@@ -30,7 +36,7 @@ pub fn open(plan: &Plan) -> Result<Option<SharedStore>, Stop> {
             )
         })?;
     }
-    let store = phasehost_store::open(&spec)
-        .map_err(|e| Stop::new(StopCode::StoreFailed, format!("cannot open the store: {e}")))?;
-    Ok(Some(Arc::new(Mutex::new(store))))
+    phasehost_store::open(&spec)
+        .map(Some)
+        .map_err(|e| Stop::new(StopCode::StoreFailed, format!("cannot open the store: {e}")))
 }

@@ -8,7 +8,7 @@ use phasehost::run::batch::{load_queue, run_batch};
 use phasehost::run::{self, Outcome};
 use phasehost_policy::approval::Gate;
 
-fn queue(iu: &IuCut, sources: &[std::path::PathBuf]) -> std::path::PathBuf {
+pub fn queue(iu: &IuCut, sources: &[std::path::PathBuf]) -> std::path::PathBuf {
     let mut text = format!("plan = {:?}\n", iu.plan.display().to_string());
     for s in sources {
         text.push_str(&format!(

@@ -9,18 +9,18 @@ use phasehost::run::Outcome;
 use std::collections::BTreeMap;
 
 /// The files that do not cut, and why. Every other file must complete.
-const EXPECTED_STOPS: &[(&str, StopCode)] = &[(
+pub const EXPECTED_STOPS: &[(&str, StopCode)] = &[(
     "luat-ban-hanh-van-ban-quy-pham-phap-luat.txt",
     StopCode::EmptySource,
 )];
 
 /// Units in force after cutting the whole corpus (measured with iu-core's
-/// own corpus test: 69,216 units over the 109 files that cut).
-const CORPUS_UNITS: i64 = 69_216;
+/// own corpus test: 69,216 units over the 109 files that cut; the
+/// single-process run below checks it, the multi-worker run must match it).
+pub const CORPUS_UNITS: i64 = 69_216;
 
-#[test]
-fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
-    let iu = IuCut::new(|_| {});
+/// The 110 corpus files, sorted.
+pub fn corpus_files() -> Vec<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/vlc");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -29,6 +29,13 @@ fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 110);
+    files
+}
+
+#[test]
+fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
+    let iu = IuCut::new(|_| {});
+    let files = corpus_files();
     let mut outcomes: BTreeMap<String, Result<(), StopCode>> = BTreeMap::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();

@@ -21,6 +21,14 @@ pub struct IuCut {
     pub host_config: PathBuf,
 }
 
+/// The plan's needs: documents ri, source_versions riu, units riu, envelopes ri.
+pub const EXACT: &[&str] = &[
+    "SELECT, INSERT ON documents",
+    "SELECT, INSERT, UPDATE ON source_versions",
+    "SELECT, INSERT, UPDATE ON units",
+    "SELECT, INSERT ON envelopes",
+];
+
 fn component_for(phase_or_gate: &str) -> &'static str {
     let crate_name = phase_or_gate.replace('_', "-");
     ALL_PLUGINS
@@ -84,6 +92,37 @@ impl IuCut {
         });
         iu.pg_schema = Some(schema);
         iu
+    }
+
+    /// The bundled plan on a fresh PostgreSQL schema made by the superuser,
+    /// run as a new role holding `grants` (e.g. [`EXACT`]) and the host tables.
+    pub fn postgres_role(
+        label: &str,
+        grants: &[&str],
+        edit: impl FnOnce(&mut DocumentMut),
+    ) -> Self {
+        let role = crate::pg::unique_schema(&format!("r_{label}"));
+        let schema = crate::pg::unique_schema("iucut");
+        // Create the schema and its tables as the superuser.
+        drop(
+            phasehost_store::open(&phasehost_store::StoreSpec::Postgres {
+                url: crate::pg::base_url(),
+                password_env: None,
+                schema: schema.clone(),
+            })
+            .unwrap(),
+        );
+        crate::pg::role_with(&schema, &role, grants);
+        let iu = Self::postgres(Some(&role), edit);
+        // Point the role's plan at the superuser-made schema.
+        let plan = std::fs::read_to_string(&iu.plan)
+            .unwrap()
+            .replace(iu.pg_schema.as_deref().unwrap(), &schema);
+        std::fs::write(&iu.plan, plan).unwrap();
+        Self {
+            pg_schema: Some(schema),
+            ..iu
+        }
     }
 
     pub fn store_path(&self) -> PathBuf {

@@ -2,6 +2,7 @@
 
 mod approvals;
 mod batch;
+mod checkpoints;
 mod cli;
 mod corpus;
 mod iu_cut;
@@ -14,3 +15,4 @@ mod safety;
 mod sandbox;
 mod source_pin;
 mod support;
+mod workers;

@@ -65,7 +65,7 @@ pub fn role_with(schema: &str, role: &str, grants: &[&str]) {
          GRANT CONNECT ON DATABASE test TO {role}; \
          GRANT USAGE ON SCHEMA {schema} TO {role}; \
          GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}; \
-         GRANT SELECT, INSERT, UPDATE ON {schema}.runs, {schema}.consumed_approvals, {schema}.runs_index, {schema}.queue TO {role};"
+         GRANT SELECT, INSERT, UPDATE ON {schema}.runs, {schema}.consumed_approvals, {schema}.runs_index, {schema}.queue, {schema}.run_checkpoints TO {role};"
     );
     sql.push_str(&format!(
         "GRANT SELECT ON {schema}.schema_version TO {role};"

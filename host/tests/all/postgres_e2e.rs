@@ -2,7 +2,7 @@
 //! SQLite, the real grant probe against restricted roles, and the password
 //! that never appears anywhere.
 
-use crate::iu_cut::{IuCut, evidence};
+use crate::iu_cut::{EXACT, IuCut, evidence};
 use crate::pg;
 use phasehost::StopCode;
 use phasehost::run::Outcome;
@@ -53,14 +53,6 @@ fn a_dry_run_on_postgres_persists_nothing() {
     assert_eq!(iu.query("SELECT count(*) FROM documents"), 0);
 }
 
-/// The plan's needs: documents ri, source_versions riu, units riu, envelopes ri.
-const EXACT: &[&str] = &[
-    "SELECT, INSERT ON documents",
-    "SELECT, INSERT, UPDATE ON source_versions",
-    "SELECT, INSERT, UPDATE ON units",
-    "SELECT, INSERT ON envelopes",
-];
-
 /// A schema made by the superuser, then a run as `role` with `grants`.
 fn run_as_role(label: &str, grants: &[&str], live: bool) -> (IuCut, Outcome, std::path::PathBuf) {
     run_as_role_with(label, grants, live, |_| {})
@@ -72,29 +64,7 @@ fn run_as_role_with(
     live: bool,
     edit: impl FnOnce(&mut toml_edit::DocumentMut),
 ) -> (IuCut, Outcome, std::path::PathBuf) {
-    let role = pg::unique_schema(&format!("r_{label}"));
-    let probe = IuCut::postgres(None, |_| {});
-    let schema = probe.pg_schema.clone().unwrap();
-    // Create the schema and its tables as the superuser.
-    drop(
-        phasehost_store::open(&phasehost_store::StoreSpec::Postgres {
-            url: pg::base_url(),
-            password_env: None,
-            schema: schema.clone(),
-        })
-        .unwrap(),
-    );
-    pg::role_with(&schema, &role, grants);
-    let iu = IuCut::postgres(Some(&role), edit);
-    // Point the role's plan at the superuser-made schema.
-    let plan = std::fs::read_to_string(&iu.plan)
-        .unwrap()
-        .replace(iu.pg_schema.as_deref().unwrap(), &schema);
-    std::fs::write(&iu.plan, plan).unwrap();
-    let iu = IuCut {
-        pg_schema: Some(schema),
-        ..iu
-    };
+    let iu = IuCut::postgres_role(label, grants, edit);
     let (folder, outcome) = iu.run(&constitution(), live);
     (iu, outcome, folder)
 }

@@ -1,4 +1,5 @@
-//! The host-only tables on PostgreSQL: the consumed-approvals ledger and the batch queue.
+//! The host-only tables on PostgreSQL: the consumed-approvals ledger and the
+//! batch queue (checkpoints: [`super::checkpoints`]).
 
 use super::*;
 
@@ -130,6 +131,7 @@ impl HostTables for PgStore {
             document_id: r.get(0),
             source_path: r.get(1),
             attempts: r.get::<_, i64>(2) as u64,
+            run_id: r.get(3),
         }))
     }
 
@@ -140,16 +142,13 @@ impl HostTables for PgStore {
         lease_secs: u64,
     ) -> Result<(), StoreError> {
         let lease = h::lease_ms(lease_secs)?;
-        let rows = self.host_query(
+        self.held_update(
             "renewing a lease",
-            &format!("{} RETURNING 1", h::renew(D)),
-            &[&document_id, &worker_id, &lease],
-        )?;
-        if rows.len() == 1 {
-            Ok(())
-        } else {
-            Err(h::not_held(document_id, worker_id))
-        }
+            &h::renew(D),
+            document_id,
+            worker_id,
+            &[&lease],
+        )
     }
 
     fn complete(
@@ -176,7 +175,76 @@ impl HostTables for PgStore {
                 expired: n(2),
                 done: n(3),
                 failed: n(4),
+                waiting: n(5),
             })
+        })
+    }
+
+    fn attach_run(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        self.held_update(
+            "attaching a run",
+            &h::attach_run(D),
+            document_id,
+            worker_id,
+            &[&run_id],
+        )
+    }
+
+    fn park(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+        gate: &str,
+    ) -> Result<(), StoreError> {
+        self.held_update(
+            "parking",
+            &h::park(D),
+            document_id,
+            worker_id,
+            &[&run_id, &gate],
+        )
+    }
+
+    fn unpark(&mut self, run_id: &str) -> Result<bool, StoreError> {
+        let rows = self.host_query(
+            "unparking",
+            &format!("{} RETURNING 1", h::unpark(D)),
+            &[&run_id],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    fn record_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.insert_checkpoint(checkpoint)
+    }
+
+    fn last_checkpoint(&mut self, run_id: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.select_last_checkpoint(run_id)
+    }
+
+    fn queue_entries(&mut self) -> Result<Vec<QueueEntry>, StoreError> {
+        self.read(|client, cache| {
+            let stmt = Self::statement(client, cache, h::ENTRIES)?;
+            let rows = client.query(&stmt, &[]).map_err(db)?;
+            Ok(rows
+                .iter()
+                .map(|r| QueueEntry {
+                    document_id: r.get(0),
+                    source_path: r.get(1),
+                    state: r.get(2),
+                    run_id: r.get(3),
+                    attempts: r.get::<_, i64>(4) as u64,
+                    waiting_gate: r.get(5),
+                    last_error: r.get(6),
+                    lease_owner: r.get(7),
+                })
+                .collect())
         })
     }
 }
@@ -190,11 +258,23 @@ impl PgStore {
         done: bool,
     ) -> Result<(), StoreError> {
         let what = if done { "completing" } else { "failing" };
-        let rows = self.host_query(
-            what,
-            &format!("{} RETURNING 1", h::finish(D, done)),
-            &[&document_id, &worker_id, &value],
-        )?;
+        self.held_update(what, &h::finish(D, done), document_id, worker_id, &[&value])
+    }
+
+    /// Runs an UPDATE of the entry `document_id` whose lease `worker_id`
+    /// holds (parameters 1 and 2; `rest` from 3), autocommitted;
+    /// [`h::not_held`] when no row matched.
+    fn held_update(
+        &mut self,
+        what: &str,
+        sql: &str,
+        document_id: &str,
+        worker_id: &str,
+        rest: &[&(dyn ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&document_id, &worker_id];
+        params.extend_from_slice(rest);
+        let rows = self.host_query(what, &format!("{sql} RETURNING 1"), &params)?;
         if rows.len() == 1 {
             Ok(())
         } else {

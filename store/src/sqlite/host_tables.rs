@@ -1,4 +1,5 @@
-//! The host-only tables on SQLite: the consumed-approvals ledger and the batch queue.
+//! The host-only tables on SQLite: the consumed-approvals ledger and the
+//! batch queue (checkpoints: [`super::checkpoints`]).
 
 use super::*;
 
@@ -107,6 +108,7 @@ impl HostTables for SqliteStore {
                         document_id: r.get(0)?,
                         source_path: r.get(1)?,
                         attempts: r.get::<_, i64>(2)? as u64,
+                        run_id: r.get(3)?,
                     })
                 })
                 .optional()
@@ -121,18 +123,13 @@ impl HostTables for SqliteStore {
         lease_secs: u64,
     ) -> Result<(), StoreError> {
         let lease = h::lease_ms(lease_secs)?;
-        self.own_tx("renewing a lease", |conn| {
-            let n = conn
-                .prepare_cached(&h::renew(D))
-                .map_err(db)?
-                .execute(params![document_id, worker_id, lease])
-                .map_err(db)?;
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(h::not_held(document_id, worker_id))
-            }
-        })
+        self.held_update(
+            "renewing a lease",
+            &h::renew(D),
+            document_id,
+            worker_id,
+            &[&lease],
+        )
     }
 
     fn complete(
@@ -159,10 +156,82 @@ impl HostTables for SqliteStore {
                         expired: r.get::<_, i64>(2)? as u64,
                         done: r.get::<_, i64>(3)? as u64,
                         failed: r.get::<_, i64>(4)? as u64,
+                        waiting: r.get::<_, i64>(5)? as u64,
                     })
                 })
             })
             .map_err(db)
+    }
+
+    fn attach_run(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        self.held_update(
+            "attaching a run",
+            &h::attach_run(D),
+            document_id,
+            worker_id,
+            &[&run_id],
+        )
+    }
+
+    fn park(
+        &mut self,
+        document_id: &str,
+        worker_id: &str,
+        run_id: &str,
+        gate: &str,
+    ) -> Result<(), StoreError> {
+        self.held_update(
+            "parking",
+            &h::park(D),
+            document_id,
+            worker_id,
+            &[&run_id, &gate],
+        )
+    }
+
+    fn unpark(&mut self, run_id: &str) -> Result<bool, StoreError> {
+        self.own_tx("unparking", |conn| {
+            let n = conn
+                .prepare_cached(&h::unpark(D))
+                .map_err(db)?
+                .execute([run_id])
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn record_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.insert_checkpoint(checkpoint)
+    }
+
+    fn last_checkpoint(&mut self, run_id: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.select_last_checkpoint(run_id)
+    }
+
+    fn queue_entries(&mut self) -> Result<Vec<QueueEntry>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(h::ENTRIES).map_err(db)?;
+            stmt.query_map([], |r| {
+                Ok(QueueEntry {
+                    document_id: r.get(0)?,
+                    source_path: r.get(1)?,
+                    state: r.get(2)?,
+                    run_id: r.get(3)?,
+                    attempts: r.get::<_, i64>(4)? as u64,
+                    waiting_gate: r.get(5)?,
+                    last_error: r.get(6)?,
+                    lease_owner: r.get(7)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+        })
     }
 }
 
@@ -175,11 +244,27 @@ impl SqliteStore {
         done: bool,
     ) -> Result<(), StoreError> {
         let what = if done { "completing" } else { "failing" };
+        self.held_update(what, &h::finish(D, done), document_id, worker_id, &[&value])
+    }
+
+    /// Runs an UPDATE of the entry `document_id` whose lease `worker_id`
+    /// holds (parameters 1 and 2; `rest` from 3) in its own transaction;
+    /// [`h::not_held`] when no row matched.
+    fn held_update(
+        &mut self,
+        what: &str,
+        sql: &str,
+        document_id: &str,
+        worker_id: &str,
+        rest: &[&dyn ToSql],
+    ) -> Result<(), StoreError> {
+        let mut params: Vec<&dyn ToSql> = vec![&document_id, &worker_id];
+        params.extend_from_slice(rest);
         self.own_tx(what, |conn| {
             let n = conn
-                .prepare_cached(&h::finish(D, done))
+                .prepare_cached(sql)
                 .map_err(db)?
-                .execute(params![document_id, worker_id, value])
+                .execute(params.as_slice())
                 .map_err(db)?;
             if n == 1 {
                 Ok(())

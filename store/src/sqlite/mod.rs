@@ -11,10 +11,11 @@ use crate::host_sql::{self as h};
 use crate::schema::{self, ColumnType, SqlValue, Table};
 use crate::sql::{self, Dialect};
 use crate::{
-    Claim, HostTables, IndexEntry, Privileges, QueueCounts, Row, Scope, StoreBackend, StoreError,
-    digest, migrations,
+    Checkpoint, Claim, HostTables, IndexEntry, Privileges, QueueCounts, QueueEntry, Row, Scope,
+    StoreBackend, StoreError, digest, migrations,
 };
 
+mod checkpoints;
 mod host_tables;
 
 const D: Dialect = Dialect::Sqlite;

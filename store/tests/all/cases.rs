@@ -5,14 +5,14 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn is_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+pub fn is_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
     match r {
         Err(StoreError::Invalid(m)) => m,
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
 
-fn is_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+pub fn is_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
     match r {
         Err(StoreError::Conflict(m)) => m,
         other => panic!("expected Conflict, got {other:?}"),
@@ -431,6 +431,7 @@ pub fn queue_semantics(h: &dyn Harness) {
         ),
         ("doc0", "/src/doc0.txt", 1)
     );
+    assert_eq!(c0.run_id, None);
     let c1 = store.claim("w2", 60).expect("claim").expect("some");
     assert_eq!(c1.document_id, "doc1");
     // Only the lease holder may renew, complete or fail.

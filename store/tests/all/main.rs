@@ -7,41 +7,53 @@ mod cross;
 mod postgres_only;
 mod sqlite_only;
 mod support;
+mod worker_cases;
 
-/// One test per case per backend.
+/// One test per case per backend; cases are grouped by the module holding them.
 macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
+    ($($module:ident: [$($case:ident),* $(,)?]),* $(,)?) => {
         mod sqlite {
-            $(
+            $($(
                 #[test]
                 fn $case() {
-                    crate::cases::$case(&crate::support::SqliteHarness::new());
+                    crate::$module::$case(&crate::support::SqliteHarness::new());
                 }
-            )*
+            )*)*
         }
         mod postgres {
-            $(
+            $($(
                 #[test]
                 fn $case() {
-                    crate::cases::$case(&crate::support::PgHarness::new());
+                    crate::$module::$case(&crate::support::PgHarness::new());
                 }
-            )*
+            )*)*
         }
     };
 }
 
 both_backends!(
-    scoping,
-    validation,
-    idempotent_insert,
-    rollback_leaves_nothing,
-    commit_persists,
-    select_order_and_filters,
-    digest_tracks_content,
-    index_chain,
-    approvals_ledger,
-    queue_semantics,
-    bulk_insert,
-    newer_schema_refused,
-    database_errors_keep_the_transaction_usable,
+    cases: [
+        scoping,
+        validation,
+        idempotent_insert,
+        rollback_leaves_nothing,
+        commit_persists,
+        select_order_and_filters,
+        digest_tracks_content,
+        index_chain,
+        approvals_ledger,
+        queue_semantics,
+        bulk_insert,
+        newer_schema_refused,
+        database_errors_keep_the_transaction_usable,
+    ],
+    worker_cases: [
+        park_and_unpark,
+        takeover_carries_the_attached_run,
+        lease_refusals_change_nothing,
+        checkpoints_follow_the_transaction,
+        checkpoints_are_host_only_and_append_only,
+        migration_from_v1_keeps_the_queue,
+        every_table_is_plugin_or_host,
+    ],
 );

@@ -259,7 +259,7 @@ fn schema_names_are_checked_and_schemas_created() {
         )
         .expect("query")
         .get(0);
-    assert_eq!(n, 9, "4 plugin tables, 4 host tables, schema_version");
+    assert_eq!(n, 10, "4 plugin tables, 5 host tables, schema_version");
 }
 
 #[test]
@@ -288,4 +288,34 @@ fn lookups_by_key_use_the_primary_key_without_statistics() {
         plan.contains("units_pkey") && !plan.contains("Filter"),
         "{plan}"
     );
+}
+
+#[test]
+fn version_2_keeps_the_identity_and_guards_checkpoints_against_truncate() {
+    let h = PgHarness::new();
+    h.create_v1();
+    drop(h.open());
+    let mut client = h.client();
+    let row = client
+        .query_one(
+            "SELECT (SELECT MAX(version) FROM schema_version), \
+             (SELECT attidentity::text FROM pg_attribute \
+              WHERE attrelid = 'queue'::regclass AND attname = 'position'), \
+             (SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+              WHERE conrelid = 'queue'::regclass AND conname = 'queue_state_check')",
+            &[],
+        )
+        .expect("catalog");
+    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(
+        row.get::<_, String>(1),
+        "a",
+        "position is still an identity"
+    );
+    let check: String = row.get(2);
+    assert!(check.contains("'waiting'"), "{check}");
+    let err = h
+        .raw("TRUNCATE run_checkpoints")
+        .expect_err("truncate refused");
+    assert!(err.contains("append-only"), "{err}");
 }

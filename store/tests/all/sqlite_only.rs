@@ -26,7 +26,7 @@ fn sqlite_pragmas_and_no_role_privileges() {
     let version: i64 = conn
         .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[test]

@@ -22,7 +22,21 @@ pub trait Harness {
     /// SQL adding a database-side refusal of documents titled `forbidden`
     /// (an error only the database sees).
     fn forbid_title_sql(&self) -> &'static str;
+    /// Creates the test's database at schema version 1 (the first migration
+    /// only, run by hand, as the previous release left it).
+    fn create_v1(&self);
+    /// SQL queueing, at version 1, `zeta` (pending), `alpha` (claimed by
+    /// `w-old`, lease expired, run `run-alpha`) and `mid` (failed, run
+    /// `run-mid`), in that queue order.
+    fn v1_queue_sql(&self) -> &'static str;
+    /// The names of the tables in the test's database.
+    fn table_names(&self) -> Vec<String>;
 }
+
+/// The version table as every release creates it.
+const VERSION_TABLE: &str = "CREATE TABLE schema_version (\
+     version BIGINT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL); \
+     INSERT INTO schema_version (version, applied_at) VALUES (1, 0);";
 
 /// A temp SQLite file.
 pub struct SqliteHarness {
@@ -55,6 +69,34 @@ impl Harness for SqliteHarness {
     fn forbid_title_sql(&self) -> &'static str {
         "CREATE TRIGGER forbid BEFORE INSERT ON documents WHEN NEW.title = 'forbidden' \
          BEGIN SELECT RAISE(ABORT, 'forbidden title'); END;"
+    }
+
+    fn create_v1(&self) {
+        self.raw(include_str!("../../src/migrations/sqlite/0001_init.sql"))
+            .expect("version 1 schema");
+        self.raw(VERSION_TABLE).expect("version 1 recorded");
+    }
+
+    fn v1_queue_sql(&self) -> &'static str {
+        "INSERT INTO queue (document_id, source_path, state, lease_owner, lease_until, attempts, \
+             run_id, last_error, position, enqueued_at) VALUES \
+         ('zeta', '/src/zeta', 'pending', NULL, NULL, 0, NULL, NULL, 5, 1), \
+         ('alpha', '/src/alpha', 'claimed', 'w-old', 0, 1, 'run-alpha', NULL, 7, 2), \
+         ('mid', '/src/mid', 'failed', 'w-old', NULL, 1, 'run-mid', 'boom', 9, 3);"
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(&self.path).expect("raw");
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("names")
     }
 }
 
@@ -120,6 +162,38 @@ impl Harness for PgHarness {
 
     fn forbid_title_sql(&self) -> &'static str {
         "ALTER TABLE documents ADD CONSTRAINT forbid CHECK (title <> 'forbidden');"
+    }
+
+    fn create_v1(&self) {
+        self.raw(&format!("CREATE SCHEMA \"{}\"", self.schema))
+            .expect("schema");
+        self.raw(include_str!("../../src/migrations/postgres/0001_init.sql"))
+            .expect("version 1 schema");
+        self.raw(VERSION_TABLE).expect("version 1 recorded");
+    }
+
+    fn v1_queue_sql(&self) -> &'static str {
+        // One statement per row: the identity column numbers them in order.
+        "INSERT INTO queue (document_id, source_path, enqueued_at) VALUES ('zeta', '/src/zeta', 1); \
+         INSERT INTO queue (document_id, source_path, state, lease_owner, lease_until, attempts, \
+             run_id, enqueued_at) \
+             VALUES ('alpha', '/src/alpha', 'claimed', 'w-old', 0, 1, 'run-alpha', 2); \
+         INSERT INTO queue (document_id, source_path, state, lease_owner, attempts, run_id, \
+             last_error, enqueued_at) \
+             VALUES ('mid', '/src/mid', 'failed', 'w-old', 1, 'run-mid', 'boom', 3);"
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        self.client()
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = $1 ORDER BY 1",
+                &[&self.schema],
+            )
+            .expect("tables")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
     }
 }
 

@@ -1,11 +1,12 @@
 //! `phasehost batch <queue-file>`: progress for people on stderr, one JSON
-//! line per document for machines with --json.
+//! line per document for machines with --json. With a PostgreSQL store the
+//! documents go into the store's queue for `phasehost worker` instead.
 
+use super::{open_plan, progress};
 use crate::run::batch::{BatchItem, load_queue, run_batch};
 use crate::run::{EXIT_PAUSED, Outcome};
 use anyhow::Result;
 use serde_json::json;
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 fn describe(outcome: &Outcome) -> (String, serde_json::Value) {
@@ -33,8 +34,17 @@ pub(super) fn run(
     json_lines: bool,
 ) -> Result<i32> {
     let queue = load_queue(queue_path).map_err(anyhow::Error::new)?;
+    if open_plan(&queue.plan)?.store.postgres.is_some() {
+        let queued = crate::run::worker::enqueue(&queue).map_err(anyhow::Error::new)?;
+        eprintln!(
+            "queued {queued} documents in the plan's PostgreSQL store; run them with \
+             `phasehost worker {}`{}",
+            queue.plan.display(),
+            if live { " --live" } else { "" }
+        );
+        return Ok(0);
+    }
     let total = queue.documents.len();
-    let tty = std::io::stderr().is_terminal();
     let progress = |index: usize, item: &BatchItem| {
         let (text, value) = describe(&item.outcome);
         let folder = item.folder.as_deref().map(|f| f.display().to_string());
@@ -48,23 +58,7 @@ pub(super) fn run(
                 folder.unwrap_or_default()
             );
         }
-        let done = index + 1;
-        let width = 30;
-        let filled = done * width / total;
-        let bar = format!(
-            "[{}{}] {done}/{total}",
-            "#".repeat(filled),
-            " ".repeat(width - filled)
-        );
-        let mut err = std::io::stderr().lock();
-        if tty {
-            let _ = write!(err, "\r{bar}");
-            if done == total {
-                let _ = writeln!(err);
-            }
-        } else {
-            let _ = writeln!(err, "{bar} {}", item.document_id);
-        }
+        progress::show(index as u64 + 1, total as u64, &item.document_id);
     };
     let items = run_batch(&queue, live, host_config, progress);
     let first_stop = items.iter().find_map(|i| match &i.outcome {

@@ -6,6 +6,8 @@ mod check;
 mod gates;
 mod lifecycle;
 mod pin;
+mod progress;
+mod worker;
 
 use super::{Cli, Command};
 use crate::plan::{Plan, load_plan};
@@ -27,6 +29,26 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             live,
             host_config,
         } => lifecycle::run(plan, source, live, host_config),
+        Command::Worker {
+            plan,
+            live,
+            host_config,
+            lease_secs,
+            poll_ms,
+            until_idle,
+            json,
+        } => worker::run(
+            crate::run::worker::WorkerOptions {
+                plan,
+                live,
+                host_config,
+                lease_secs,
+                poll: std::time::Duration::from_millis(poll_ms),
+                until_idle,
+            },
+            json,
+        ),
+        Command::Queue { plan, json } => worker::queue(&plan, json),
         Command::Resume { run_folder } => lifecycle::resume(&run_folder),
         Command::Batch {
             queue,

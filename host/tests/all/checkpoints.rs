@@ -1,0 +1,103 @@
+//! Per-phase checkpoints: a live phase whose writes committed but whose
+//! state file was not saved (the process died in between) is adopted from
+//! the store on resume, never re-run; a store and run folder that disagree
+//! in any other way stop with corrupt-state.
+
+use crate::iu_cut::IuCut;
+use crate::support::corpus;
+use phasehost::StopCode;
+use phasehost::run::{self, Outcome};
+use phasehost_policy::approval::Gate;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A live run of the Constitution, paused at SG_2 (write_verify just done).
+fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
+    let report = run::start(&run::StartRequest {
+        plan: iu.plan.clone(),
+        source: corpus("hien-phap.txt"),
+        live: true,
+        host_config: Some(iu.host_config.clone()),
+    })
+    .unwrap();
+    let folder = report.folder.unwrap();
+    run::approve(&folder, Gate::Sg1, &iu.key).unwrap();
+    let Outcome::Paused {
+        gate: Gate::Sg2,
+        evidence_digest,
+        ..
+    } = run::resume(&folder).unwrap().outcome
+    else {
+        panic!("expected a pause at SG_2");
+    };
+    (folder, evidence_digest)
+}
+
+/// Rewind the state file by `phases` phases, as if the process had died
+/// after the store commit and before the state was saved.
+fn rewind_state(folder: &Path, phases: usize) {
+    let path = folder.join("state.json");
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let records = state["phases"].as_array_mut().unwrap();
+    let keep = records.len() - phases;
+    records.truncate(keep);
+    state["next_phase"] = keep.into();
+    state["status"] = serde_json::json!({"status": "running"});
+    state["fingerprint"]["store_digest"] = "0".repeat(64).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+}
+
+fn resume_outcome(folder: &Path) -> Outcome {
+    run::resume(folder).unwrap().outcome
+}
+
+#[test]
+fn a_phase_committed_before_its_state_was_saved_is_adopted_not_rerun() {
+    let iu = IuCut::new(|_| {});
+    let (folder, digest) = paused_at_sg2(&iu);
+    let units = iu.query("SELECT count(*) FROM units");
+    let logged = std::fs::read_to_string(folder.join("log.jsonl")).unwrap_or_default();
+    rewind_state(&folder, 1);
+    match resume_outcome(&folder) {
+        Outcome::Paused {
+            gate: Gate::Sg2,
+            evidence_digest,
+            ..
+        } => assert_eq!(evidence_digest, digest),
+        other => panic!("expected the same SG_2 pause, got {other:?}"),
+    }
+    let state = phasehost::run::state::RunState::load(&folder).unwrap();
+    assert_eq!(state.phases.last().unwrap().phase, "write_verify");
+    assert_eq!(iu.query("SELECT count(*) FROM units"), units);
+    let relogged = std::fs::read_to_string(folder.join("log.jsonl")).unwrap_or_default();
+    assert_eq!(logged, relogged, "write_verify did not run again");
+}
+
+#[test]
+fn a_committed_phase_whose_evidence_differs_stops_with_corrupt_state() {
+    let iu = IuCut::new(|_| {});
+    let (folder, _) = paused_at_sg2(&iu);
+    rewind_state(&folder, 1);
+    let evidence = folder.join("evidence/09-write_verify.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();
+    doc["evidence"]["verify_digest"] = "f".repeat(64).into();
+    std::fs::write(&evidence, serde_json::to_vec(&doc).unwrap()).unwrap();
+    match resume_outcome(&folder) {
+        Outcome::Stopped(stop) => {
+            assert_eq!(stop.code, StopCode::CorruptState, "{stop}");
+            assert!(stop.message.contains("write_verify"), "{stop}");
+        }
+        other => panic!("expected corrupt-state, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_store_two_phases_ahead_of_the_state_stops_with_corrupt_state() {
+    let iu = IuCut::new(|_| {});
+    let (folder, _) = paused_at_sg2(&iu);
+    rewind_state(&folder, 2);
+    match resume_outcome(&folder) {
+        Outcome::Stopped(stop) => assert_eq!(stop.code, StopCode::CorruptState, "{stop}"),
+        other => panic!("expected corrupt-state, got {other:?}"),
+    }
+}
