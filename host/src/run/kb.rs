@@ -36,6 +36,12 @@ fn kb_error(what: &str, path: &Path, e: std::io::Error) -> Stop {
     )
 }
 
+/// A run folder held by this process (see [`RunFolder::lock`]).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
 impl RunFolder {
     /// Create the folder for a new run.
     pub fn create(kb: &Path, run_id: &str) -> Result<Self, Stop> {
@@ -65,6 +71,25 @@ impl RunFolder {
     /// The artifacts folder plugins write into.
     pub fn artifacts(&self) -> PathBuf {
         self.root.join("artifacts")
+    }
+
+    /// Hold the run folder for this process until the lock is dropped (the
+    /// OS releases it when the process dies). A folder another process
+    /// holds is refused: two processes must never drive one run.
+    pub fn lock(&self) -> Result<RunLock, Stop> {
+        let path = self.root.join(".lock");
+        let file = std::fs::File::create(&path).map_err(|e| kb_error("the run lock", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Stop::new(
+                StopCode::InvariantFailed,
+                format!(
+                    "run folder {} is in use by another phasehost process; nothing was done",
+                    self.root.display()
+                ),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(kb_error("the run lock", &path, e)),
+        }
     }
 
     /// Where an approval for `gate` (`sg1`/`sg2`) is put.

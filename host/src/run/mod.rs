@@ -196,6 +196,7 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
         fingerprint,
         started_at: ids::now_secs(),
     };
+    let _held = folder.lock()?;
     state.save(folder.root())?;
     let root = folder.root().to_path_buf();
     if let Some(on_created) = hooks.on_created
@@ -245,6 +246,8 @@ pub fn resume_with(
     run_folder: &Path,
     lease_lost: Option<Arc<AtomicBool>>,
 ) -> Result<RunReport, Stop> {
+    let folder = RunFolder::open(run_folder);
+    let _held = folder.lock()?;
     let state = RunState::load(run_folder)?;
     match &state.status {
         Status::Paused { .. } | Status::Running => {}
@@ -263,7 +266,6 @@ pub fn resume_with(
             ));
         }
     }
-    let folder = RunFolder::open(run_folder);
     let plan = load_plan(&state.plan_path).map_err(plan_stop)?;
     let host = HostConfig::load(state.host_config.as_deref())?;
     let kill = KillSwitch::new(host.kill_file(&plan.resolve(&plan.kb.path))).with_lease(lease_lost);
@@ -297,9 +299,20 @@ pub fn resume_with(
     })
 }
 
+/// A signed approval, written.
+#[derive(Debug, Clone)]
+pub struct Approved {
+    /// The approval file in the run folder.
+    pub file: PathBuf,
+    /// Whether the run's document was waiting in the PostgreSQL queue and
+    /// is now claimable again (a worker resumes it).
+    pub requeued: bool,
+}
+
 /// Sign an approval for the gate a run is paused at, with the key in
-/// `key_file`; the digest is read from the run folder. Returns the file written.
-pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<PathBuf, Stop> {
+/// `key_file`; the digest is read from the run folder. A document waiting in
+/// the plan's PostgreSQL queue becomes claimable again.
+pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<Approved, Stop> {
     let state = RunState::load(run_folder)?;
     let Status::Paused {
         gate: waiting,
@@ -345,8 +358,8 @@ pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<PathBuf
             format!("cannot write {}: {e}", path.display()),
         )
     })?;
-    if plan.store.postgres.is_some() {
-        worker::release_waiting(&plan, &state.run_id).map_err(|stop| {
+    let requeued = plan.store.postgres.is_some()
+        && worker::release_waiting(&plan, &state.run_id).map_err(|stop| {
             Stop::new(
                 stop.code,
                 format!(
@@ -356,8 +369,10 @@ pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<PathBuf
                 ),
             )
         })?;
-    }
-    Ok(path)
+    Ok(Approved {
+        file: path,
+        requeued,
+    })
 }
 
 /// A human-readable status of a run folder.

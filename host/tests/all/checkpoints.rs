@@ -1,7 +1,8 @@
 //! Per-phase checkpoints: a live phase whose writes committed but whose
 //! state file was not saved (the process died in between) is adopted from
 //! the store on resume, never re-run; a store and run folder that disagree
-//! in any other way stop with corrupt-state.
+//! in any other way stop with corrupt-state; a run folder another process
+//! holds is left alone.
 
 use crate::iu_cut::IuCut;
 use crate::support::corpus;
@@ -11,8 +12,8 @@ use phasehost_policy::approval::Gate;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A live run of the Constitution, paused at SG_2 (write_verify just done).
-fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
+/// A live run of the Constitution, paused at SG_1 and approved.
+fn approved_at_sg1(iu: &IuCut) -> PathBuf {
     let report = run::start(&run::StartRequest {
         plan: iu.plan.clone(),
         source: corpus("hien-phap.txt"),
@@ -22,6 +23,12 @@ fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
     .unwrap();
     let folder = report.folder.unwrap();
     run::approve(&folder, Gate::Sg1, &iu.key).unwrap();
+    folder
+}
+
+/// A live run of the Constitution, paused at SG_2 (write_verify just done).
+fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
+    let folder = approved_at_sg1(iu);
     let Outcome::Paused {
         gate: Gate::Sg2,
         evidence_digest,
@@ -100,4 +107,24 @@ fn a_store_two_phases_ahead_of_the_state_stops_with_corrupt_state() {
         Outcome::Stopped(stop) => assert_eq!(stop.code, StopCode::CorruptState, "{stop}"),
         other => panic!("expected corrupt-state, got {other:?}"),
     }
+}
+
+#[test]
+fn a_run_folder_another_process_holds_is_not_resumed_nor_marked() {
+    let iu = IuCut::new(|_| {});
+    let folder = approved_at_sg1(&iu);
+    let before = std::fs::read(folder.join("state.json")).unwrap();
+    let held = run::RunFolder::open(&folder).lock().unwrap();
+    let refused = run::resume(&folder).unwrap_err();
+    assert!(refused.message.contains("in use by another"), "{refused}");
+    assert_eq!(std::fs::read(folder.join("state.json")).unwrap(), before);
+    assert!(!folder.join("stop.json").exists());
+    drop(held);
+    assert!(matches!(
+        resume_outcome(&folder),
+        Outcome::Paused {
+            gate: Gate::Sg2,
+            ..
+        }
+    ));
 }

@@ -111,9 +111,13 @@ pub(super) fn approve(run_folder: &Path, gate: GateArg, key: &Path) -> Result<i3
         GateArg::Sg1 => Gate::Sg1,
         GateArg::Sg2 => Gate::Sg2,
     };
-    let path = run::approve(run_folder, gate, key).map_err(stop_err)?;
-    println!("approval written: {}", path.display());
-    println!("next: phasehost resume {}", run_folder.display());
+    let approved = run::approve(run_folder, gate, key).map_err(stop_err)?;
+    println!("approval written: {}", approved.file.display());
+    if approved.requeued {
+        println!("the document is queued again: a `phasehost worker` resumes it");
+    } else {
+        println!("next: phasehost resume {}", run_folder.display());
+    }
     Ok(0)
 }
 
