@@ -1,6 +1,7 @@
 //! The bundled iu-cut plan (plans/iu-cut.toml) end to end on real documents:
 //! the Constitution dry and live through both approvals, re-runs, a second
-//! version, and the stop routes of its phases.
+//! version, and the stop routes of its phases — each on SQLite and on
+//! PostgreSQL (a role with exactly the plan's rights).
 
 use phasehost::StopCode;
 use phasehost::run::state::RunState;
@@ -20,6 +21,43 @@ pub struct IuCut {
     pub key: PathBuf,
     pub host_config: PathBuf,
 }
+
+/// Which store an end-to-end test runs on: every test below runs on both.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A `#[test]` per backend for each listed `fn name(backend: Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Sqlite)
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Postgres)
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    the_constitution_goes_through_both_approvals_live,
+    the_constitution_dry_run_goes_through_both_approvals_and_persists_nothing,
+    rerunning_a_committed_run_changes_nothing,
+    a_second_version_enacts_and_retires_the_first,
+    the_empty_corpus_file_stops_at_source_pin,
+    a_text_without_articles_stops_as_unknown_document,
+    a_document_over_the_unit_cap_stops_with_cap_exceeded,
+    an_unneeded_delete_grant_stops_before_any_write,
+    the_runs_index_chains_every_completed_run,
+);
 
 /// The plan's needs: documents ri, source_versions riu, units riu, envelopes ri.
 pub const EXACT: &[&str] = &[
@@ -125,6 +163,28 @@ impl IuCut {
         }
     }
 
+    /// The bundled plan on `backend` (PostgreSQL: a role with exactly the
+    /// plan's rights, see [`EXACT`]).
+    pub fn on(backend: Backend, edit: impl FnOnce(&mut DocumentMut)) -> Self {
+        match backend {
+            Backend::Sqlite => Self::new(edit),
+            Backend::Postgres => Self::postgres_role("e2e", EXACT, edit),
+        }
+    }
+
+    /// A connection of our own to the plan's store (PostgreSQL as the superuser).
+    pub fn open_store(&self) -> Box<dyn phasehost_store::StoreBackend> {
+        let spec = match &self.pg_schema {
+            Some(schema) => phasehost_store::StoreSpec::Postgres {
+                url: crate::pg::base_url(),
+                password_env: None,
+                schema: schema.clone(),
+            },
+            None => phasehost_store::StoreSpec::Sqlite(self.store_path()),
+        };
+        phasehost_store::open(&spec).unwrap()
+    }
+
     pub fn store_path(&self) -> PathBuf {
         self.dir.path().join("store.sqlite")
     }
@@ -173,9 +233,8 @@ fn constitution() -> PathBuf {
     crate::support::corpus("hien-phap.txt")
 }
 
-#[test]
-fn the_constitution_goes_through_both_approvals_live() {
-    let iu = IuCut::new(|_| {});
+fn the_constitution_goes_through_both_approvals_live(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     let (folder, outcome) = iu.run(&constitution(), true);
     assert_eq!(outcome, Outcome::Completed, "{outcome:?}");
     let state = RunState::load(&folder).unwrap();
@@ -198,9 +257,8 @@ fn the_constitution_goes_through_both_approvals_live() {
     assert!(closeout.contains("\"runs_index\""), "{closeout}");
 }
 
-#[test]
-fn the_constitution_dry_run_goes_through_both_approvals_and_persists_nothing() {
-    let iu = IuCut::new(|_| {});
+fn the_constitution_dry_run_goes_through_both_approvals_and_persists_nothing(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     let (folder, outcome) = iu.run(&constitution(), false);
     assert_eq!(outcome, Outcome::Completed, "{outcome:?}");
     assert_eq!(iu.query("SELECT count(*) FROM units"), 0);
@@ -216,17 +274,11 @@ fn the_constitution_dry_run_goes_through_both_approvals_and_persists_nothing() {
     );
 }
 
-#[test]
-fn rerunning_a_committed_run_changes_nothing() {
-    let iu = IuCut::new(|_| {});
+fn rerunning_a_committed_run_changes_nothing(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     let (_, first) = iu.run(&constitution(), true);
     assert_eq!(first, Outcome::Completed);
-    let digest = |iu: &IuCut| {
-        phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(iu.store_path()))
-            .unwrap()
-            .document_digest("hien-phap")
-            .unwrap()
-    };
+    let digest = |iu: &IuCut| iu.open_store().document_digest("hien-phap").unwrap();
     let before = digest(&iu);
     let (folder, second) = iu.run(&constitution(), true);
     assert_eq!(second, Outcome::Completed, "{second:?}");
@@ -273,9 +325,8 @@ fn eids(list: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
-#[test]
-fn a_second_version_enacts_and_retires_the_first() {
-    let iu = IuCut::new(|_| {});
+fn a_second_version_enacts_and_retires_the_first(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     let (first_folder, first) = iu.run(&constitution(), true);
     assert_eq!(first, Outcome::Completed);
     let v1 = RunState::load(&first_folder).unwrap().version;
@@ -329,9 +380,8 @@ fn stops(iu: &IuCut, source: &Path) -> (PathBuf, phasehost::Stop) {
     (folder, stop)
 }
 
-#[test]
-fn the_empty_corpus_file_stops_at_source_pin() {
-    let iu = IuCut::new(|_| {});
+fn the_empty_corpus_file_stops_at_source_pin(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     let (folder, stop) = stops(
         &iu,
         &crate::support::corpus("luat-ban-hanh-van-ban-quy-pham-phap-luat.txt"),
@@ -341,9 +391,8 @@ fn the_empty_corpus_file_stops_at_source_pin() {
     assert!(folder.join("stop.json").is_file());
 }
 
-#[test]
-fn a_text_without_articles_stops_as_unknown_document() {
-    let iu = IuCut::new(|_| {});
+fn a_text_without_articles_stops_as_unknown_document(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("notes.txt");
     std::fs::write(&src, "Một ghi chú không có điều khoản nào.\n").unwrap();
@@ -352,9 +401,8 @@ fn a_text_without_articles_stops_as_unknown_document() {
     assert_eq!(stop.phase.as_deref(), Some("mark"));
 }
 
-#[test]
-fn a_document_over_the_unit_cap_stops_with_cap_exceeded() {
-    let iu = IuCut::new(|doc| {
+fn a_document_over_the_unit_cap_stops_with_cap_exceeded(backend: Backend) {
+    let iu = IuCut::on(backend, |doc| {
         for table in doc["phases"].as_array_of_tables_mut().unwrap().iter_mut() {
             if table["name"].as_str() == Some("mark") {
                 table["config"]["max_units"] = value(10);
@@ -366,12 +414,11 @@ fn a_document_over_the_unit_cap_stops_with_cap_exceeded() {
     assert_eq!(iu.query("SELECT count(*) FROM units"), 0, "nothing written");
 }
 
-/// On SQLite the plan's grants are the grant matrix, so an unneeded delete
-/// right is caught by the gate before grant_probe (the PostgreSQL role
-/// cases are in the store tests).
-#[test]
-fn an_unneeded_delete_grant_stops_before_any_write() {
-    let iu = IuCut::new(|doc| {
+/// An unneeded delete right in the plan is caught by the gate before
+/// grant_probe, on both backends (the PostgreSQL role's own rights are
+/// checked in postgres_e2e).
+fn an_unneeded_delete_grant_stops_before_any_write(backend: Backend) {
+    let iu = IuCut::on(backend, |doc| {
         for table in doc["phases"].as_array_of_tables_mut().unwrap().iter_mut() {
             if table["name"].as_str() == Some("pre_write_backup") {
                 table["grants"]["store"]["units"] = value("rd");
@@ -385,13 +432,10 @@ fn an_unneeded_delete_grant_stops_before_any_write() {
     assert_eq!(iu.query("SELECT count(*) FROM units"), 0);
 }
 
-#[test]
-fn the_runs_index_chains_every_completed_run() {
-    let iu = IuCut::new(|_| {});
+fn the_runs_index_chains_every_completed_run(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
     for _ in 0..2 {
         assert_eq!(iu.run(&constitution(), true).1, Outcome::Completed);
     }
-    let mut store =
-        phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(iu.store_path())).unwrap();
-    assert_eq!(store.verify_index().unwrap(), 2);
+    assert_eq!(iu.open_store().verify_index().unwrap(), 2);
 }
