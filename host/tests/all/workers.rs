@@ -353,3 +353,18 @@ fn a_worker_refuses_a_plan_whose_store_is_not_postgresql() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
     assert!(!Path::new(&iu.dir.path().join("kb/runs")).exists());
 }
+
+#[test]
+fn the_kill_file_stops_a_worker_before_it_claims_anything() {
+    let iu = IuCut::postgres_role("worker", EXACT, |_| {});
+    assert!(enqueue(&iu, &[corpus("hien-phap.txt")]).status.success());
+    std::fs::create_dir_all(iu.dir.path().join("kb")).unwrap();
+    std::fs::write(iu.dir.path().join("kb/KILL"), "").unwrap();
+    let out = spawn_worker(&iu, &["--until-idle"]).wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(phasehost::StopCode::KillSwitch.exit_status())
+    );
+    let entry = entries(&iu).remove(0);
+    assert_eq!((entry.state.as_str(), entry.attempts), ("pending", 0));
+}
