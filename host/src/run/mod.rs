@@ -101,7 +101,7 @@ fn assemble(
             )
         })?
         .into();
-    let runtime = Runtime::new(&plan.resolve(&plan.runtime.cache_dir)).map_err(|e| {
+    let runtime = Runtime::shared(&plan.resolve(&plan.runtime.cache_dir)).map_err(|e| {
         Stop::new(
             StopCode::Internal,
             format!("cannot start the wasm engine: {e:#}"),

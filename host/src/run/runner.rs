@@ -42,7 +42,7 @@ pub enum Outcome {
 /// Everything a run needs, loaded and checked.
 pub struct Runner {
     pub(super) plan: Plan,
-    pub(super) runtime: Runtime,
+    pub(super) runtime: Arc<Runtime>,
     pub(super) phases: Vec<LoadedPhase>,
     pub(super) gates: GateSet,
     pub(super) store: Option<SharedStore>,

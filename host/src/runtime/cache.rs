@@ -4,7 +4,9 @@
 
 use sha2::{Digest, Sha256};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -13,6 +15,8 @@ use wasmtime::component::Component;
 pub struct CompileCache {
     dir: PathBuf,
     engine_key: String,
+    /// Components already loaded by this process, by sha256.
+    loaded: Arc<Mutex<HashMap<String, Component>>>,
 }
 
 /// Whether a component came from the cache or was compiled.
@@ -34,6 +38,7 @@ impl CompileCache {
         Self {
             dir: dir.into(),
             engine_key,
+            loaded: Arc::default(),
         }
     }
 
@@ -46,10 +51,29 @@ impl CompileCache {
         self.dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
     }
 
-    /// Load the component with bytes `bytes` (whose sha256 is `sha256`),
-    /// from the cache if possible. A cache entry that fails to deserialize
+    /// Load the component with bytes `bytes` (whose sha256 is `sha256`,
+    /// computed by the caller from those bytes): from this process's memory,
+    /// else from the cache folder. A cache entry that fails to deserialize
     /// is recompiled and replaced.
     pub fn load(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let mut loaded = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(component) = loaded.get(sha256) {
+            return Ok((component.clone(), CacheOutcome::Hit));
+        }
+        let (component, outcome) = self.load_from_disk(engine, sha256, bytes)?;
+        loaded.insert(sha256.to_string(), component.clone());
+        Ok((component, outcome))
+    }
+
+    fn load_from_disk(
         &self,
         engine: &Engine,
         sha256: &str,

@@ -18,7 +18,9 @@ pub use load::{LoadError, LoadedGate, LoadedPhase, PluginInfo};
 use crate::bindings;
 use engine::EpochTicker;
 use state::{GateState, PhaseState};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -53,6 +55,23 @@ impl Runtime {
             cache,
             _ticker: ticker,
         })
+    }
+
+    /// The runtime of this process for `cache_dir`, made on first use: a
+    /// worker or a batch running run after run pays for the engine and
+    /// each component's deserialization once, not per start and resume.
+    pub fn shared(cache_dir: &Path) -> wasmtime::Result<Arc<Self>> {
+        static SHARED: OnceLock<Mutex<HashMap<PathBuf, Arc<Runtime>>>> = OnceLock::new();
+        let mut shared = SHARED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(runtime) = shared.get(cache_dir) {
+            return Ok(runtime.clone());
+        }
+        let runtime = Arc::new(Self::new(cache_dir)?);
+        shared.insert(cache_dir.to_path_buf(), runtime.clone());
+        Ok(runtime)
     }
 
     /// The engine.
