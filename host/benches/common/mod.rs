@@ -31,6 +31,24 @@ pub fn bench_plan(dir: &Path, store: BenchStore) -> PathBuf {
             pg["schema"] = toml_edit::value(schema);
             pg["password_env"] = toml_edit::value("PHASEHOST_TEST_PG_PASSWORD");
             doc["store"]["postgres"] = toml_edit::Item::Table(pg);
+            // The bench connects as the server's superuser: grant_probe must
+            // be told that its extra rights are expected.
+            let mut extra = toml_edit::Array::new();
+            for right in [
+                "documents:u",
+                "documents:d",
+                "envelopes:u",
+                "envelopes:d",
+                "source_versions:d",
+                "units:d",
+            ] {
+                extra.push(right);
+            }
+            for table in doc["phases"].as_array_of_tables_mut().unwrap().iter_mut() {
+                if table["name"].as_str() == Some("grant_probe") {
+                    table["config"]["allow_extra"] = toml_edit::value(extra.clone());
+                }
+            }
         }
     }
     doc["kb"]["path"] = toml_edit::value("kb");
