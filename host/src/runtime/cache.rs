@@ -3,8 +3,8 @@
 //! recompile.
 
 use sha2::{Digest, Sha256};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use wasmtime::Engine;

@@ -17,6 +17,8 @@ pub struct IuCut {
     pub dir: tempfile::TempDir,
     /// The PostgreSQL schema, when the plan's store is PostgreSQL.
     pub pg_schema: Option<String>,
+    /// The PostgreSQL role made for this test, if any (dropped with it).
+    pub pg_role: Option<String>,
     pub plan: PathBuf,
     pub key: PathBuf,
     pub host_config: PathBuf,
@@ -106,6 +108,7 @@ impl IuCut {
         std::fs::write(&host_config, "[execution]\nenabled = true\n").unwrap();
         Self {
             pg_schema: None,
+            pg_role: None,
             key: keys.join("approver.key"),
             plan,
             host_config,
@@ -151,16 +154,15 @@ impl IuCut {
             .unwrap(),
         );
         crate::pg::role_with(&schema, &role, grants);
-        let iu = Self::postgres(Some(&role), edit);
+        let mut iu = Self::postgres(Some(&role), edit);
         // Point the role's plan at the superuser-made schema.
         let plan = std::fs::read_to_string(&iu.plan)
             .unwrap()
             .replace(iu.pg_schema.as_deref().unwrap(), &schema);
         std::fs::write(&iu.plan, plan).unwrap();
-        Self {
-            pg_schema: Some(schema),
-            ..iu
-        }
+        iu.pg_schema = Some(schema);
+        iu.pg_role = Some(role);
+        iu
     }
 
     /// The bundled plan on `backend` (PostgreSQL: a role with exactly the
@@ -214,6 +216,18 @@ impl IuCut {
         }
         let conn = rusqlite::Connection::open(self.store_path()).unwrap();
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+impl Drop for IuCut {
+    /// A test's PostgreSQL schema and role go with it.
+    fn drop(&mut self) {
+        if let Some(schema) = &self.pg_schema {
+            crate::pg::drop_schema(schema);
+        }
+        if let Some(role) = &self.pg_role {
+            crate::pg::drop_role(role);
+        }
     }
 }
 

@@ -52,12 +52,28 @@ pub fn count(schema: &str, sql: &str) -> i64 {
     client.query_one(sql, &[]).unwrap().get(0)
 }
 
+/// Role and database grants touch shared catalogs: one change at a time.
+static ROLES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Best effort: drop a test's schema and everything in it.
+pub fn drop_schema(schema: &str) {
+    if let Ok(mut client) = postgres::Client::connect(&base_url(), postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
+}
+
+/// Best effort: drop a test's role and its grants.
+pub fn drop_role(role: &str) {
+    let _one_at_a_time = ROLES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Ok(mut client) = postgres::Client::connect(&base_url(), postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"));
+    }
+}
+
 /// Create a login role with `grants` (SQL after `GRANT`, e.g.
 /// `SELECT, INSERT ON units`) on `schema`, which must already exist with
 /// its tables. The role may use the schema and the host-only tables.
 pub fn role_with(schema: &str, role: &str, grants: &[&str]) {
-    // Role and database grants touch shared catalogs: one test at a time.
-    static ROLES: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = ROLES.lock().unwrap_or_else(|e| e.into_inner());
     let mut client = client();
     let mut sql = format!(

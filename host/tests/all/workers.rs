@@ -360,7 +360,9 @@ fn the_kill_file_stops_a_worker_before_it_claims_anything() {
     assert!(enqueue(&iu, &[corpus("hien-phap.txt")]).status.success());
     std::fs::create_dir_all(iu.dir.path().join("kb")).unwrap();
     std::fs::write(iu.dir.path().join("kb/KILL"), "").unwrap();
-    let out = spawn_worker(&iu, &["--until-idle"]).wait_with_output().unwrap();
+    let out = spawn_worker(&iu, &["--until-idle"])
+        .wait_with_output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(phasehost::StopCode::KillSwitch.exit_status())
