@@ -222,6 +222,29 @@ pub(crate) fn no_transaction() -> crate::StoreError {
     crate::StoreError::Invalid("no open transaction".into())
 }
 
+/// A run appends to the runs index once: appending the same entry again (a
+/// phase re-run after a crash between the append and the phase's commit)
+/// returns the first append; another entry for the run is a conflict.
+pub(crate) fn index_entry_again(
+    run_id: &str,
+    entry: &str,
+    seq: i64,
+    earlier: &str,
+    prev_hash: String,
+    hash: String,
+) -> Result<crate::IndexEntry, crate::StoreError> {
+    if earlier != entry {
+        return Err(crate::StoreError::Conflict(format!(
+            "run `{run_id}` already has a different runs-index entry (seq {seq})"
+        )));
+    }
+    Ok(crate::IndexEntry {
+        seq: seq as u64,
+        prev_hash,
+        hash,
+    })
+}
+
 /// Checks index entry text is JSON.
 pub(crate) fn check_entry(entry: &str) -> Result<(), crate::StoreError> {
     serde_json::from_str::<serde_json::Value>(entry)

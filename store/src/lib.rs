@@ -285,7 +285,9 @@ pub trait StoreBackend: HostTables + Send {
     ) -> Result<Option<std::collections::BTreeMap<String, Privileges>>, StoreError>;
     /// Append `entry` (JSON text) for `run_id` to the runs index, in its own
     /// transaction, chaining its hash to the previous entry's. Refused with
-    /// [`StoreError::Invalid`] while a transaction is open.
+    /// [`StoreError::Invalid`] while a transaction is open. A run has one
+    /// entry: the same entry again returns the first append unchanged (a
+    /// re-run after a crash); a different one is a [`StoreError::Conflict`].
     fn append_index(
         &mut self,
         run_id: &str,

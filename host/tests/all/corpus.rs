@@ -17,7 +17,7 @@ pub const EXPECTED_STOPS: &[(&str, StopCode)] = &[(
 /// Units in force after cutting the whole corpus (measured with iu-core's
 /// own corpus test: 69,216 units over the 109 files that cut; the
 /// single-process run below checks it, the multi-worker run must match it).
-pub const CORPUS_UNITS: i64 = 69_216;
+const CORPUS_UNITS: i64 = 69_216;
 
 /// The 110 corpus files, sorted.
 pub fn corpus_files() -> Vec<std::path::PathBuf> {
@@ -67,6 +67,12 @@ fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
         .collect();
     assert_eq!(stopped, expected);
     assert_eq!(outcomes.len() - stopped.len(), 109);
+    assert_corpus_units(&iu);
+}
+
+/// The store holds the whole corpus's units, once: 69,216 in force, one
+/// envelope each, from the 109 files that cut.
+pub fn assert_corpus_units(iu: &IuCut) {
     assert_eq!(
         iu.query("SELECT count(*) FROM units WHERE status = 'in_force'"),
         CORPUS_UNITS

@@ -4,7 +4,7 @@
 //! and approvals release one document at a time.
 
 use crate::batch::queue;
-use crate::corpus::{CORPUS_UNITS, EXPECTED_STOPS, corpus_files};
+use crate::corpus::{EXPECTED_STOPS, assert_corpus_units, corpus_files};
 use crate::iu_cut::{EXACT, IuCut, evidence};
 use crate::support::{corpus, grep_tree};
 use phasehost::run::state::{RunState, Status};
@@ -178,15 +178,7 @@ fn four_worker_processes_cut_the_whole_corpus_each_document_once() {
         .collect();
     assert!(workers.len() >= 2, "the work was shared: {workers:?}");
     // The same units as the single-process run, none twice.
-    assert_eq!(
-        iu.query("SELECT count(*) FROM units WHERE status = 'in_force'"),
-        CORPUS_UNITS
-    );
-    assert_eq!(iu.query("SELECT count(*) FROM envelopes"), CORPUS_UNITS);
-    assert_eq!(
-        iu.query("SELECT count(DISTINCT document_id) FROM units"),
-        109
-    );
+    assert_corpus_units(&iu);
     // The password never shows.
     let password = crate::pg::PASSWORD;
     for out in &outputs {

@@ -472,6 +472,23 @@ impl StoreBackend for PgStore {
             client
                 .batch_execute("LOCK TABLE runs_index IN SHARE ROW EXCLUSIVE MODE")
                 .map_err(db)?;
+            let earlier = client
+                .query_opt(
+                    "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = $1 \
+                     ORDER BY seq LIMIT 1",
+                    &[&run_id],
+                )
+                .map_err(db)?;
+            if let Some(r) = earlier {
+                return h::index_entry_again(
+                    run_id,
+                    entry,
+                    r.get(0),
+                    &r.get::<_, String>(1),
+                    r.get(2),
+                    r.get(3),
+                );
+            }
             let last = client
                 .query_opt("SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1", &[])
                 .map_err(db)?

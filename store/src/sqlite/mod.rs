@@ -297,6 +297,18 @@ impl StoreBackend for SqliteStore {
     ) -> Result<IndexEntry, StoreError> {
         h::check_entry(entry)?;
         self.own_tx("appending to the runs index", |conn| {
+            let earlier: Option<(i64, String, String, String)> = conn
+                .query_row(
+                    "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = ?1 \
+                     ORDER BY seq LIMIT 1",
+                    params![run_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some((seq, earlier, prev_hash, hash)) = earlier {
+                return h::index_entry_again(run_id, entry, seq, &earlier, prev_hash, hash);
+            }
             let last: Option<(i64, String)> = conn
                 .query_row(
                     "SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1",

@@ -341,6 +341,14 @@ pub fn index_chain(h: &dyn Harness) {
         .append_index("r3", "d2", r#"{"run":"r3"}"#)
         .expect("append");
     assert_eq!(store.verify_index().expect("verify"), 3);
+    // A run appends once: the same entry again is the first append, another
+    // entry for the run is refused; neither adds a row.
+    let again = store
+        .append_index("r2", "d1", r#"{"run":"r2"}"#)
+        .expect("append again");
+    assert_eq!(again, second);
+    is_conflict(store.append_index("r2", "d1", r#"{"run":"other"}"#));
+    assert_eq!(store.verify_index().expect("verify"), 3);
     is_invalid(store.append_index("r4", "d1", "not json"));
     // Refused while a transaction is open.
     store.begin().expect("begin");
