@@ -296,13 +296,22 @@ fn approving_one_queued_document_releases_no_other() {
             .iter()
             .all(|e| e.state == "waiting" && e.waiting_gate.as_deref() == Some("sg1"))
     );
+    // The operator's command, as the README and `phasehost queue` say.
     let first = &before[0];
-    run::approve(
-        &run_folder(&iu, first.run_id.as_ref().unwrap()),
-        Gate::Sg1,
-        &iu.key,
-    )
-    .unwrap();
+    let approved = phasehost()
+        .arg("approve")
+        .arg(run_folder(&iu, first.run_id.as_ref().unwrap()))
+        .args(["--gate", "sg1", "--key"])
+        .arg(&iu.key)
+        .output()
+        .unwrap();
+    assert!(approved.status.success(), "{approved:?}");
+    let said = String::from_utf8_lossy(&approved.stdout);
+    assert!(said.contains("a `phasehost worker` resumes it"), "{said}");
+    let listed = phasehost().arg("queue").arg(&iu.plan).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("pending 1") && listed.contains("waiting 1"), "{listed}");
+    assert!(listed.contains("phasehost approve"), "{listed}");
     let after = entries(&iu);
     assert_eq!(after[0].state, "pending");
     assert_eq!(
