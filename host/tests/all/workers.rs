@@ -310,7 +310,10 @@ fn approving_one_queued_document_releases_no_other() {
     assert!(said.contains("a `phasehost worker` resumes it"), "{said}");
     let listed = phasehost().arg("queue").arg(&iu.plan).output().unwrap();
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.contains("pending 1") && listed.contains("waiting 1"), "{listed}");
+    assert!(
+        listed.contains("pending 1") && listed.contains("waiting 1"),
+        "{listed}"
+    );
     assert!(listed.contains("phasehost approve"), "{listed}");
     let after = entries(&iu);
     assert_eq!(after[0].state, "pending");
