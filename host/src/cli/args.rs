@@ -86,7 +86,8 @@ pub enum Command {
     Worker {
         /// The plan file (TOML); its store must be PostgreSQL.
         plan: PathBuf,
-        /// Really write (see `run --live`).
+        /// Really write (see `run --live`). Required: a worker marks what it
+        /// runs as done in the shared queue, so it does not dry-run.
         #[arg(long)]
         live: bool,
         /// The operator's host config (TOML).

@@ -165,6 +165,15 @@ pub fn work(
     options: &WorkerOptions,
     mut on_event: impl FnMut(&WorkerEvent),
 ) -> Result<WorkerSummary, Stop> {
+    if !options.live {
+        // A worker consumes the queue: a dry pass would mark every document
+        // done without writing it, and the live pass would find nothing.
+        return Err(Stop::new(
+            StopCode::ArgumentRefused,
+            "a worker marks the documents it runs as done in the shared queue, so it only runs \
+             live (--live); rehearse a document with `phasehost run` (a dry run by default)",
+        ));
+    }
     let plan = load(&options.plan)?;
     let host = super::host_config::HostConfig::load(options.host_config.as_deref())?;
     let kb = plan.resolve(&plan.kb.path);

@@ -347,7 +347,7 @@ fn a_worker_refuses_a_plan_whose_store_is_not_postgresql() {
     let out = phasehost()
         .arg("worker")
         .arg(&iu.plan)
-        .arg("--until-idle")
+        .args(["--until-idle", "--live"])
         .output()
         .unwrap();
     assert_eq!(
@@ -356,6 +356,26 @@ fn a_worker_refuses_a_plan_whose_store_is_not_postgresql() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
     assert!(!Path::new(&iu.dir.path().join("kb/runs")).exists());
+}
+
+#[test]
+fn a_worker_without_live_is_refused_and_claims_nothing() {
+    let iu = IuCut::postgres_role("worker", EXACT, |_| {});
+    assert!(enqueue(&iu, &[corpus("hien-phap.txt")]).status.success());
+    let out = phasehost()
+        .arg("worker")
+        .arg(&iu.plan)
+        .args(["--until-idle", "--host-config"])
+        .arg(&iu.host_config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(phasehost::StopCode::ArgumentRefused.exit_status())
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--live"));
+    let entry = entries(&iu).remove(0);
+    assert_eq!((entry.state.as_str(), entry.attempts), ("pending", 0));
 }
 
 #[test]
