@@ -269,6 +269,9 @@ pub fn resume_with(
     let plan = load_plan(&state.plan_path).map_err(plan_stop)?;
     let host = HostConfig::load(state.host_config.as_deref())?;
     let kill = KillSwitch::new(host.kill_file(&plan.resolve(&plan.kb.path))).with_lease(lease_lost);
+    // The state as the store put it right (a phase it had committed), so a
+    // stop after that still saves it.
+    let mut latest: Option<RunState> = None;
     let check = (|| {
         if state.mode == Mode::Live && !host.execution.enabled {
             return Err(Stop::new(
@@ -284,14 +287,16 @@ pub fn resume_with(
         };
         fingerprint::compare(&recorded_inputs, &now)?;
         let mut runner = assemble(plan, state.clone(), folder.clone(), kill)?;
-        runner.recover_committed_phase()?;
+        if runner.recover_committed_phase()? {
+            latest = Some(runner.state().clone());
+        }
         now.store_digest = runner.store_digest()?;
         fingerprint::compare(&runner.state().fingerprint, &now)?;
         Ok(runner.drive())
     })();
     let outcome = match check {
         Ok(outcome) => outcome,
-        Err(stop) => Outcome::Stopped(write_early_stop(&folder, state, stop)),
+        Err(stop) => Outcome::Stopped(write_early_stop(&folder, latest.unwrap_or(state), stop)),
     };
     Ok(RunReport {
         folder: Some(run_folder.to_path_buf()),
