@@ -46,16 +46,10 @@ fn measure(iterations: usize, mut f: impl FnMut()) -> Duration {
     )
 }
 
-fn plan_for(
-    component: &str,
-    grants: &str,
-    dir: &std::path::Path,
-    cache: &std::path::Path,
-) -> std::path::PathBuf {
+fn plan_for(component: &str, grants: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let sha = hex::encode(Sha256::digest(std::fs::read(component).unwrap()));
     let text = format!(
-        "[plan]\nname = \"bench\"\nplugin_set = \"bench\"\n[runtime]\ncache_dir = {:?}\n[[phases]]\nname = \"p\"\ncomponent = {component:?}\nsha256 = \"{sha}\"\n[phases.grants]\n{grants}\n",
-        cache.display().to_string()
+        "[plan]\nname = \"bench\"\nplugin_set = \"bench\"\n[[phases]]\nname = \"p\"\ncomponent = {component:?}\nsha256 = \"{sha}\"\n[phases.grants]\n{grants}\n"
     );
     let path = dir.join("plan.toml");
     std::fs::write(&path, text).unwrap();
@@ -121,7 +115,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let grants = "source = true\nlog = true\nstore = { documents = \"ri\" }\nartifacts = { \"note.txt\" = \"ri\" }";
-    let plan = load_plan(&plan_for(TEST_PROBE_COMPONENT, grants, dir.path(), &cache)).unwrap();
+    let plan = load_plan(&plan_for(TEST_PROBE_COMPONENT, grants, dir.path())).unwrap();
     let runtime = Runtime::new(&cache).unwrap();
     let phase = runtime.load_phase(&plan, &plan.phases[0]).unwrap();
     let services = RunServices {
@@ -169,7 +163,6 @@ fn main() {
         SOURCE_PIN_COMPONENT,
         "source = true\nlog = true\nstore = { source_versions = \"r\" }",
         dir.path(),
-        &cache,
     ))
     .unwrap();
     let compile = measure(cold_iterations, || {

@@ -102,7 +102,13 @@ fn with_workers(dir: &Path, plan: &Path, workers: usize) -> (Duration, u64) {
                 Gate::Sg2
             };
             let folder = dir.join("kb/runs").join(entry.run_id.as_deref().unwrap());
-            phasehost::run::approve(&folder, gate, &dir.join("keys/bench.key")).unwrap();
+            phasehost::run::approve(&phasehost::run::ApproveRequest {
+                run_folder: folder,
+                gate,
+                key_file: dir.join("keys/bench.key"),
+                plan: plan.to_path_buf(),
+            })
+            .unwrap();
         }
     }
 }

@@ -142,10 +142,30 @@ pub fn render_text(report: &AuditReport) -> String {
             for (name, access) in &info.grants.artifacts {
                 let _ = writeln!(out, "    artifact   {name} = {access}");
             }
+            let l = &info.limits;
             let _ = writeln!(
                 out,
                 "  limits     {} MiB memory, {} ms deadline",
-                info.limits.memory_mib, info.limits.deadline_ms
+                l.memory_mib, l.deadline_ms
+            );
+            let _ = writeln!(
+                out,
+                "  budget     {} B/argument, {} B and {} rows/call, {} B/run, {} B evidence, {} log lines / {} B",
+                l.max_arg_bytes,
+                l.max_call_bytes,
+                l.max_call_rows,
+                l.max_phase_bytes,
+                l.max_evidence_bytes,
+                l.max_log_lines,
+                l.max_log_bytes
+            );
+            let _ = writeln!(
+                out,
+                "  on denied  {}",
+                match info.on_denied {
+                    crate::plan::OnDenied::Stop => "stop the run (capability-denied)",
+                    crate::plan::OnDenied::Record => "record and go on (on_denied = \"record\")",
+                }
             );
             let unused: Vec<String> = info
                 .diff

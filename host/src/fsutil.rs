@@ -1,5 +1,8 @@
 //! Durable file writes: write a temp file, fsync it, rename it over the
-//! target, fsync the folder.
+//! target, fsync the folder. The temp file is created new (`O_EXCL`, with
+//! a random name), so a symlink planted at a predictable temp name in a
+//! KB folder someone else can write is never followed; the rename replaces
+//! a symlink at the target itself, never what it points to.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -13,12 +16,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}.tmp{}-{:016x}",
         file_name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        rand::random::<u64>()
     ));
+    let mut created = false;
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = phasehost_policy::safe_fs::create_new(&tmp)?;
+        created = true;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -27,7 +33,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         }
         Ok(())
     })();
-    if result.is_err() {
+    if result.is_err() && created {
         let _ = fs::remove_file(&tmp);
     }
     result
@@ -47,6 +53,18 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn never_writes_through_a_symlink_at_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("state.json")).unwrap();
+        write_atomic(&dir.path().join("state.json"), b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        let meta = fs::symlink_metadata(dir.path().join("state.json")).unwrap();
+        assert!(meta.is_file(), "the symlink itself was replaced");
     }
 
     #[test]

@@ -68,13 +68,19 @@ pub enum StopCode {
     CorruptState,
     /// A command-line argument looks like a digest, id or secret.
     ArgumentRefused,
+    /// A queue row names a run id outside the run-id grammar or the KB's
+    /// runs folder, or was enqueued under another plan than the worker's.
+    QueueEntryRefused,
+    /// A plugin made the host take more than its budget allows (bytes or
+    /// rows crossing into the host, log lines, evidence size).
+    PluginOutputTooLarge,
     /// An unexpected host error.
     Internal,
 }
 
 impl StopCode {
     /// Every stop code, in declaration order.
-    pub const ALL: [StopCode; 31] = [
+    pub const ALL: [StopCode; 33] = [
         Self::InvariantFailed,
         Self::KillSwitch,
         Self::ExecutionDisabled,
@@ -105,6 +111,8 @@ impl StopCode {
         Self::StoreFailed,
         Self::CorruptState,
         Self::ArgumentRefused,
+        Self::QueueEntryRefused,
+        Self::PluginOutputTooLarge,
         Self::Internal,
     ];
 
@@ -141,21 +149,52 @@ impl StopCode {
             Self::StoreFailed => "store-failed",
             Self::CorruptState => "corrupt-state",
             Self::ArgumentRefused => "argument-refused",
+            Self::QueueEntryRefused => "queue-entry-refused",
+            Self::PluginOutputTooLarge => "plugin-output-too-large",
             Self::Internal => "internal",
         }
     }
 
     /// The process exit status for this stop. 0 is success, 2 is a usage
     /// error (clap), 3 is "paused, waiting for approval"; stops are 10 and up.
+    ///
+    /// The numbers are part of the interface scripts depend on: each is
+    /// written here, never derived from a position, and pinned by a test.
     pub fn exit_status(self) -> i32 {
-        let index = Self::ALL
-            .iter()
-            .position(|c| *c == self)
-            .expect("every code is in ALL");
-        if self == Self::Internal {
-            70
-        } else {
-            10 + index as i32
+        match self {
+            Self::InvariantFailed => 10,
+            Self::KillSwitch => 11,
+            Self::ExecutionDisabled => 12,
+            Self::ApprovalMissing => 13,
+            Self::ApprovalExpired => 14,
+            Self::ApprovalReplayed => 15,
+            Self::ApprovalMismatch => 16,
+            Self::ApprovalInvalid => 17,
+            Self::ReviewDecisionReused => 18,
+            Self::Drift => 19,
+            Self::SecretDetected => 20,
+            Self::CapabilityDenied => 21,
+            Self::PluginTrap => 22,
+            Self::PluginDeadline => 23,
+            Self::PluginOutOfMemory => 24,
+            Self::KbWriteFailed => 25,
+            Self::NondeterministicPlan => 26,
+            Self::CapExceeded => 27,
+            Self::EmptySource => 28,
+            Self::BadEncoding => 29,
+            Self::UnknownDocument => 30,
+            Self::DuplicateDocument => 31,
+            Self::PluginDigestMismatch => 32,
+            Self::GrantExceeded => 33,
+            Self::PluginInvalid => 34,
+            Self::PlanInvalid => 35,
+            Self::GrantMismatch => 36,
+            Self::StoreFailed => 37,
+            Self::CorruptState => 38,
+            Self::ArgumentRefused => 39,
+            Self::QueueEntryRefused => 40,
+            Self::PluginOutputTooLarge => 41,
+            Self::Internal => 70,
         }
     }
 
@@ -224,6 +263,12 @@ impl StopCode {
             Self::StoreFailed => "check the store connection and the message",
             Self::CorruptState => "the run's state file is damaged; start a new run",
             Self::ArgumentRefused => "digests, ids and secrets are read from files, never typed",
+            Self::QueueEntryRefused => {
+                "the queue row was changed or enqueued under another plan; re-enqueue the document with this plan"
+            }
+            Self::PluginOutputTooLarge => {
+                "the plugin sent the host more than its budget; raise the named limit in the plan's [phases.limits] only if the input justifies it"
+            }
             Self::Internal => "a bug in phasehost; the stop document has the details",
         }
     }
@@ -280,6 +325,49 @@ mod tests {
                 .iter()
                 .all(|s| *s >= 10 && *s != 0 && *s != 2 && *s != 3)
         );
+    }
+
+    #[test]
+    fn every_exit_status_is_pinned() {
+        let pinned: Vec<(StopCode, i32)> = vec![
+            (StopCode::InvariantFailed, 10),
+            (StopCode::KillSwitch, 11),
+            (StopCode::ExecutionDisabled, 12),
+            (StopCode::ApprovalMissing, 13),
+            (StopCode::ApprovalExpired, 14),
+            (StopCode::ApprovalReplayed, 15),
+            (StopCode::ApprovalMismatch, 16),
+            (StopCode::ApprovalInvalid, 17),
+            (StopCode::ReviewDecisionReused, 18),
+            (StopCode::Drift, 19),
+            (StopCode::SecretDetected, 20),
+            (StopCode::CapabilityDenied, 21),
+            (StopCode::PluginTrap, 22),
+            (StopCode::PluginDeadline, 23),
+            (StopCode::PluginOutOfMemory, 24),
+            (StopCode::KbWriteFailed, 25),
+            (StopCode::NondeterministicPlan, 26),
+            (StopCode::CapExceeded, 27),
+            (StopCode::EmptySource, 28),
+            (StopCode::BadEncoding, 29),
+            (StopCode::UnknownDocument, 30),
+            (StopCode::DuplicateDocument, 31),
+            (StopCode::PluginDigestMismatch, 32),
+            (StopCode::GrantExceeded, 33),
+            (StopCode::PluginInvalid, 34),
+            (StopCode::PlanInvalid, 35),
+            (StopCode::GrantMismatch, 36),
+            (StopCode::StoreFailed, 37),
+            (StopCode::CorruptState, 38),
+            (StopCode::ArgumentRefused, 39),
+            (StopCode::QueueEntryRefused, 40),
+            (StopCode::PluginOutputTooLarge, 41),
+            (StopCode::Internal, 70),
+        ];
+        assert_eq!(pinned.len(), StopCode::ALL.len());
+        for (code, status) in pinned {
+            assert_eq!(code.exit_status(), status, "{code}");
+        }
     }
 
     #[test]

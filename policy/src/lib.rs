@@ -1,7 +1,7 @@
 //! Host-side policies of phasehost.
 //!
-//! Three independent, fail-closed policies the host applies around the
-//! sandboxed phases (see DESIGN.md, "Safety properties the host enforces"):
+//! Independent, fail-closed policies the host applies around the
+//! sandboxed phases (see docs/THREAT_MODEL.md for whom each one stops):
 //!
 //! - [`approval`]: Ed25519-signed human approvals for the gates SG_1 and
 //!   SG_2 — key files, signing, verification against a trust store, and a
@@ -11,6 +11,8 @@
 //!   without ever echoing the secret (property 3).
 //! - [`argguard`]: refuses command-line arguments that look like digests,
 //!   ids or secrets, which must be read from files instead (property 4).
+//! - [`safe_fs`]: opening files in folders others may write (the KB): no
+//!   symlink followed, only regular files read, never a FIFO that hangs.
 //!
 //! The crate has no I/O except reading and writing key, approval and ledger
 //! files, and takes the clock as an argument (`now`, unix seconds).
@@ -20,6 +22,7 @@
 
 pub mod approval;
 pub mod argguard;
+pub mod safe_fs;
 pub mod secrets;
 
 pub use approval::{

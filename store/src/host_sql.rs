@@ -12,7 +12,7 @@ fn claimable(d: Dialect) -> String {
 }
 
 /// Claim the oldest claimable entry: `(worker, lease_ms)` →
-/// `(document_id, source_path, attempts, run_id)`.
+/// `(document_id, source_path, attempts, run_id, plan_sha256)`.
 pub(crate) fn claim(d: Dialect) -> String {
     let lock = match d {
         Dialect::Sqlite => "",
@@ -23,7 +23,7 @@ pub(crate) fn claim(d: Dialect) -> String {
          attempts = attempts + 1 \
          WHERE document_id = (SELECT document_id FROM queue WHERE {c} ORDER BY position LIMIT 1{lock}) \
          AND {c} \
-         RETURNING document_id, source_path, attempts, run_id",
+         RETURNING document_id, source_path, attempts, run_id, plan_sha256",
         p1 = d.param(1),
         p2 = d.param(2),
         now = d.now_ms(),
@@ -92,9 +92,9 @@ pub(crate) fn unpark(d: Dialect) -> String {
 }
 
 /// Every entry in queue order: document_id, source_path, state, run_id,
-/// attempts, waiting_gate, last_error, lease_owner.
+/// attempts, waiting_gate, last_error, lease_owner, plan_sha256.
 pub(crate) const ENTRIES: &str = "SELECT document_id, source_path, state, run_id, attempts, \
-     waiting_gate, last_error, lease_owner FROM queue ORDER BY position";
+     waiting_gate, last_error, lease_owner, plan_sha256 FROM queue ORDER BY position";
 
 /// Counts per state: pending, claimed (live), claimed (expired), done,
 /// failed, waiting.
@@ -111,26 +111,41 @@ pub(crate) fn counts(d: Dialect) -> String {
 }
 
 /// Insert a checkpoint:
-/// `(run_id, phase_index, phase, evidence_digest, store_digest)`.
+/// `(run_id, phase_index, phase, evidence_digest, store_digest, inputs_digest)`.
 pub(crate) fn insert_checkpoint(d: Dialect) -> String {
     format!(
         "INSERT INTO run_checkpoints (run_id, phase_index, phase, evidence_digest, \
-         store_digest, committed_at) VALUES ({}, {}, {}, {}, {}, {})",
+         store_digest, inputs_digest, committed_at) VALUES ({}, {}, {}, {}, {}, {}, {})",
         d.param(1),
         d.param(2),
         d.param(3),
         d.param(4),
         d.param(5),
+        d.param(6),
         d.now_ms()
     )
 }
 
+/// The columns of a checkpoint, in [`crate::Checkpoint`]'s order.
+const CHECKPOINT_COLUMNS: &str =
+    "run_id, phase_index, phase, evidence_digest, store_digest, inputs_digest";
+
 /// A run's checkpoint with the highest phase index: `(run_id)` →
-/// `(run_id, phase_index, phase, evidence_digest, store_digest)`.
+/// `(run_id, phase_index, phase, evidence_digest, store_digest, inputs_digest)`.
 pub(crate) fn last_checkpoint(d: Dialect) -> String {
     format!(
-        "SELECT run_id, phase_index, phase, evidence_digest, store_digest \
-         FROM run_checkpoints WHERE run_id = {} ORDER BY phase_index DESC LIMIT 1",
+        "SELECT {CHECKPOINT_COLUMNS} FROM run_checkpoints WHERE run_id = {} \
+         ORDER BY phase_index DESC LIMIT 1",
+        d.param(1)
+    )
+}
+
+/// Every checkpoint of a run by phase index: `(run_id)` → rows as in
+/// [`last_checkpoint`].
+pub(crate) fn checkpoints(d: Dialect) -> String {
+    format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM run_checkpoints WHERE run_id = {} \
+         ORDER BY phase_index",
         d.param(1)
     )
 }
@@ -168,6 +183,20 @@ pub(crate) fn lease_ms(lease_secs: u64) -> Result<i64, crate::StoreError> {
         )));
     }
     Ok(lease_secs as i64 * 1000)
+}
+
+/// Refuses a plan digest that is not a sha256 in lowercase hex.
+pub(crate) fn check_plan_sha256(plan_sha256: &str) -> Result<(), crate::StoreError> {
+    let ok = plan_sha256.len() == 64
+        && plan_sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !ok {
+        return Err(crate::StoreError::Invalid(
+            "a plan digest must be a sha256 as 64 lowercase hex digits; nothing was queued".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a duplicate id within one enqueue list.

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 pub use digest::chain_hash;
 pub use error_text::redact_url;
 pub use open::{StoreSpec, open};
-pub use pg::PgStore;
+pub use pg::{PASSWORD_ENV_PREFIX, PgStore, PgTls, SslMode, check_password_env, pg_sslmode};
 pub use sqlite::SqliteStore;
 
 /// A JSON object: one row.
@@ -101,6 +101,10 @@ pub struct Claim {
     /// The run a previous holder recorded ([`HostTables::attach_run`] or
     /// [`HostTables::park`]): the run to resume. `None` on a first claim.
     pub run_id: Option<String>,
+    /// The sha256 (hex) of the plan file the document was enqueued under
+    /// ([`HostTables::enqueue`]); `""` for an entry queued before schema
+    /// version 3.
+    pub plan_sha256: String,
 }
 
 /// One batch-queue entry as it stands ([`HostTables::queue_entries`]).
@@ -122,6 +126,10 @@ pub struct QueueEntry {
     pub last_error: Option<String>,
     /// The worker holding (or that last held) its lease, if any.
     pub lease_owner: Option<String>,
+    /// The sha256 (hex) of the plan file it was enqueued under; `""` for an
+    /// entry queued before schema version 3.
+    #[serde(default)]
+    pub plan_sha256: String,
 }
 
 /// A phase of a run that committed: written in the phase's own transaction
@@ -139,6 +147,11 @@ pub struct Checkpoint {
     pub evidence_digest: String,
     /// The document digest ([`StoreBackend::document_digest`]) after the phase.
     pub store_digest: String,
+    /// The digest of the run's inputs (source, plan, plugins) the phase ran
+    /// on, computed by the host; `""` for a checkpoint recorded before
+    /// schema version 3.
+    #[serde(default)]
+    pub inputs_digest: String,
 }
 
 /// How many queue entries are in each state.
@@ -187,15 +200,22 @@ pub trait HostTables {
     /// True when a consumed approval carried this review decision id.
     fn review_decision_seen(&mut self, review_decision_id: &str) -> Result<bool, StoreError>;
 
-    /// Queue documents `(document_id, source_path)` for the batch lane. A
-    /// document id repeated in the list or already queued (in any state) is
-    /// a [`StoreError::Conflict`] naming it, and nothing is queued.
-    fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError>;
+    /// Queue documents `(document_id, source_path)` for the batch lane under
+    /// the plan file whose sha256 is `plan_sha256` (recorded on every row and
+    /// handed back in [`Claim::plan_sha256`]). A `plan_sha256` that is not 64
+    /// lowercase hex digits is [`StoreError::Invalid`]; a document id
+    /// repeated in the list or already queued (in any state) is a
+    /// [`StoreError::Conflict`] naming it. Either way nothing is queued.
+    fn enqueue(
+        &mut self,
+        documents: &[(String, String)],
+        plan_sha256: &str,
+    ) -> Result<u64, StoreError>;
     /// Claim the oldest pending document, or one whose lease expired, for
     /// `worker_id` for `lease_secs` seconds (database clock). `None` when
     /// nothing is claimable. Never hands out a document whose lease is live,
     /// nor one `waiting` at a gate. The claim carries the run id recorded
-    /// for the entry, if any.
+    /// for the entry, if any, and the plan digest it was enqueued under.
     fn claim(&mut self, worker_id: &str, lease_secs: u64) -> Result<Option<Claim>, StoreError>;
     /// Extend the lease `worker_id` holds on `document_id` by `lease_secs`
     /// from now; [`StoreError::Conflict`] when it does not hold it.
@@ -242,14 +262,17 @@ pub trait HostTables {
     /// its run id kept, its gate cleared). `false` when no entry waits with
     /// that run id.
     fn unpark(&mut self, run_id: &str) -> Result<bool, StoreError>;
-    /// Record that a phase of a run committed, inside the transaction opened
-    /// with [`StoreBackend::begin`], so it commits or rolls back with the
-    /// phase's writes. Outside one, [`StoreError::Invalid`]`("no open
+    /// Record that a phase of a run committed (with the digest of the run's
+    /// inputs), inside the transaction opened with [`StoreBackend::begin`],
+    /// so it commits or rolls back with the phase's writes. Outside one, [`StoreError::Invalid`]`("no open
     /// transaction")`; a `(run_id, phase_index)` already recorded is a
     /// [`StoreError::Conflict`] (the transaction stays usable).
     fn record_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
     /// The checkpoint of `run_id` with the highest phase index, if any.
     fn last_checkpoint(&mut self, run_id: &str) -> Result<Option<Checkpoint>, StoreError>;
+    /// Every checkpoint of `run_id`, by phase index (ascending); empty when
+    /// it has none.
+    fn checkpoints(&mut self, run_id: &str) -> Result<Vec<Checkpoint>, StoreError>;
     /// Every queue entry, in queue (FIFO) order.
     fn queue_entries(&mut self) -> Result<Vec<QueueEntry>, StoreError>;
 }
@@ -283,11 +306,17 @@ pub trait StoreBackend: HostTables + Send {
     fn role_privileges(
         &mut self,
     ) -> Result<Option<std::collections::BTreeMap<String, Privileges>>, StoreError>;
-    /// Append `entry` (JSON text) for `run_id` to the runs index, in its own
-    /// transaction, chaining its hash to the previous entry's. Refused with
-    /// [`StoreError::Invalid`] while a transaction is open. A run has one
-    /// entry: the same entry again returns the first append unchanged (a
-    /// re-run after a crash); a different one is a [`StoreError::Conflict`].
+    /// Append `entry` (JSON text) for `run_id` to the runs index, chaining
+    /// its hash to the previous entry's. While a transaction opened with
+    /// [`StoreBackend::begin`] is open the append joins it (under a
+    /// savepoint): it commits or rolls back with that transaction, and when
+    /// it fails nothing of it stays and the transaction stays usable (or,
+    /// if it cannot be undone, refuses to commit). On PostgreSQL its table
+    /// lock is then held until that transaction ends, so other appenders
+    /// wait for it. With no transaction open it runs in its own and commits
+    /// before returning. A run has one entry: the same entry again returns
+    /// the first append unchanged (a re-run after a crash); a different one
+    /// is a [`StoreError::Conflict`].
     fn append_index(
         &mut self,
         run_id: &str,

@@ -85,26 +85,26 @@ fn through_both_gates(bin: &Path, root: &Path, plan: &str, extra: &[&str]) -> Re
     )?;
     let run = latest_run(&root.join("demo-run/kb"))?;
     let key = "demo-run/keys/demo.key";
+    let approve = |gate: &str| -> Result<i32> {
+        phasehost(
+            bin,
+            root,
+            &[
+                "approve", &run, "--gate", gate, "--plan", plan, "--key", key,
+            ],
+        )
+    };
+    // Resume takes the plan and host config from the operator, as at start.
+    let mut resume = vec!["resume", run.as_str(), "--plan", plan];
+    resume.extend_from_slice(extra);
+    expect(approve("sg1")?, 0, "approve SG_1")?;
     expect(
-        phasehost(bin, root, &["approve", &run, "--gate", "sg1", "--key", key])?,
-        0,
-        "approve SG_1",
-    )?;
-    expect(
-        phasehost(bin, root, &["resume", &run])?,
+        phasehost(bin, root, &resume)?,
         3,
         "the run should pause at SG_2",
     )?;
-    expect(
-        phasehost(bin, root, &["approve", &run, "--gate", "sg2", "--key", key])?,
-        0,
-        "approve SG_2",
-    )?;
-    expect(
-        phasehost(bin, root, &["resume", &run])?,
-        0,
-        "the run should complete",
-    )?;
+    expect(approve("sg2")?, 0, "approve SG_2")?;
+    expect(phasehost(bin, root, &resume)?, 0, "the run should complete")?;
     Ok(run)
 }
 

@@ -16,7 +16,8 @@ pub enum BenchStore<'a> {
 }
 
 /// The bundled plan with the bench build's components, pinned, in `dir`
-/// (KB, cache, approver key `keys/bench.key`, `host.toml` enabling live runs).
+/// (KB, approver key `keys/bench.key`, `host.toml` enabling live runs and
+/// naming the compile cache `<dir>/cache`).
 pub fn bench_plan(dir: &Path, store: BenchStore) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plans/iu-cut.toml");
@@ -52,7 +53,6 @@ pub fn bench_plan(dir: &Path, store: BenchStore) -> PathBuf {
         }
     }
     doc["kb"]["path"] = toml_edit::value("kb");
-    doc["runtime"]["cache_dir"] = toml_edit::value("cache");
     let mut keys = toml_edit::Array::new();
     keys.push("keys/bench.pub");
     doc["approvals"]["trusted_keys"] = toml_edit::value(keys);
@@ -74,7 +74,11 @@ pub fn bench_plan(dir: &Path, store: BenchStore) -> PathBuf {
     std::fs::write(&path, doc.to_string()).unwrap();
     std::fs::create_dir_all(dir.join("keys")).unwrap();
     phasehost_policy::approval::write_key_files(&dir.join("keys"), "bench").unwrap();
-    std::fs::write(dir.join("host.toml"), "[execution]\nenabled = true\n").unwrap();
+    std::fs::write(
+        dir.join("host.toml"),
+        "[execution]\nenabled = true\n\n[runtime]\ncache_dir = \"cache\"\n",
+    )
+    .unwrap();
     path
 }
 
@@ -90,8 +94,20 @@ pub fn run_approving(dir: &Path, plan: &Path, source: &Path) -> Outcome {
     let folder = report.folder.unwrap();
     let mut outcome = report.outcome;
     while let Outcome::Paused { gate, .. } = outcome {
-        phasehost::run::approve(&folder, gate, &dir.join("keys/bench.key")).unwrap();
-        outcome = phasehost::run::resume(&folder).unwrap().outcome;
+        phasehost::run::approve(&phasehost::run::ApproveRequest {
+            run_folder: folder.clone(),
+            gate,
+            key_file: dir.join("keys/bench.key"),
+            plan: plan.to_path_buf(),
+        })
+        .unwrap();
+        outcome = phasehost::run::resume(&phasehost::run::ResumeRequest {
+            run_folder: folder.clone(),
+            plan: plan.to_path_buf(),
+            host_config: Some(dir.join("host.toml")),
+        })
+        .unwrap()
+        .outcome;
     }
     outcome
 }

@@ -25,12 +25,13 @@ impl PhaseState {
     fn artifact_path(&mut self, name: &str, op: Op) -> Result<PathBuf, CapError> {
         if !valid_name(name) {
             return Err(CapError::Invalid(format!(
-                "artifact name `{name}` must be a plain file name"
+                "artifact name `{}` must be a plain file name",
+                super::shown(name)
             )));
         }
         if !self.grants.allows_artifact(name, op) {
             let verb = if op == Op::Read { "get" } else { "put" };
-            return Err(self.deny(format!("{verb} on artifact `{name}`")));
+            return Err(self.deny(format!("{verb} on artifact `{}`", super::shown(name))));
         }
         let dir = self
             .services
@@ -43,6 +44,7 @@ impl PhaseState {
 
 impl Host for PhaseState {
     fn put(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<String, CapError>> {
+        self.enter(&[name.len(), bytes.len()], 0)?;
         let path = match self.artifact_path(&name, Op::Insert) {
             Ok(path) => path,
             Err(e) => return Ok(Err(e)),
@@ -70,11 +72,16 @@ impl Host for PhaseState {
     }
 
     fn get(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, CapError>> {
+        self.enter(&[name.len()], 0)?;
         let path = match self.artifact_path(&name, Op::Read) {
             Ok(path) => path,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(std::fs::read(&path).map_err(|_| CapError::NotFound(format!("artifact `{name}`"))))
+        // Never through a symlink planted in the run folder, never a FIFO.
+        Ok(
+            phasehost_policy::safe_fs::read_regular(&path, MAX_ARTIFACT_BYTES as u64)
+                .map_err(|_| CapError::NotFound(format!("artifact `{name}`"))),
+        )
     }
 }
 

@@ -2,29 +2,30 @@
 
 use crate::bindings::phase::phasehost::plugin::log::{Host, Level};
 use crate::plan::Capability;
-use crate::runtime::state::{LogLine, PhaseState};
+use crate::runtime::budget::cut;
+use crate::runtime::state::{Incident, LogLine, PhaseState};
 
-/// Longest log line kept; longer lines are cut.
+/// Longest log line kept; longer lines are cut (before they are scanned).
 const MAX_LINE: usize = 4096;
-/// Most lines kept per phase run; further lines are dropped.
-const MAX_LINES: usize = 10_000;
 
 impl Host for PhaseState {
     fn emit(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.enter(&[message.len()], 0)?;
         if !self.grants.log {
             self.deny(Capability::Log.import_name());
             return Ok(());
         }
-        if self.scan_outbound("a log line", &message).is_err() || self.log.len() >= MAX_LINES {
-            return Ok(());
+        // Cut first: the scanner and the budget see what would be kept.
+        let message = cut(&message, MAX_LINE).to_string();
+        if let Err(exceeded) = self.budget.charge_log(message.len()) {
+            self.incidents.push(Incident::OverBudget(exceeded));
+            self.halted = true;
+            return Err(wasmtime::Error::msg(
+                "the plugin exceeded its log budget (see its stop document)",
+            ));
         }
-        let mut message = message;
-        if message.len() > MAX_LINE {
-            let mut cut = MAX_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
+        if self.scan_outbound("a log line", &message).is_err() {
+            return Ok(());
         }
         let level = match level {
             Level::Debug => "debug",

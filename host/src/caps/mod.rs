@@ -9,36 +9,83 @@ mod store_read;
 mod store_write;
 
 use crate::bindings::phase::phasehost::plugin::types;
-use crate::runtime::state::{Incident, PhaseState};
+use crate::plan::OnDenied;
+use crate::runtime::state::{Incident, MAX_DENIED_KEPT, MAX_NAME_IN_INCIDENT, PhaseState};
 
 pub(crate) use types::Error as CapError;
 
 impl types::Host for PhaseState {}
 
 impl PhaseState {
-    /// Record and return an access-denied error.
+    /// The first thing every capability call does: refuse at once (a trap)
+    /// when the host already ended this phase, then charge the call's
+    /// arguments (`args` bytes each, `rows` rows) to the budget before any
+    /// work is done for it; over budget, the phase ends.
+    pub(crate) fn enter(&mut self, args: &[usize], rows: usize) -> wasmtime::Result<()> {
+        if self.halted {
+            return Err(wasmtime::Error::msg(
+                "the host ended this phase (see its stop document)",
+            ));
+        }
+        if let Err(exceeded) = self.budget.charge_call(args, rows) {
+            self.incidents.push(Incident::OverBudget(exceeded));
+            self.halted = true;
+            return Err(wasmtime::Error::msg(
+                "the plugin exceeded its budget (see its stop document)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Record and return an access-denied error; by default (`on_denied =
+    /// "stop"`) the phase ends at its next call and the run stops with
+    /// `capability-denied`. Only a bounded piece of `what` is kept.
     pub(crate) fn deny(&mut self, what: String) -> CapError {
+        let what = crate::runtime::budget::cut(&what, MAX_NAME_IN_INCIDENT + 32).to_string();
         let message = format!("phase `{}` is not granted {what}", self.phase);
-        self.incidents.push(Incident::Denied(what));
+        self.denied += 1;
+        if self.denied as usize <= MAX_DENIED_KEPT {
+            self.incidents.push(Incident::Denied(what));
+        }
+        if self.on_denied == OnDenied::Stop {
+            self.halted = true;
+        }
         CapError::AccessDenied(message)
     }
 
-    /// Check the kill-switch before a mutation.
+    /// Check the kill-switch before a mutation; an engaged switch ends the phase.
     pub(crate) fn guard_mutation(&mut self) -> Result<(), CapError> {
         self.services.guard.check().map_err(|reason| {
             self.incidents.push(Incident::Killed(reason.clone()));
+            self.halted = true;
             CapError::Refused(format!("kill-switch: {reason}"))
         })
     }
 
-    /// Scan outbound text for secrets; refuse it without echoing the secret.
+    /// Scan outbound text for secrets; refuse it without echoing the
+    /// secret, and end the phase.
     pub(crate) fn scan_outbound(&mut self, what: &str, text: &str) -> Result<(), CapError> {
         self.services.scanner.scan(text).map_err(|finding| {
             let description = format!("{what}: {finding}");
             self.incidents.push(Incident::Secret(description.clone()));
+            self.halted = true;
             CapError::Refused(format!("secret-shaped data refused in {description}"))
         })
     }
+}
+
+/// A plugin-provided name as it may appear in a message: bounded.
+pub(crate) fn shown(name: &str) -> &str {
+    crate::runtime::budget::cut(name, MAX_NAME_IN_INCIDENT)
+}
+
+/// The argument sizes of a store call: the table, each filter's column
+/// and value, and the row to set, if any.
+fn call_sizes(table: &str, filters: &[types::Filter], set: Option<&str>) -> Vec<usize> {
+    std::iter::once(table.len())
+        .chain(filters.iter().flat_map(|f| [f.column.len(), f.value.len()]))
+        .chain(set.map(str::len))
+        .collect()
 }
 
 /// Filters from WIT records to (column, value) pairs.

@@ -7,6 +7,7 @@ use crate::runtime::state::PhaseState;
 
 impl Host for PhaseState {
     fn read(&mut self) -> wasmtime::Result<Result<Vec<u8>, CapError>> {
+        self.enter(&[], 0)?;
         if !self.grants.source {
             return Ok(Err(self.deny(Capability::Source.import_name())));
         }

@@ -1,6 +1,6 @@
 //! `phasehost:plugin/store-read`: select and count, scoped to the run's document.
 
-use super::{CapError, call_store, filter_pairs};
+use super::{CapError, call_sizes, call_store, filter_pairs, shown};
 use crate::bindings::phase::phasehost::plugin::store_read::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
@@ -12,7 +12,7 @@ impl PhaseState {
         table: &str,
     ) -> Result<crate::runtime::state::SharedStore, CapError> {
         if !self.grants.allows_table(table, Op::Read) {
-            return Err(self.deny(format!("read on table `{table}`")));
+            return Err(self.deny(format!("read on table `{}`", shown(table))));
         }
         self.services
             .store
@@ -27,6 +27,7 @@ impl Host for PhaseState {
         table: String,
         filters: Vec<Filter>,
     ) -> wasmtime::Result<Result<Vec<String>, CapError>> {
+        self.enter(&call_sizes(&table, &filters, None), 0)?;
         let store = match self.readable_store(&table) {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),
@@ -45,6 +46,7 @@ impl Host for PhaseState {
         table: String,
         filters: Vec<Filter>,
     ) -> wasmtime::Result<Result<u64, CapError>> {
+        self.enter(&call_sizes(&table, &filters, None), 0)?;
         let store = match self.readable_store(&table) {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),

@@ -2,7 +2,7 @@
 //! against the grants, the kill-switch and the secret scanner, scoped to the
 //! run's document.
 
-use super::{CapError, call_store, filter_pairs};
+use super::{CapError, call_sizes, call_store, filter_pairs, shown};
 use crate::bindings::phase::phasehost::plugin::store_write::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
@@ -20,7 +20,7 @@ impl PhaseState {
                 Op::Update => "update",
                 Op::Delete => "delete",
             };
-            return Err(self.deny(format!("{verb} on table `{table}`")));
+            return Err(self.deny(format!("{verb} on table `{}`", shown(table))));
         }
         self.guard_mutation()?;
         self.services
@@ -30,11 +30,12 @@ impl PhaseState {
     }
 
     fn parse_row(&mut self, table: &str, json: &str) -> Result<Row, CapError> {
-        self.scan_outbound(&format!("a row for `{table}`"), json)?;
+        self.scan_outbound(&format!("a row for `{}`", shown(table)), json)?;
         match serde_json::from_str::<serde_json::Value>(json) {
             Ok(serde_json::Value::Object(row)) => Ok(row),
             _ => Err(CapError::Invalid(format!(
-                "a row for `{table}` must be a JSON object"
+                "a row for `{}` must be a JSON object",
+                shown(table)
             ))),
         }
     }
@@ -46,6 +47,10 @@ impl Host for PhaseState {
         table: String,
         rows: Vec<String>,
     ) -> wasmtime::Result<Result<u64, CapError>> {
+        let sizes: Vec<usize> = std::iter::once(table.len())
+            .chain(rows.iter().map(String::len))
+            .collect();
+        self.enter(&sizes, rows.len())?;
         let store = match self.writable_store(&table, Op::Insert) {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),
@@ -67,6 +72,7 @@ impl Host for PhaseState {
         filters: Vec<Filter>,
         set: String,
     ) -> wasmtime::Result<Result<u64, CapError>> {
+        self.enter(&call_sizes(&table, &filters, Some(&set)), 1)?;
         let store = match self.writable_store(&table, Op::Update) {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),
@@ -86,6 +92,7 @@ impl Host for PhaseState {
         table: String,
         filters: Vec<Filter>,
     ) -> wasmtime::Result<Result<u64, CapError>> {
+        self.enter(&call_sizes(&table, &filters, None), 0)?;
         let store = match self.writable_store(&table, Op::Delete) {
             Ok(store) => store,
             Err(e) => return Ok(Err(e)),

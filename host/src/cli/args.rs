@@ -24,6 +24,10 @@ pub enum Command {
     Check {
         /// The plan file (TOML).
         plan: PathBuf,
+        /// The operator's host config (TOML): where compiled components are
+        /// cached (`[runtime] cache_dir`).
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
     },
     /// Show, per plugin, what it is, imports, exports, is granted and runs under.
     Audit {
@@ -32,6 +36,10 @@ pub enum Command {
         /// Print JSON for machines instead of a table for people.
         #[arg(long)]
         json: bool,
+        /// The operator's host config (TOML): where compiled components are
+        /// cached (`[runtime] cache_dir`).
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
     },
     /// Write the sha256 of each component into the plan (after reviewing them).
     Pin {
@@ -42,6 +50,10 @@ pub enum Command {
     Gates {
         /// The plan file (TOML).
         plan: PathBuf,
+        /// The operator's host config (TOML): where compiled components are
+        /// cached (`[runtime] cache_dir`).
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
     },
     /// Run a plan on a source document. Dry-run unless --live.
     Run {
@@ -116,9 +128,19 @@ pub enum Command {
         json: bool,
     },
     /// Continue a paused run, after checking that nothing drifted.
+    ///
+    /// The plan and host config come from this command line, as at start,
+    /// never from the run folder: the plan must be the one the run started
+    /// with (another plan is drift), and the host config is read afresh.
     Resume {
         /// The run folder (`<kb>/runs/<run>`).
         run_folder: PathBuf,
+        /// The plan file the run started with.
+        #[arg(long, env = "PHASEHOST_PLAN")]
+        plan: PathBuf,
+        /// The operator's host config (TOML): execution switch and kill file.
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
     },
     /// Sign an approval for the gate a run is paused at.
     ///
@@ -130,14 +152,22 @@ pub enum Command {
         /// Which gate.
         #[arg(long, value_enum)]
         gate: GateArg,
-        /// Your signing key file (made by `phasehost keygen`).
+        /// Your signing key file (made by `phasehost keygen`); its public
+        /// key must be among the plan's trusted keys.
         #[arg(long)]
         key: PathBuf,
+        /// The plan file the run started with.
+        #[arg(long, env = "PHASEHOST_PLAN")]
+        plan: PathBuf,
     },
     /// Show where a run is and what to do next.
     Status {
         /// The run folder (`<kb>/runs/<run>`).
         run_folder: PathBuf,
+        /// The plan file: approval files are then checked against its
+        /// trusted keys.
+        #[arg(long, env = "PHASEHOST_PLAN")]
+        plan: Option<PathBuf>,
     },
     /// Make an Ed25519 key pair for signing approvals.
     Keygen {
@@ -170,8 +200,15 @@ mod tests {
             (&["phasehost", "audit", "p.toml", "--json"], "Audit"),
             (&["phasehost", "pin", "p.toml"], "Pin"),
             (&["phasehost", "gates", "p.toml"], "Gates"),
+            (
+                &["phasehost", "check", "p.toml", "--host-config", "h.toml"],
+                "Check",
+            ),
             (&["phasehost", "run", "p.toml", "--source", "a.txt"], "Run"),
-            (&["phasehost", "resume", "kb/runs/x"], "Resume"),
+            (
+                &["phasehost", "resume", "kb/runs/x", "--plan", "p.toml"],
+                "Resume",
+            ),
             (&["phasehost", "batch", "queue.toml", "--json"], "Batch"),
             (
                 &["phasehost", "worker", "p.toml", "--live", "--until-idle"],
@@ -187,6 +224,8 @@ mod tests {
                     "sg2",
                     "--key",
                     "k.key",
+                    "--plan",
+                    "p.toml",
                 ],
                 "Approve",
             ),
@@ -196,6 +235,19 @@ mod tests {
         for (args, want) in table {
             let cli = Cli::try_parse_from(*args).unwrap();
             assert!(format!("{:?}", cli.command).starts_with(want), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn resume_and_approve_take_the_plan_from_the_operator() {
+        // SAFETY-relevant: without --plan (or PHASEHOST_PLAN) there is no
+        // plan to resume with; the run folder never names one.
+        if std::env::var_os("PHASEHOST_PLAN").is_none() {
+            assert!(Cli::try_parse_from(["phasehost", "resume", "kb/runs/x"]).is_err());
+            assert!(
+                Cli::try_parse_from(["phasehost", "approve", "r", "--gate", "sg1", "--key", "k"])
+                    .is_err()
+            );
         }
     }
 

@@ -48,6 +48,7 @@ pub fn load_plan(path: &Path) -> Result<Plan, PlanError> {
 
 /// Parse and validate plan text; `path` is used for messages and relative paths.
 pub fn parse_plan(text: &str, path: &Path) -> Result<Plan, PlanError> {
+    refuse_runtime_section(text, path)?;
     let mut plan: Plan = toml::from_str(text).map_err(|e| {
         let (line, column) = e
             .span()
@@ -69,6 +70,62 @@ pub fn parse_plan(text: &str, path: &Path) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
+/// Plans used to name the compile-cache folder in `[runtime]`; it belongs to
+/// the operator's host config now (compiled entries are native code the host
+/// runs, so whoever writes a plan must not choose where they come from).
+fn refuse_runtime_section(text: &str, path: &Path) -> Result<(), PlanError> {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(()); // the schema parse reports the syntax error
+    };
+    if !table.contains_key("runtime") {
+        return Ok(());
+    }
+    let line = text
+        .lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches('[').trim_start();
+            l.strip_prefix("runtime")
+                .is_some_and(|rest| rest.trim_start().starts_with([']', '.', '=']))
+        })
+        .map(|i| format!(" (line {})", i + 1))
+        .unwrap_or_default();
+    Err(PlanError::Invalid {
+        path: path.to_path_buf(),
+        message: format!(
+            "[runtime]{line} is no longer part of a plan: the compile-cache folder belongs to the operator's host config (`[runtime] cache_dir` there; default $XDG_CACHE_HOME/phasehost or ~/.cache/phasehost); remove the section from the plan"
+        ),
+    })
+}
+
+/// Every limit positive, and memory within the engine's slot.
+fn check_limits(who: &str, limits: &super::Limits) -> Result<(), String> {
+    let l = limits;
+    let all_positive = [
+        u64::from(l.memory_mib),
+        l.deadline_ms,
+        l.max_arg_bytes,
+        l.max_call_bytes,
+        l.max_call_rows,
+        l.max_phase_bytes,
+        l.max_evidence_bytes,
+        l.max_log_lines,
+        l.max_log_bytes,
+    ]
+    .iter()
+    .all(|&v| v > 0);
+    if !all_positive {
+        return Err(format!("{who}: limits must be positive"));
+    }
+    if l.memory_mib > super::MAX_MEMORY_MIB {
+        return Err(format!(
+            "{who}: limits.memory_mib = {} is above the largest memory a plugin can have ({} MiB)",
+            l.memory_mib,
+            super::MAX_MEMORY_MIB
+        ));
+    }
+    Ok(())
+}
+
 fn validate(plan: &Plan) -> Result<(), String> {
     if plan.phases.is_empty() {
         return Err("the plan has no [[phases]]".into());
@@ -78,9 +135,10 @@ fn validate(plan: &Plan) -> Result<(), String> {
         if !seen.insert(phase.name.as_str()) {
             return Err(format!("phase `{}` appears twice", phase.name));
         }
-        if phase.limits.memory_mib == 0 || phase.limits.deadline_ms == 0 {
-            return Err(format!("phase `{}`: limits must be positive", phase.name));
-        }
+        check_limits(&format!("phase `{}`", phase.name), &phase.limits)?;
+    }
+    for gate in &plan.gates {
+        check_limits(&format!("gate `{}`", gate.name), &gate.limits)?;
     }
     let position = |n: &str| plan.phases.iter().position(|p| p.name == n);
     for (label, before, digest) in [
@@ -126,11 +184,33 @@ fn validate(plan: &Plan) -> Result<(), String> {
     if plan.store.sqlite.is_some() && plan.store.postgres.is_some() {
         return Err("[store] names both sqlite and postgres; pick one".into());
     }
-    if let Some(pg) = &plan.store.postgres
-        && url_has_password(&pg.url)
-    {
+    if let Some(pg) = &plan.store.postgres {
+        validate_postgres(pg)?;
+    }
+    Ok(())
+}
+
+/// `[store.postgres]`: no password in the URL, a `PHASEHOST_` password
+/// variable, and a TLS mode the host allows (`disable` only for loopback).
+fn validate_postgres(pg: &super::PostgresSpec) -> Result<(), String> {
+    use phasehost_store::{SslMode, StoreError};
+    let text = |e: StoreError| match e {
+        StoreError::Invalid(text) => format!("[store.postgres] {text}"),
+        other => format!("[store.postgres] {other}"),
+    };
+    if url_has_password(&pg.url) || phasehost_store::redact_url(&pg.url) != pg.url {
         return Err(
             "[store.postgres] url carries a password; put it in the environment variable named by password_env"
+                .into(),
+        );
+    }
+    if let Some(var) = &pg.password_env {
+        phasehost_store::check_password_env(var).map_err(text)?;
+    }
+    let mode = phasehost_store::pg_sslmode(&pg.url, pg.sslmode).map_err(text)?;
+    if mode == SslMode::Disable && pg.sslrootcert.is_some() {
+        return Err(
+            "[store.postgres] sslrootcert is only used over TLS: set sslmode = \"require\" or \"verify-full\", or remove sslrootcert"
                 .into(),
         );
     }
@@ -246,5 +326,101 @@ store = { units = "ri" }
         let err = parse_plan(&pw, Path::new("p.toml")).unwrap_err();
         assert!(err.to_string().contains("carries a password"), "{err}");
         assert!(!err.to_string().contains("hunter2"));
+        let param =
+            format!("{GOOD}\n[store.postgres]\nurl = \"postgres://u@h/db?password=hunter2\"\n");
+        let err = parse_plan(&param, Path::new("p.toml")).unwrap_err();
+        assert!(err.to_string().contains("carries a password"), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    /// A plan with `[store.postgres]` holding `lines`.
+    fn pg_plan(lines: &str) -> Result<Plan, PlanError> {
+        parse_plan(
+            &format!("{GOOD}\n[store.postgres]\n{lines}\n"),
+            Path::new("/p/plan.toml"),
+        )
+    }
+
+    /// The message of a plan-invalid error (any other error fails the test).
+    fn invalid(result: Result<Plan, PlanError>) -> String {
+        match result {
+            Err(PlanError::Invalid { message, .. }) => message,
+            Err(other) => panic!("expected plan-invalid, got {other}"),
+            Ok(_) => panic!("expected plan-invalid, the plan loaded"),
+        }
+    }
+
+    #[test]
+    fn the_password_variable_must_be_a_phasehost_one() {
+        let message = invalid(pg_plan(
+            "url = \"postgres://u@db.example.com/db\"\npassword_env = \"AWS_SECRET_ACCESS_KEY\"",
+        ));
+        assert!(message.contains("AWS_SECRET_ACCESS_KEY"), "{message}");
+        assert!(message.contains("PHASEHOST_[A-Z0-9_]+"), "{message}");
+        for var in ["PATH", "HOME", "PHASEHOST_", "PHASEHOST_pw"] {
+            let message = invalid(pg_plan(&format!(
+                "url = \"postgres://u@127.0.0.1/db\"\npassword_env = \"{var}\""
+            )));
+            assert!(message.contains("PHASEHOST_[A-Z0-9_]+"), "{var}: {message}");
+        }
+        let plan = pg_plan(
+            "url = \"postgres://u@db.example.com/db\"\npassword_env = \"PHASEHOST_PG_PASSWORD\"",
+        )
+        .expect("a PHASEHOST_ variable is allowed");
+        let pg = plan.store.postgres.expect("postgres");
+        assert_eq!(pg.password_env.as_deref(), Some("PHASEHOST_PG_PASSWORD"));
+        assert_eq!(pg.sslmode, None);
+    }
+
+    #[test]
+    fn sslmode_disable_is_only_for_loopback_hosts() {
+        for url in [
+            "postgres://u@db.example.com/db",
+            "postgres://u@10.1.2.3:5432/db",
+            "host=localhost,db.example.com user=u",
+        ] {
+            let message = invalid(pg_plan(&format!("url = \"{url}\"\nsslmode = \"disable\"")));
+            assert!(
+                message.contains("only allowed for a loopback host"),
+                "{message}"
+            );
+            assert!(message.contains("verify-full"), "{message}");
+        }
+        for url in [
+            "postgres://u@127.0.0.1:5432/db",
+            "postgres://u@localhost/db",
+            "postgres://u@[::1]/db",
+            "host=/run/postgresql user=u",
+        ] {
+            pg_plan(&format!("url = \"{url}\"\nsslmode = \"disable\"")).expect(url);
+        }
+        // TLS modes are fine anywhere; the values are libpq's names.
+        let plan = pg_plan(
+            "url = \"postgres://u@db.example.com/db\"\nsslmode = \"verify-full\"\nsslrootcert = \"certs/root.pem\"",
+        )
+        .expect("verify-full");
+        let pg = plan.store.postgres.as_ref().expect("postgres");
+        assert_eq!(pg.sslmode, Some(crate::plan::SslMode::VerifyFull));
+        assert_eq!(
+            plan.resolve(pg.sslrootcert.as_deref().expect("sslrootcert")),
+            Path::new("/p/certs/root.pem")
+        );
+        pg_plan("url = \"postgres://u@db.example.com/db\"\nsslmode = \"require\"")
+            .expect("require");
+        let err =
+            pg_plan("url = \"postgres://u@db.example.com/db\"\nsslmode = \"prefer\"").unwrap_err();
+        assert!(matches!(err, PlanError::Syntax { .. }), "{err}");
+        // The URL cannot set the mode behind the plan's back.
+        let message = invalid(pg_plan(
+            "url = \"postgres://u@127.0.0.1/db?sslmode=require\"",
+        ));
+        assert!(message.contains("sets sslmode"), "{message}");
+        let message = invalid(pg_plan(
+            "url = \"postgres://u@127.0.0.1/db\"\nsslrootcert = \"root.pem\"",
+        ));
+        assert!(
+            message.contains("sslrootcert is only used over TLS"),
+            "{message}"
+        );
     }
 }

@@ -27,9 +27,6 @@ pub struct Plan {
     /// The knowledge-base folder for run documents.
     #[serde(default)]
     pub kb: KbSpec,
-    /// Engine settings.
-    #[serde(default)]
-    pub runtime: RuntimeSpec,
     /// Who may approve, and for how long an approval is valid.
     #[serde(default)]
     pub approvals: ApprovalSpec,
@@ -73,12 +70,23 @@ pub struct StoreSpec {
 pub struct PostgresSpec {
     /// A URL without a password, e.g. `postgres://phasehost@127.0.0.1:5432/test`.
     pub url: String,
-    /// The environment variable that holds the password, if any.
+    /// The environment variable that holds the password, if any; its name
+    /// must match `PHASEHOST_[A-Z0-9_]+`. The password is only sent over TLS.
     pub password_env: Option<String>,
     /// The schema to use (created if missing).
     #[serde(default = "default_schema")]
     pub schema: String,
+    /// `disable`, `require` or `verify-full`; by default `disable` for a
+    /// loopback host (127.0.0.0/8, `::1`, `localhost`, a unix socket) and
+    /// `verify-full` for any other. `disable` is refused for other hosts.
+    pub sslmode: Option<SslMode>,
+    /// A PEM file of the root certificate(s) to trust instead of the
+    /// system's (relative to the plan's folder).
+    pub sslrootcert: Option<PathBuf>,
 }
+
+/// The TLS mode of `[store.postgres]` (libpq's names and meanings).
+pub use phasehost_store::SslMode;
 
 fn default_schema() -> String {
     "phasehost".into()
@@ -95,22 +103,6 @@ pub struct KbSpec {
 impl Default for KbSpec {
     fn default() -> Self {
         Self { path: "kb".into() }
-    }
-}
-
-/// `[runtime]`
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeSpec {
-    /// Where compiled components are cached.
-    pub cache_dir: PathBuf,
-}
-
-impl Default for RuntimeSpec {
-    fn default() -> Self {
-        Self {
-            cache_dir: ".phasehost-cache".into(),
-        }
     }
 }
 
@@ -204,19 +196,53 @@ pub struct PhaseSpec {
     /// Predicates that must hold after the phase.
     #[serde(default)]
     pub gates_after: Vec<String>,
+    /// What a capability call without a grant does (default: stop).
+    #[serde(default)]
+    pub on_denied: OnDenied,
 }
 
-/// Resource limits for one plugin run.
+/// Resource limits for one plugin run: what it may use (memory, time) and
+/// what it may make the host do for it (bytes and rows crossing into the
+/// host, log lines, evidence). Exceeding a limit stops the run with
+/// `plugin-out-of-memory`, `plugin-deadline` or `plugin-output-too-large`,
+/// naming the limit and the plan line to raise it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Linear memory limit in MiB.
+    /// Linear memory limit in MiB (at most [`MAX_MEMORY_MIB`]).
     #[serde(default = "default_memory_mib")]
     pub memory_mib: u32,
-    /// Wall-clock deadline in milliseconds.
+    /// Wall-clock deadline in milliseconds. Host work done inside the
+    /// plugin's calls counts against it.
     #[serde(default = "default_deadline_ms")]
     pub deadline_ms: u64,
+    /// Largest single argument of a capability call (a table or column
+    /// name, a filter value, a row, a log line, an artifact), in bytes.
+    #[serde(default = "default_max_arg_bytes")]
+    pub max_arg_bytes: u64,
+    /// Largest total of one call's arguments, in bytes.
+    #[serde(default = "default_max_call_bytes")]
+    pub max_call_bytes: u64,
+    /// Most rows in one call.
+    #[serde(default = "default_max_call_rows")]
+    pub max_call_rows: u64,
+    /// Largest total of all arguments of all calls of one run, in bytes.
+    #[serde(default = "default_max_phase_bytes")]
+    pub max_phase_bytes: u64,
+    /// Largest evidence (JSON) a phase may return, or a gate's detail text.
+    #[serde(default = "default_max_evidence_bytes")]
+    pub max_evidence_bytes: u64,
+    /// Most log lines of one run.
+    #[serde(default = "default_max_log_lines")]
+    pub max_log_lines: u64,
+    /// Largest total of one run's log lines, in bytes (after each line is
+    /// cut to 4 KiB).
+    #[serde(default = "default_max_log_bytes")]
+    pub max_log_bytes: u64,
 }
+
+/// The largest `memory_mib` a plan may give a plugin: the engine's slot.
+pub const MAX_MEMORY_MIB: u32 = 1024;
 
 fn default_memory_mib() -> u32 {
     64
@@ -224,14 +250,54 @@ fn default_memory_mib() -> u32 {
 fn default_deadline_ms() -> u64 {
     10_000
 }
+fn default_max_arg_bytes() -> u64 {
+    1 << 20
+}
+fn default_max_call_bytes() -> u64 {
+    32 << 20
+}
+fn default_max_call_rows() -> u64 {
+    100_000
+}
+fn default_max_phase_bytes() -> u64 {
+    128 << 20
+}
+fn default_max_evidence_bytes() -> u64 {
+    256 << 10
+}
+fn default_max_log_lines() -> u64 {
+    10_000
+}
+fn default_max_log_bytes() -> u64 {
+    4 << 20
+}
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             memory_mib: default_memory_mib(),
             deadline_ms: default_deadline_ms(),
+            max_arg_bytes: default_max_arg_bytes(),
+            max_call_bytes: default_max_call_bytes(),
+            max_call_rows: default_max_call_rows(),
+            max_phase_bytes: default_max_phase_bytes(),
+            max_evidence_bytes: default_max_evidence_bytes(),
+            max_log_lines: default_max_log_lines(),
+            max_log_bytes: default_max_log_bytes(),
         }
     }
+}
+
+/// What a denied capability call does to the phase.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnDenied {
+    /// Stop the phase at once with `capability-denied` (the default).
+    #[default]
+    Stop,
+    /// Answer `access-denied`, record the call in the evidence document and
+    /// the log, and go on (for a plugin under development).
+    Record,
 }
 
 impl Plan {

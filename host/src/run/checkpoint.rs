@@ -3,6 +3,11 @@
 //! that commit and saving its state file (a killed worker, a crash) is put
 //! right from the store on resume instead of re-running a phase whose writes
 //! are already in.
+//!
+//! For a live run the store, not the state file, is the record of what
+//! committed: each checkpoint carries the phase's evidence digest and the
+//! digest of the run's inputs, and a resume goes on only when the state
+//! agrees with them (at most one phase behind, after a crash).
 
 use super::runner::Runner;
 use super::state::{Mode, PhaseRecord};
@@ -38,54 +43,96 @@ impl Runner {
             phase: phase.to_string(),
             evidence_digest: evidence_digest.to_string(),
             store_digest: store_digest.clone(),
+            inputs_digest: self.inputs_digest.clone(),
         };
         self.with_store(|s| s.record_checkpoint(&checkpoint))
             .map_err(|s| s.in_phase(phase))?;
         Ok(Some(store_digest))
     }
 
-    /// Adopt the phase the store says committed but the state file does not
-    /// list yet (at most one: the state is saved after every commit).
-    /// Anything else that disagrees is corrupt state. Returns whether a
-    /// phase was adopted.
-    pub(super) fn recover_committed_phase(&mut self) -> Result<bool, Stop> {
+    /// The run's committed checkpoints in phase order, each checked to be
+    /// the plan's phase at its index and to carry this run's inputs digest;
+    /// `None` for a dry run or without a store.
+    pub(super) fn committed_checkpoints(&self) -> Result<Option<Vec<Checkpoint>>, Stop> {
         if self.state.mode != Mode::Live {
-            return Ok(false);
+            return Ok(None);
         }
         let run_id = self.state.run_id.clone();
-        let Some(Some(last)) = self.with_store(|s| s.last_checkpoint(&run_id))? else {
+        let Some(checkpoints) = self.with_store(|s| s.checkpoints(&run_id))? else {
+            return Ok(None);
+        };
+        for (index, checkpoint) in checkpoints.iter().enumerate() {
+            let expected = self.plan.phases.get(index).map(|p| p.name.as_str());
+            if checkpoint.phase_index != index as u64 || expected != Some(checkpoint.phase.as_str())
+            {
+                return Err(corrupt(format!(
+                    "the store's checkpoints of run {run_id} do not follow the plan's phases at phase {}",
+                    index + 1
+                )));
+            }
+            if checkpoint.inputs_digest != self.inputs_digest {
+                return Err(Stop::new(
+                    StopCode::Drift,
+                    format!(
+                        "phase `{}` of this run committed with other inputs (source, plan or plugins) than the ones given now",
+                        checkpoint.phase
+                    ),
+                ));
+            }
+        }
+        Ok(Some(checkpoints))
+    }
+
+    /// Bring the state in line with the store's checkpoints (a live run):
+    /// adopt the one phase the store says committed but the state does not
+    /// list yet (a crash between commit and save); refuse any other
+    /// disagreement as corrupt state. Returns whether a phase was adopted.
+    pub(super) fn reconcile_with_store(&mut self) -> Result<bool, Stop> {
+        let Some(checkpoints) = self.committed_checkpoints()? else {
             return Ok(false);
         };
+        let run_id = self.state.run_id.clone();
         let next = self.state.next_phase;
-        let index = last.phase_index as usize;
-        if index < next {
-            return Ok(false);
-        }
-        if index > next || self.state.phases.len() != next {
+        if self.state.phases.len() != next {
             return Err(corrupt(format!(
-                "the store has phase {} of run {run_id} committed, but the run state stops before phase {}",
-                index + 1,
+                "the run state lists {} phases done but goes on at phase {}",
+                self.state.phases.len(),
                 next + 1
             )));
         }
-        let expected = self.plan.phases.get(index).map(|p| p.name.as_str());
-        if expected != Some(last.phase.as_str()) {
+        if checkpoints.len() != next && checkpoints.len() != next + 1 {
             return Err(corrupt(format!(
-                "the store's checkpoint names phase `{}` where the plan has {expected:?}",
-                last.phase
+                "the store has {} phases of run {run_id} committed, but the run state goes on at phase {}",
+                checkpoints.len(),
+                next + 1
             )));
         }
+        for (record, checkpoint) in self.state.phases.iter().zip(&checkpoints) {
+            if record.phase != checkpoint.phase
+                || record.evidence_digest != checkpoint.evidence_digest
+            {
+                return Err(Stop::new(
+                    StopCode::Drift,
+                    format!(
+                        "the run state's evidence digest of `{}` is not the one the store committed",
+                        record.phase
+                    ),
+                ));
+            }
+        }
+        let Some(last) = checkpoints.get(next).cloned() else {
+            return Ok(false);
+        };
+        let index = next;
         let document = evidence_document(index, &last.phase);
         let path = self.folder.root().join(&document);
-        let doc: serde_json::Value = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| {
-                corrupt(format!(
-                    "phase `{}` committed, but its evidence {document} is missing or damaged",
-                    last.phase
-                ))
-            })?;
+        let doc = self.folder.read_json(&document).map_err(|_| {
+            corrupt(format!(
+                "phase `{}` committed, but its evidence {} is missing or damaged",
+                last.phase,
+                path.display()
+            ))
+        })?;
         let digest = sha256_hex(doc["evidence"].to_string().as_bytes());
         if digest != last.evidence_digest || doc["evidence_digest"] != last.evidence_digest.as_str()
         {

@@ -8,13 +8,35 @@ use crate::stop::{Stop, StopCode};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The largest plan, source or component file hashed.
+const MAX_INPUT_BYTES: u64 = 256 << 20;
+
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, Stop> {
-    std::fs::read(path).map_err(|e| {
+    phasehost_policy::safe_fs::read_regular_following(path, MAX_INPUT_BYTES).map_err(|e| {
         Stop::new(
             StopCode::Drift,
             format!("cannot read {what} {}: {e}", path.display()),
         )
     })
+}
+
+/// sha256 of the file at `path` (a regular file; `what` names it in errors).
+pub fn file_sha256(path: &Path, what: &str) -> Result<String, Stop> {
+    Ok(sha256_hex(&read(path, what)?))
+}
+
+/// One digest of the run's inputs (source, plan, plugins; not the store),
+/// recorded with every live checkpoint: a resumed run proves with it that
+/// its inputs are the ones its committed phases ran on.
+pub fn inputs_digest(fingerprint: &Fingerprint) -> String {
+    let mut text = format!(
+        "phasehost-inputs-v1\nsource {}\nplan {}\n",
+        fingerprint.source_sha256, fingerprint.plan_sha256
+    );
+    for (name, sha) in &fingerprint.plugins {
+        text.push_str(&format!("plugin {name} {sha}\n"));
+    }
+    sha256_hex(text.as_bytes())
 }
 
 /// sha256 of every component the plan names, by plugin name.

@@ -49,18 +49,58 @@ pub fn new_run_id(document_id: &str, plan_sha: &str, source_sha: &str) -> String
     format!("{document_id}.{}.{}", utc_stamp(now_secs()), &salt[..8])
 }
 
+/// Whether `id` is a document id: 1–120 ASCII letters, digits, '-', '_'
+/// or '.', and not `.` or `..`.
+pub fn is_document_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 120
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Whether `id` has the grammar of [`new_run_id`]:
+/// `<document id>.<YYYYMMDDTHHMMSSZ>.<8 lowercase hex>`. Such an id is one
+/// path component (no separator, never `.` or `..`), so it can name a
+/// folder under the KB's `runs/` and nothing else.
+pub fn is_run_id(id: &str) -> bool {
+    let mut parts = id.rsplitn(3, '.');
+    let (Some(salt), Some(stamp), Some(document)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let stamp_ok = stamp.len() == 16
+        && stamp.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            15 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+    let salt_ok = salt.len() == 8
+        && salt
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    stamp_ok && salt_ok && is_document_id(document)
+}
+
+/// Whether `name` is a plain name (a phase or gate name): 1–64 ASCII
+/// letters, digits, '-' or '_'.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
 /// The document id: the source file's stem, which must be a plain name.
 pub fn document_id(source: &Path) -> Result<String, Stop> {
     let stem = source
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
-    let ok = !stem.is_empty()
-        && stem.len() <= 120
-        && stem
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if is_document_id(stem) {
         Ok(stem.to_string())
     } else {
         Err(Stop::new(
@@ -110,5 +150,24 @@ mod tests {
         );
         assert!(document_id(Path::new("/x/bad name.txt")).is_err());
         assert!(document_id(Path::new("/x/đ.txt")).is_err());
+    }
+
+    #[test]
+    fn run_ids_have_one_grammar_that_never_names_a_path() {
+        let id = new_run_id("hien-phap", "p", "s");
+        assert!(is_run_id(&id), "{id}");
+        for bad in [
+            "",
+            "..",
+            "../../etc.20261202T000000Z.0123abcd",
+            "a/b.20261202T000000Z.0123abcd",
+            "hien-phap.20261202T000000Z.0123ABCD",
+            "hien-phap.20261202X000000Z.0123abcd",
+            "hien-phap.20261202T000000Z.0123abc",
+            "..20261202T000000Z.0123abcd",
+            "hien-phap.20261202T000000Z.0123abcd/..",
+        ] {
+            assert!(!is_run_id(bad), "{bad}");
+        }
     }
 }

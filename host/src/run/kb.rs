@@ -1,10 +1,17 @@
 //! The run folder in the knowledge base: evidence documents, stop documents,
 //! the log, artifacts and approvals. Writing a KB document is a green-light
 //! gate: if it fails, the run does not go on.
+//!
+//! The KB may be writable by others than the host (see
+//! docs/THREAT_MODEL.md), so nothing here follows a symlink: the run folder
+//! and its subfolders must be real folders, files are opened with
+//! `O_NOFOLLOW` (or created with `O_EXCL`), and reads are bounded and
+//! refuse anything but a regular file.
 
 use crate::fsutil::write_atomic;
 use crate::runtime::state::LogLine;
 use crate::stop::{Stop, StopCode};
+use phasehost_policy::safe_fs;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,25 +49,70 @@ pub struct RunLock {
     _file: std::fs::File,
 }
 
+/// The folders a run folder holds.
+const SUBFOLDERS: [&str; 3] = ["evidence", "artifacts", "approvals"];
+
+/// The largest KB document the host reads back (evidence, stop documents).
+pub const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
+
+fn corrupt(what: &str, path: &Path, e: impl std::fmt::Display) -> Stop {
+    Stop::new(
+        StopCode::CorruptState,
+        format!("{what} {}: {e}", path.display()),
+    )
+}
+
 impl RunFolder {
-    /// Create the folder for a new run.
+    /// Create the folder for a new run (it must not exist yet).
     pub fn create(kb: &Path, run_id: &str) -> Result<Self, Stop> {
-        let root = kb.join("runs").join(run_id);
-        for dir in [
-            root.join("evidence"),
-            root.join("artifacts"),
-            root.join("approvals"),
-        ] {
-            std::fs::create_dir_all(&dir).map_err(|e| kb_error("the run folder", &dir, e))?;
+        let runs = kb.join("runs");
+        std::fs::create_dir_all(&runs).map_err(|e| kb_error("the runs folder", &runs, e))?;
+        safe_fs::check_real_dir(&runs).map_err(|e| kb_error("the runs folder", &runs, e))?;
+        let root = runs.join(run_id);
+        std::fs::create_dir(&root).map_err(|e| kb_error("the run folder", &root, e))?;
+        for dir in SUBFOLDERS {
+            let dir = root.join(dir);
+            std::fs::create_dir(&dir).map_err(|e| kb_error("the run folder", &dir, e))?;
         }
         Ok(Self { root })
     }
 
-    /// An existing run folder.
-    pub fn open(root: &Path) -> Self {
-        Self {
-            root: root.to_path_buf(),
+    /// An existing run folder the operator named: it and its subfolders
+    /// must be real folders, never symlinks.
+    pub fn open(root: &Path) -> Result<Self, Stop> {
+        safe_fs::check_real_dir(root).map_err(|e| corrupt("run folder", root, e))?;
+        for dir in SUBFOLDERS {
+            let dir = root.join(dir);
+            safe_fs::check_real_dir(&dir).map_err(|e| corrupt("run folder", &dir, e))?;
         }
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The folder of run `run_id` in KB `kb`, for a run id read from
+    /// somewhere untrusted (a queue row): it must match the run-id grammar,
+    /// so it names exactly one folder under `<kb>/runs/`.
+    pub fn open_in(kb: &Path, run_id: &str) -> Result<Self, Stop> {
+        if !super::ids::is_run_id(run_id) {
+            return Err(Stop::new(
+                StopCode::QueueEntryRefused,
+                format!(
+                    "{run_id:?} is not a run id; nothing outside the KB's runs folder is opened"
+                ),
+            ));
+        }
+        let runs = kb.join("runs");
+        safe_fs::check_real_dir(&runs).map_err(|e| corrupt("runs folder", &runs, e))?;
+        Self::open(&runs.join(run_id))
+    }
+
+    /// Read a JSON document of the run folder (bounded, no symlink).
+    pub fn read_json(&self, relative: &str) -> Result<serde_json::Value, Stop> {
+        let path = self.root.join(relative);
+        let bytes = safe_fs::read_regular(&path, MAX_DOCUMENT_BYTES)
+            .map_err(|e| corrupt("cannot read", &path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| corrupt("damaged document", &path, e))
     }
 
     /// The folder.
@@ -78,7 +130,8 @@ impl RunFolder {
     /// holds is refused: two processes must never drive one run.
     pub fn lock(&self) -> Result<RunLock, Stop> {
         let path = self.root.join(".lock");
-        let file = std::fs::File::create(&path).map_err(|e| kb_error("the run lock", &path, e))?;
+        let file = safe_fs::open_or_create_regular(&path)
+            .map_err(|e| kb_error("the run lock", &path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(RunLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(Stop::new(
@@ -118,10 +171,10 @@ impl RunFolder {
             text.push_str(&entry.to_string());
             text.push('\n');
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
+        let mut file = safe_fs::open_or_create_regular(&path)
+            .map_err(|e| kb_error("the run log", &path, e))?;
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::End(0))
             .map_err(|e| kb_error("the run log", &path, e))?;
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_data())

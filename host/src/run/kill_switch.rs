@@ -1,5 +1,10 @@
 //! The kill-switch: a file whose presence stops every mutation, and, for a
 //! queue worker, the loss of its lease on the document it is running.
+//!
+//! It fails closed: anything at the kill file's path (a file, a folder, a
+//! dangling symlink) engages it, and so does any error other than "not
+//! found" while looking (permissions, a path component that is a file, a
+//! symlink loop): a switch whose state cannot be read is treated as on.
 
 use crate::runtime::state::MutationGuard;
 use std::path::PathBuf;
@@ -30,8 +35,15 @@ impl KillSwitch {
 
     /// Why mutations are refused now, or `None` when they are allowed.
     pub fn reason(&self) -> Option<String> {
-        if self.file.exists() {
-            return Some(format!("kill file {} exists", self.file.display()));
+        match std::fs::symlink_metadata(&self.file) {
+            Ok(_) => return Some(format!("kill file {} exists", self.file.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Some(format!(
+                    "cannot tell whether kill file {} exists ({e}); a kill-switch that cannot be read counts as engaged",
+                    self.file.display()
+                ));
+            }
         }
         if self
             .lease_lost
@@ -87,5 +99,24 @@ mod tests {
         assert!(!kill.engaged());
         std::fs::write(dir.path().join("KILL"), "").unwrap();
         assert!(kill.check().unwrap_err().contains("kill file"));
+    }
+
+    #[test]
+    fn a_kill_file_whose_state_cannot_be_read_engages_the_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        // A path through a regular file: looking it up fails with ENOTDIR,
+        // not "not found" (root ignores permissions, so this is the error
+        // every user can provoke).
+        std::fs::write(dir.path().join("not-a-folder"), "").unwrap();
+        let kill = KillSwitch::new(dir.path().join("not-a-folder").join("KILL"));
+        let reason = kill.check().unwrap_err();
+        assert!(reason.contains("cannot tell"), "{reason}");
+    }
+
+    #[test]
+    fn a_dangling_symlink_as_kill_file_engages_the_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("KILL")).unwrap();
+        assert!(KillSwitch::new(dir.path().join("KILL")).engaged());
     }
 }

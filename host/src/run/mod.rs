@@ -49,18 +49,51 @@ pub struct StartRequest {
     pub host_config: Option<PathBuf>,
 }
 
+/// What `resume` needs: the run folder, and the plan and host config from
+/// the operator (as at start), never from the run folder.
+#[derive(Debug, Clone)]
+pub struct ResumeRequest {
+    /// The run folder.
+    pub run_folder: PathBuf,
+    /// The plan file; it must be the plan the run started with (its sha256
+    /// is compared: another plan is drift).
+    pub plan: PathBuf,
+    /// The operator's host config (read afresh: execution switch, kill file).
+    pub host_config: Option<PathBuf>,
+}
+
+/// What `approve` needs.
+#[derive(Debug, Clone)]
+pub struct ApproveRequest {
+    /// The run folder.
+    pub run_folder: PathBuf,
+    /// The gate to approve.
+    pub gate: Gate,
+    /// The approver's signing key file.
+    pub key_file: PathBuf,
+    /// The plan the run started with (TTL, trusted keys, the queue).
+    pub plan: PathBuf,
+}
+
 /// Called with a new run's id; an `Err` stops the run before any phase.
 pub type OnCreated<'a> = &'a mut dyn FnMut(&str) -> Result<(), Stop>;
 
-/// What a queue worker adds to a run: a callback once the run has its id
-/// (before any phase runs), and the flag its lease keeper sets when the
-/// lease is lost (it engages the kill-switch).
+/// Called with the phase name right before each store commit of a live
+/// run (after the kill-switch was last checked by a capability call).
+pub type BeforeCommit = Box<dyn FnMut(&str) + Send>;
+
+/// What a queue worker (or a test) adds to a run: a callback once the run
+/// has its id (before any phase runs), the flag its lease keeper sets when
+/// the lease is lost (it engages the kill-switch), and a callback before
+/// each commit.
 #[derive(Default)]
 pub struct RunHooks<'a> {
     /// Called with the new run's id after its folder and state exist.
     pub on_created: Option<OnCreated<'a>>,
     /// Set when the worker no longer holds the document's lease.
     pub lease_lost: Option<Arc<AtomicBool>>,
+    /// Called right before each commit.
+    pub before_commit: Option<BeforeCommit>,
 }
 
 fn plan_stop(e: impl std::fmt::Display) -> Stop {
@@ -86,22 +119,32 @@ fn trust(plan: &Plan) -> Result<TrustStore, Stop> {
     TrustStore::from_files(&files).map_err(plan_stop)
 }
 
-/// Load everything a run needs; `state` is the run's saved or new state.
+/// The largest source document read.
+const MAX_SOURCE_BYTES: u64 = 256 << 20;
+
+/// Read a source document: a regular file (a FIFO or device is refused,
+/// never waited on), bounded.
+pub(crate) fn read_source(path: &Path) -> Result<Vec<u8>, Stop> {
+    phasehost_policy::safe_fs::read_regular_following(path, MAX_SOURCE_BYTES).map_err(|e| {
+        Stop::new(
+            StopCode::UnknownDocument,
+            format!("cannot read source {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Load everything a run needs; `state` is the run's saved or new state,
+/// `inputs` the fingerprint of the inputs as they are now.
 fn assemble(
     plan: Plan,
+    host: &HostConfig,
     state: RunState,
     folder: RunFolder,
     kill: KillSwitch,
+    before_commit: Option<BeforeCommit>,
 ) -> Result<Runner, Stop> {
-    let source: Arc<[u8]> = std::fs::read(&state.source_path)
-        .map_err(|e| {
-            Stop::new(
-                StopCode::UnknownDocument,
-                format!("cannot read source {}: {e}", state.source_path.display()),
-            )
-        })?
-        .into();
-    let runtime = Runtime::shared(&plan.resolve(&plan.runtime.cache_dir)).map_err(|e| {
+    let source: Arc<[u8]> = read_source(&state.source_path)?.into();
+    let runtime = Runtime::shared(&host.cache_dir()).map_err(|e| {
         Stop::new(
             StopCode::Internal,
             format!("cannot start the wasm engine: {e:#}"),
@@ -122,6 +165,7 @@ fn assemble(
     }
     let store = store_open::open(&plan)?;
     let kb = plan.resolve(&plan.kb.path);
+    let inputs_digest = fingerprint::inputs_digest(&state.fingerprint);
     Ok(Runner {
         trust: trust(&plan)?,
         ledger: ledger(&kb)?,
@@ -134,6 +178,9 @@ fn assemble(
         state,
         source,
         kill,
+        approvals: BTreeMap::new(),
+        inputs_digest,
+        before_commit,
     })
 }
 
@@ -151,6 +198,20 @@ pub fn start(request: &StartRequest) -> Result<RunReport, Stop> {
     start_with(request, RunHooks::default())
 }
 
+/// Refuse a live run the operator's host config does not allow now.
+fn check_live(host: &HostConfig, kill: &KillSwitch) -> Result<(), Stop> {
+    if !host.execution.enabled {
+        return Err(Stop::new(
+            StopCode::ExecutionDisabled,
+            "a live run needs `[execution] enabled = true` in the host config given with --host-config",
+        ));
+    }
+    if let Some(reason) = kill.reason() {
+        return Err(Stop::new(StopCode::KillSwitch, reason));
+    }
+    Ok(())
+}
+
 /// [`start`] with a worker's hooks.
 pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
     let plan = load_plan(&request.plan).map_err(plan_stop)?;
@@ -159,18 +220,7 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
     let kill = KillSwitch::new(host.kill_file(&kb)).with_lease(hooks.lease_lost);
     let mode = if request.live { Mode::Live } else { Mode::Dry };
     if request.live {
-        if !host.execution.enabled {
-            return Err(Stop::new(
-                StopCode::ExecutionDisabled,
-                "--live was given, but the host config does not set `[execution] enabled = true`",
-            ));
-        }
-        if kill.engaged() {
-            return Err(Stop::new(
-                StopCode::KillSwitch,
-                format!("kill file {} exists", kill.file().display()),
-            ));
-        }
+        check_live(&host, &kill)?;
     }
     let document_id = ids::document_id(&request.source)?;
     let fingerprint = fingerprint::inputs(&plan, &request.plan, &request.source)?;
@@ -185,14 +235,12 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
         run_id,
         plan_path: absolute(&request.plan),
         source_path: absolute(&request.source),
-        host_config: request.host_config.as_deref().map(absolute),
         document_id,
         version: ids::version_label(&fingerprint.source_sha256),
         mode,
         status: Status::Running,
         next_phase: 0,
         phases: Vec::new(),
-        approvals: BTreeMap::new(),
         fingerprint,
         started_at: ids::now_secs(),
     };
@@ -207,7 +255,14 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
             outcome: Outcome::Stopped(write_early_stop(&folder, state, stop)),
         });
     }
-    let outcome = match assemble(plan, state.clone(), folder.clone(), kill) {
+    let outcome = match assemble(
+        plan,
+        &host,
+        state.clone(),
+        folder.clone(),
+        kill,
+        hooks.before_commit,
+    ) {
         Ok(mut runner) => runner.drive(),
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, state, stop)),
     };
@@ -236,19 +291,49 @@ fn write_early_stop(folder: &RunFolder, mut state: RunState, stop: Stop) -> Stop
     stop
 }
 
+/// Load a run folder's state and check it belongs to that folder.
+fn load_state(folder: &RunFolder) -> Result<RunState, Stop> {
+    let state = RunState::load(folder.root())?;
+    let name = folder.root().file_name().and_then(|n| n.to_str());
+    if name != Some(state.run_id.as_str()) {
+        return Err(Stop::new(
+            StopCode::CorruptState,
+            format!(
+                "the state in {} belongs to run {}, not to this folder",
+                folder.root().display(),
+                state.run_id
+            ),
+        ));
+    }
+    Ok(state)
+}
+
 /// Resume a paused (or interrupted) run after the drift check.
-pub fn resume(run_folder: &Path) -> Result<RunReport, Stop> {
-    resume_with(run_folder, None)
+pub fn resume(request: &ResumeRequest) -> Result<RunReport, Stop> {
+    resume_with(request, None)
 }
 
 /// [`resume`] for a worker: `lease_lost` engages the kill-switch.
 pub fn resume_with(
-    run_folder: &Path,
+    request: &ResumeRequest,
     lease_lost: Option<Arc<AtomicBool>>,
 ) -> Result<RunReport, Stop> {
-    let folder = RunFolder::open(run_folder);
+    resume_hooked(
+        request,
+        RunHooks {
+            lease_lost,
+            ..RunHooks::default()
+        },
+    )
+}
+
+/// [`resume`] with hooks (`on_created` is not called: the run exists).
+pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+    let lease_lost = hooks.lease_lost;
+    let before_commit = hooks.before_commit;
+    let folder = RunFolder::open(&request.run_folder)?;
     let _held = folder.lock()?;
-    let state = RunState::load(run_folder)?;
+    let state = load_state(&folder)?;
     match &state.status {
         Status::Paused { .. } | Status::Running => {}
         Status::Completed => {
@@ -266,28 +351,33 @@ pub fn resume_with(
             ));
         }
     }
-    let plan = load_plan(&state.plan_path).map_err(plan_stop)?;
-    let host = HostConfig::load(state.host_config.as_deref())?;
-    let kill = KillSwitch::new(host.kill_file(&plan.resolve(&plan.kb.path))).with_lease(lease_lost);
     // The state as the store put it right (a phase it had committed), so a
     // stop after that still saves it.
     let mut latest: Option<RunState> = None;
     let check = (|| {
-        if state.mode == Mode::Live && !host.execution.enabled {
-            return Err(Stop::new(
-                StopCode::ExecutionDisabled,
-                "the host config no longer enables live execution",
-            ));
+        let plan = load_plan(&request.plan).map_err(plan_stop)?;
+        let host = HostConfig::load(request.host_config.as_deref())?;
+        let kill =
+            KillSwitch::new(host.kill_file(&plan.resolve(&plan.kb.path))).with_lease(lease_lost);
+        if state.mode == Mode::Live {
+            check_live(&host, &kill)?;
         }
         // Inputs first: a changed plugin is drift, before the loader calls it a pin mismatch.
-        let mut now = fingerprint::inputs(&plan, &state.plan_path, &state.source_path)?;
+        let mut now = fingerprint::inputs(&plan, &request.plan, &state.source_path)?;
         let recorded_inputs = fingerprint::Fingerprint {
             store_digest: None,
             ..state.fingerprint.clone()
         };
         fingerprint::compare(&recorded_inputs, &now)?;
-        let mut runner = assemble(plan, state.clone(), folder.clone(), kill)?;
-        if runner.recover_committed_phase()? {
+        let mut runner = assemble(
+            plan,
+            &host,
+            state.clone(),
+            folder.clone(),
+            kill,
+            before_commit,
+        )?;
+        if runner.reconcile_with_store()? {
             latest = Some(runner.state().clone());
         }
         now.store_digest = runner.store_digest()?;
@@ -299,7 +389,7 @@ pub fn resume_with(
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, latest.unwrap_or(state), stop)),
     };
     Ok(RunReport {
-        folder: Some(run_folder.to_path_buf()),
+        folder: Some(request.run_folder.clone()),
         outcome,
     })
 }
@@ -315,10 +405,14 @@ pub struct Approved {
 }
 
 /// Sign an approval for the gate a run is paused at, with the key in
-/// `key_file`; the digest is read from the run folder. A document waiting in
-/// the plan's PostgreSQL queue becomes claimable again.
-pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<Approved, Stop> {
-    let state = RunState::load(run_folder)?;
+/// `key_file`. The digest is the one the run is paused at, checked against
+/// the evidence document it comes from; the key must be one the plan
+/// trusts; the plan must be the one the run started with. A document
+/// waiting in the plan's PostgreSQL queue becomes claimable again.
+pub fn approve(request: &ApproveRequest) -> Result<Approved, Stop> {
+    let folder = RunFolder::open(&request.run_folder)?;
+    let state = load_state(&folder)?;
+    let gate = request.gate;
     let Status::Paused {
         gate: waiting,
         evidence_digest,
@@ -336,13 +430,39 @@ pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<Approve
             format!("the run is paused at {waiting}, not {gate}"),
         ));
     }
-    let plan = load_plan(&state.plan_path).map_err(plan_stop)?;
+    let plan = load_plan(&request.plan).map_err(plan_stop)?;
+    let plan_sha = fingerprint::file_sha256(&request.plan, "plan")?;
+    if plan_sha != state.fingerprint.plan_sha256 {
+        return Err(Stop::new(
+            StopCode::Drift,
+            format!(
+                "{} is not the plan this run started with; approve with that plan",
+                request.plan.display()
+            ),
+        ));
+    }
+    let bound = runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
+    if bound != *evidence_digest {
+        return Err(Stop::new(
+            StopCode::Drift,
+            "the digest the run is paused at is not the one its evidence documents hold; nothing was signed",
+        ));
+    }
     let ttl = match gate {
         Gate::Sg1 => plan.approvals.sg1_ttl_secs,
         Gate::Sg2 => plan.approvals.sg2_ttl_secs,
     };
-    let key = approval::load_signing_key(key_file)
+    let key = approval::load_signing_key(&request.key_file)
         .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
+    if !trust(&plan)?.contains(&key.signing_key().verifying_key()) {
+        return Err(Stop::new(
+            StopCode::ApprovalInvalid,
+            format!(
+                "key {} is not among the plan's [approvals] trusted_keys; nothing was signed",
+                key.key_id()
+            ),
+        ));
+    }
     let statement = approval::ApprovalStatement::new(
         state.run_id.clone(),
         gate,
@@ -352,11 +472,7 @@ pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<Approve
         key.key_id().to_string(),
     );
     let signed = approval::sign(statement, key.signing_key());
-    let label = match gate {
-        Gate::Sg1 => "sg1",
-        Gate::Sg2 => "sg2",
-    };
-    let path = RunFolder::open(run_folder).approval(label);
+    let path = folder.approval(gate.as_str());
     approval::save_approval(&path, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
@@ -380,9 +496,16 @@ pub fn approve(run_folder: &Path, gate: Gate, key_file: &Path) -> Result<Approve
     })
 }
 
-/// A human-readable status of a run folder.
-pub fn status(run_folder: &Path) -> Result<String, Stop> {
-    let state = RunState::load(run_folder)?;
+/// A human-readable status of a run folder. Approvals are read from the
+/// signed files only; with `plan`, each is checked against the plan's
+/// trusted keys (without it, the line says it is unchecked).
+pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
+    let folder = RunFolder::open(run_folder)?;
+    let state = load_state(&folder)?;
+    let trust = match plan {
+        Some(plan) => Some(trust(&load_plan(plan).map_err(plan_stop)?)?),
+        None => None,
+    };
     let mut out = format!(
         "run       {}\ndocument  {} ({})\nmode      {}\n",
         state.run_id,
@@ -397,9 +520,9 @@ pub fn status(run_folder: &Path) -> Result<String, Stop> {
             evidence_digest,
             before_phase,
         } => format!(
-            "paused at {gate} before {before_phase}, waiting for an approval of digest {evidence_digest}\n          next: phasehost approve {} --gate {} --key <key-file>, then phasehost resume {}",
+            "paused at {gate} before {before_phase}, waiting for an approval of digest {evidence_digest}\n          next: phasehost approve {} --gate {} --plan <plan> --key <key-file>, then phasehost resume {} --plan <plan>",
             run_folder.display(),
-            if *gate == Gate::Sg1 { "sg1" } else { "sg2" },
+            gate.as_str(),
             run_folder.display()
         ),
         Status::Stopped { code, phase } => format!(
@@ -412,15 +535,37 @@ pub fn status(run_folder: &Path) -> Result<String, Stop> {
         Status::Completed => "completed".to_string(),
     };
     out.push_str(&format!("status    {status}\n"));
+    out.push_str(&format!("plan      {}\n", state.plan_path.display()));
     for record in &state.phases {
         out.push_str(&format!(
             "  done    {:<20} evidence {}\n",
             record.phase,
-            &record.evidence_digest[..16]
+            record
+                .evidence_digest
+                .get(..16)
+                .unwrap_or(&record.evidence_digest)
         ));
     }
-    for (gate, consumed) in &state.approvals {
-        out.push_str(&format!("  approved {gate} by key {}\n", consumed.key_id));
+    for gate in [Gate::Sg1, Gate::Sg2] {
+        let path = folder.approval(gate.as_str());
+        let line = match approval::load_approval(&path) {
+            Err(approval::ApprovalError::Missing { .. }) => continue,
+            Err(e) => format!("unreadable: {e}"),
+            Ok(signed) => {
+                let key = &signed.statement.key_id;
+                match &trust {
+                    None => format!("signed by key {key} (not checked: pass --plan)"),
+                    Some(trust) => match approval::check_signature(&signed, trust) {
+                        Ok(()) if signed.statement.run_id == state.run_id => {
+                            format!("signed by key {key}, a key the plan trusts")
+                        }
+                        Ok(()) => format!("signed by key {key} for another run: not valid here"),
+                        Err(e) => format!("NOT VALID: {e}"),
+                    },
+                }
+            }
+        };
+        out.push_str(&format!("  approval {gate}: {line}\n"));
     }
     Ok(out)
 }

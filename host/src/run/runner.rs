@@ -1,8 +1,16 @@
 //! The run state machine: phases in order; at SG_1 / SG_2 an approval or a
 //! pause; per phase: gates before → plugin → gates after → evidence document
-//! → state saved. Every way out writes a stop document.
+//! → kill-switch → commit (live) → state saved. Every way out writes a stop
+//! document; every change of status goes through [`Runner::transition`].
+//!
+//! Nothing the run folder says opens a gate or feeds one unchecked: an
+//! approval is accepted only from its signed file (verified against the
+//! plan's trusted keys and the consumed ledger, bound to the digest
+//! recomputed from the evidence), and the evidence of phases already done
+//! is re-read only after its digest matched the state's record and, on a
+//! live run, the store's checkpoint of that phase.
 
-use super::gates::{GateResult, GateSet};
+use super::gates::GateSet;
 use super::kb::RunFolder;
 use super::kill_switch::KillSwitch;
 use super::secret_scan::{SecretScanner, clean_evidence};
@@ -14,7 +22,7 @@ use crate::runtime::{LoadedPhase, PhaseInput, Runtime};
 use crate::stop::{Stop, StopCode};
 use crate::store::Scope;
 use phasehost_policy::approval::{
-    self, ApprovalError, ConsumedLedger, Expectation, FileLedger, Gate, TrustStore,
+    self, ApprovalError, ConsumedLedger, Expectation, FileLedger, Gate, SignedApproval, TrustStore,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -52,24 +60,35 @@ pub struct Runner {
     pub(super) kill: KillSwitch,
     pub(super) ledger: FileLedger,
     pub(super) trust: TrustStore,
+    /// Approvals verified from their signed files in this process, by gate.
+    pub(super) approvals: BTreeMap<String, ConsumedGate>,
+    /// [`super::fingerprint::inputs_digest`] of the run's inputs.
+    pub(super) inputs_digest: String,
+    /// Called right before each commit (see [`super::RunHooks`]).
+    pub(super) before_commit: Option<super::BeforeCommit>,
 }
 
 fn gate_label(gate: Gate) -> &'static str {
-    match gate {
-        Gate::Sg1 => "sg1",
-        Gate::Sg2 => "sg2",
-    }
+    gate.as_str()
 }
 
+/// Every approval refusal as its stop code (exhaustive: a new refusal
+/// does not compile until it has one).
 fn approval_stop(e: &ApprovalError) -> Stop {
-    let code = match e.stop_code() {
-        "approval-missing" => StopCode::ApprovalMissing,
-        "approval-expired" => StopCode::ApprovalExpired,
-        "approval-replayed" => StopCode::ApprovalReplayed,
-        "approval-mismatch" => StopCode::ApprovalMismatch,
-        "review-decision-reused" => StopCode::ReviewDecisionReused,
-        "store-failed" => StopCode::StoreFailed,
-        _ => StopCode::ApprovalInvalid,
+    let code = match e {
+        ApprovalError::Missing { .. } | ApprovalError::NotConsumed { .. } => {
+            StopCode::ApprovalMissing
+        }
+        ApprovalError::Malformed { .. }
+        | ApprovalError::UntrustedKey { .. }
+        | ApprovalError::BadSignature => StopCode::ApprovalInvalid,
+        ApprovalError::Expired { .. }
+        | ApprovalError::TtlTooLong { .. }
+        | ApprovalError::NotYetValid { .. } => StopCode::ApprovalExpired,
+        ApprovalError::Mismatch { .. } => StopCode::ApprovalMismatch,
+        ApprovalError::Replayed { .. } => StopCode::ApprovalReplayed,
+        ApprovalError::ReviewDecisionReused { .. } => StopCode::ReviewDecisionReused,
+        ApprovalError::Ledger { .. } => StopCode::KbWriteFailed,
     };
     Stop::new(code, e.to_string())
 }
@@ -108,6 +127,12 @@ impl Runner {
         Outcome::Stopped(self.record_stop(stop))
     }
 
+    /// The one place a run's status changes: set it and save the state.
+    fn transition(&mut self, status: Status) -> Result<(), Stop> {
+        self.state.status = status;
+        self.state.save(self.folder.root())
+    }
+
     /// Roll back, write the stop document, save the state. If the stop
     /// document cannot be written the stop becomes `kb-write-failed`.
     fn record_stop(&mut self, stop: Stop) -> Stop {
@@ -124,11 +149,10 @@ impl Runner {
                 phase: stop.phase,
             },
         };
-        self.state.status = Status::Stopped {
+        let _ = self.transition(Status::Stopped {
             code: stop.code,
             phase: stop.phase.clone(),
-        };
-        let _ = self.state.save(self.folder.root());
+        });
         stop
     }
 
@@ -239,28 +263,8 @@ impl Runner {
         // start (deterministically, checked against the recorded evidence).
         let start = if dry { 0 } else { self.state.next_phase };
         let mut evidence = vec![self.host_evidence()?];
-        for record in self.state.phases.iter().take(start) {
-            let doc: Value = serde_json::from_slice(
-                &std::fs::read(self.folder.root().join(&record.document)).map_err(|e| {
-                    Stop::new(
-                        StopCode::CorruptState,
-                        format!("evidence {} is missing: {e}", record.document),
-                    )
-                })?,
-            )
-            .map_err(|e| {
-                Stop::new(
-                    StopCode::CorruptState,
-                    format!("evidence {} is damaged: {e}", record.document),
-                )
-            })?;
-            for (name, value) in doc["inputs_added"].as_object().into_iter().flatten() {
-                evidence.push((name.clone(), value.to_string()));
-            }
-            evidence.push((record.phase.clone(), doc["evidence"].to_string()));
-        }
-        self.state.status = Status::Running;
-        self.state.save(self.folder.root())?;
+        self.replay_history(start, &mut evidence)?;
+        self.transition(Status::Running)?;
         if dry {
             self.with_store(|s| s.begin())?;
         }
@@ -272,9 +276,142 @@ impl Runner {
         if dry {
             self.with_store(|s| s.rollback())?;
         }
-        self.state.status = Status::Completed;
-        self.state.save(self.folder.root())?;
+        self.transition(Status::Completed)?;
         Ok(Outcome::Completed)
+    }
+
+    /// The evidence of the phases before `start` (a live run going on), as
+    /// the gates of later phases see it: each document read back only when
+    /// its digest is the one recorded in the state and, with a store, in the
+    /// store's checkpoint of that phase; the approvals of the gates passed
+    /// re-verified from their signed files; nothing else from the files.
+    fn replay_history(
+        &mut self,
+        start: usize,
+        evidence: &mut Vec<(String, String)>,
+    ) -> Result<(), Stop> {
+        if start == 0 {
+            return Ok(());
+        }
+        let checkpoints = self.committed_checkpoints()?;
+        for index in 0..start {
+            let spec = self.plan.phases[index].clone();
+            let name = spec.name.as_str();
+            let record = self.state.phases.get(index).cloned().ok_or_else(|| {
+                Stop::new(
+                    StopCode::CorruptState,
+                    format!("the run state has no record of phase {}", index + 1),
+                )
+            })?;
+            if record.phase != name {
+                return Err(Stop::new(
+                    StopCode::CorruptState,
+                    format!(
+                        "phase {} of the run state is `{}`, the plan's is `{name}`",
+                        index + 1,
+                        record.phase
+                    ),
+                ));
+            }
+            if let Some(checkpoints) = &checkpoints {
+                let anchored = checkpoints.get(index).is_some_and(|c| {
+                    c.phase == name && c.evidence_digest == record.evidence_digest
+                });
+                if !anchored {
+                    return Err(Stop::new(
+                        StopCode::Drift,
+                        format!(
+                            "the evidence digest of `{name}` in the run state is not the one the store committed with it"
+                        ),
+                    )
+                    .in_phase(name));
+                }
+            }
+            let value = self.verified_evidence(&record)?;
+            if let Some((gate, binds, _)) = self.gate_before(name) {
+                let pseudo = self.recorded_approval(gate, &binds, name, evidence)?;
+                evidence.push(pseudo);
+            }
+            let json_text = value.to_string();
+            if spec.run_twice {
+                evidence.push((format!("@{name}-rerun"), json_text.clone()));
+            }
+            evidence.push((name.to_string(), json_text));
+        }
+        Ok(())
+    }
+
+    /// The evidence value of a done phase, read from its document only if
+    /// it hashes to the recorded digest (anything else is drift naming
+    /// the file).
+    fn verified_evidence(&self, record: &PhaseRecord) -> Result<Value, Stop> {
+        let doc = self.folder.read_json(&record.document)?;
+        let value = doc.get("evidence").cloned().unwrap_or(Value::Null);
+        let digest = sha256_hex(value.to_string().as_bytes());
+        if digest != record.evidence_digest || doc["evidence_digest"] != digest.as_str() {
+            return Err(Stop::new(
+                StopCode::Drift,
+                format!(
+                    "{} does not hold the evidence recorded for `{}` (its digest differs)",
+                    record.document, record.phase
+                ),
+            )
+            .in_phase(&record.phase));
+        }
+        Ok(value)
+    }
+
+    /// A gate the run passed before: its approval re-verified from the
+    /// signed file (consumed by this run), bound to the digest the
+    /// evidence gives now. Returns its pseudo-evidence.
+    fn recorded_approval(
+        &mut self,
+        gate: Gate,
+        binds: &str,
+        before_phase: &str,
+        evidence: &[(String, String)],
+    ) -> Result<(String, String), Stop> {
+        let label = gate_label(gate);
+        let digest = bound_digest(binds, evidence)
+            .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
+        let signed = approval::load_approval(&self.folder.approval(label))
+            .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
+        let ttl = self.gate_before(before_phase).map_or(0, |(_, _, ttl)| ttl);
+        let expect = Expectation::new(self.state.run_id.clone(), gate, digest.clone(), ttl);
+        let verified = approval::verify_consumed(&signed, &expect, &self.trust, &self.ledger)
+            .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
+        Ok(self.accept_approval(label, &verified, digest))
+    }
+
+    fn accept_approval(
+        &mut self,
+        label: &str,
+        verified: &approval::VerifiedApproval,
+        digest: String,
+    ) -> (String, String) {
+        let consumed = ConsumedGate {
+            approval_id: verified.approval_id().to_string(),
+            evidence_digest: digest,
+            key_id: verified.statement().key_id.clone(),
+            review_decision_id: verified.review_decision_id().to_string(),
+        };
+        let pseudo = pseudo_evidence(label, &consumed);
+        self.approvals.insert(label.to_string(), consumed);
+        pseudo
+    }
+
+    /// Commit the phase's open transaction, with the kill-switch checked
+    /// immediately before: a kill file that appeared after the phase's
+    /// last write still stops the commit (the stop rolls back).
+    fn commit(&mut self, phase: &str) -> Result<(), Stop> {
+        if let Some(hook) = self.before_commit.as_mut() {
+            hook(phase);
+        }
+        if let Some(reason) = self.kill.reason() {
+            return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(phase));
+        }
+        self.with_store(|s| s.commit())?;
+        Ok(())
     }
 
     /// Run phase `index`; `Some(outcome)` when the run pauses.
@@ -293,10 +430,10 @@ impl Runner {
         if let Some((gate, binds, ttl)) = self.gate_before(name) {
             match self.approve_gate(gate, &binds, ttl, name, evidence)? {
                 Ok(pseudo) => {
-                    inputs_added.insert(
-                        pseudo.0.clone(),
-                        serde_json::from_str(&pseudo.1).expect("json"),
-                    );
+                    let value: Value = serde_json::from_str(&pseudo.1).map_err(|e| {
+                        Stop::new(StopCode::Internal, format!("approval evidence: {e}"))
+                    })?;
+                    inputs_added.insert(pseudo.0.clone(), value);
                     evidence.push(pseudo);
                 }
                 Err(outcome) => return Ok(Some(outcome)),
@@ -308,7 +445,20 @@ impl Runner {
         if !dry {
             self.with_store(|s| s.begin())?;
         }
-        let (value, log, rerun) = self.run_plugin(index, &spec, evidence)?;
+        let PluginOutput {
+            value,
+            mut log,
+            rerun,
+            denied,
+        } = self.run_plugin(index, &spec, evidence)?;
+        if let Some(denied) = &denied {
+            // `on_denied = "record"`: the calls are in the log and the
+            // evidence document, never silent.
+            log.push(crate::runtime::state::LogLine {
+                level: "warn",
+                message: format!("host: denied capability calls: {denied}"),
+            });
+        }
         let (value, stripped) = clean_evidence(value).map_err(|finding| {
             Stop::new(
                 StopCode::SecretDetected,
@@ -328,7 +478,7 @@ impl Runner {
             .check(&self.runtime, name, "after", &spec.gates_after, evidence)?;
         let digest = sha256_hex(json_text.as_bytes());
         let index_entry = if index + 1 == self.phases.len() && !dry {
-            self.append_index(&value)?
+            self.append_index(&value).map_err(|s| s.in_phase(name))?
         } else {
             None
         };
@@ -351,11 +501,14 @@ impl Runner {
                 name,
                 &value,
                 &digest,
-                &before,
-                &after,
-                &stripped,
-                &inputs_added,
-                index_entry,
+                json!({
+                    "gates_before": before,
+                    "gates_after": after,
+                    "stripped_secret_keys": stripped,
+                    "inputs_added": inputs_added,
+                    "runs_index": index_entry,
+                    "denied_calls": denied,
+                }),
             )?;
         }
         let store_digest = if dry {
@@ -364,7 +517,7 @@ impl Runner {
             self.record_checkpoint(index, name, &digest)?
         };
         if !dry {
-            self.with_store(|s| s.commit())?;
+            self.commit(name)?;
         }
         if store_digest.is_some() {
             self.state.fingerprint.store_digest = store_digest;
@@ -382,13 +535,12 @@ impl Runner {
     }
 
     /// Run the plugin (twice in fresh instances when the plan says so).
-    #[allow(clippy::type_complexity)]
     fn run_plugin(
         &self,
         index: usize,
         spec: &PhaseSpec,
         evidence: &[(String, String)],
-    ) -> Result<(Value, Vec<crate::runtime::state::LogLine>, Option<Value>), Stop> {
+    ) -> Result<PluginOutput, Stop> {
         let input = PhaseInput {
             run_id: self.state.run_id.clone(),
             document_id: self.state.document_id.clone(),
@@ -400,14 +552,31 @@ impl Runner {
         let services = self.services();
         let phase = &self.phases[index];
         let first = phase.run(self.runtime.engine(), &services, &input);
+        let denied = (first.denied_calls > 0).then(|| {
+            let calls: Vec<&str> = first
+                .incidents
+                .iter()
+                .filter_map(|i| match i {
+                    crate::runtime::state::Incident::Denied(what) => Some(what.as_str()),
+                    _ => None,
+                })
+                .collect();
+            json!({"count": first.denied_calls, "first": calls})
+        });
         let value = first.outcome?;
+        let mut output = PluginOutput {
+            value,
+            log: first.log,
+            rerun: None,
+            denied,
+        };
         if !spec.run_twice {
-            return Ok((value, first.log, None));
+            return Ok(output);
         }
         let second = phase
             .run(self.runtime.engine(), &services, &input)
             .outcome?;
-        if second != value {
+        if second != output.value {
             return Err(Stop::new(
                 StopCode::NondeterministicPlan,
                 format!(
@@ -417,23 +586,22 @@ impl Runner {
             )
             .in_phase(&spec.name));
         }
-        Ok((value, first.log, Some(second)))
+        output.rerun = Some(second);
+        Ok(output)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Write a phase's evidence document: what the plugin returned, its
+    /// digest, and the host's record of the phase (`record`: gate results,
+    /// stripped keys, inputs added, runs index entry, denied calls).
     fn write_evidence(
         &self,
         document: &str,
         phase: &str,
         value: &Value,
         digest: &str,
-        before: &[GateResult],
-        after: &[GateResult],
-        stripped: &[String],
-        inputs_added: &serde_json::Map<String, Value>,
-        index_entry: Option<Value>,
+        record: Value,
     ) -> Result<(), Stop> {
-        let doc = json!({
+        let mut doc = json!({
             "run_id": self.state.run_id,
             "document_id": self.state.document_id,
             "version": self.state.version,
@@ -442,12 +610,10 @@ impl Runner {
             "plugin_sha256": self.phases.iter().find(|p| p.info().name == phase).map(|p| p.info().sha256.clone()),
             "evidence": value,
             "evidence_digest": digest,
-            "gates_before": before,
-            "gates_after": after,
-            "stripped_secret_keys": stripped,
-            "inputs_added": inputs_added,
-            "runs_index": index_entry,
         });
+        if let (Some(doc), Value::Object(record)) = (doc.as_object_mut(), record) {
+            doc.extend(record);
+        }
         self.folder
             .write_json(document, &doc)
             .map(|_| ())
@@ -461,17 +627,16 @@ impl Runner {
         };
         let (run_id, doc) = (self.state.run_id.clone(), self.state.document_id.clone());
         let text = entry.to_string();
-        let appended = self.with_store(|s| {
-            s.commit()?;
-            let appended = s.append_index(&run_id, &doc, &text);
-            s.begin()?;
-            appended
-        })?;
+        // Inside the phase's transaction: the entry commits with the
+        // phase's writes and checkpoint, or not at all.
+        let appended = self.with_store(|s| s.append_index(&run_id, &doc, &text))?;
         Ok(appended.map(|e| json!({"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash})))
     }
 
-    /// At a gate: verify and consume the approval, or pause without one.
-    /// `Ok(Ok(pseudo-evidence))` to go on, `Ok(Err(outcome))` to pause.
+    /// At a gate: verify and consume the approval from its signed file, or
+    /// pause without one. An approval this run consumed before (a dry run
+    /// replaying, a crash after consuming) is re-verified, not consumed
+    /// again. `Ok(Ok(pseudo-evidence))` to go on, `Ok(Err(outcome))` to pause.
     fn approve_gate(
         &mut self,
         gate: Gate,
@@ -483,28 +648,17 @@ impl Runner {
         let label = gate_label(gate);
         let digest = bound_digest(binds, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        if let Some(consumed) = self.state.approvals.get(label) {
-            // Replaying a dry run past a gate it already passed.
-            if consumed.evidence_digest != digest {
-                return Err(Stop::new(
-                    StopCode::Drift,
-                    format!("{label} was approved for another digest"),
-                )
-                .in_phase(before_phase));
-            }
-            return Ok(Ok(pseudo_evidence(label, consumed)));
-        }
         let path = self.folder.approval(label);
-        let signed = match approval::load_approval(&path) {
+        let signed: SignedApproval = match approval::load_approval(&path) {
             Err(ApprovalError::Missing { .. }) => {
                 self.rollback();
                 self.state.fingerprint.store_digest = self.store_digest()?;
-                self.state.status = Status::Paused {
+                let status = Status::Paused {
                     gate,
                     evidence_digest: digest.clone(),
                     before_phase: before_phase.to_string(),
                 };
-                self.state.save(self.folder.root())?;
+                self.transition(status)?;
                 return Ok(Err(Outcome::Paused {
                     gate,
                     evidence_digest: digest,
@@ -515,25 +669,34 @@ impl Runner {
             Ok(signed) => signed,
         };
         let expect = Expectation::new(self.state.run_id.clone(), gate, digest.clone(), ttl);
-        let verified = approval::verify_and_consume(
-            &signed,
-            &expect,
-            &self.trust,
-            &mut self.ledger as &mut dyn ConsumedLedger,
-            super::ids::now_secs(),
-        )
+        let already = self
+            .ledger
+            .is_consumed(&signed.statement.approval_id)
+            .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
+        let verified = if already {
+            approval::verify_consumed(&signed, &expect, &self.trust, &self.ledger)
+        } else {
+            approval::verify_and_consume(
+                &signed,
+                &expect,
+                &self.trust,
+                &mut self.ledger as &mut dyn ConsumedLedger,
+                super::ids::now_secs(),
+            )
+        }
         .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
-        let consumed = ConsumedGate {
-            approval_id: verified.approval_id().to_string(),
-            evidence_digest: digest,
-            key_id: verified.statement().key_id.clone(),
-            review_decision_id: verified.review_decision_id().to_string(),
-        };
-        let pseudo = pseudo_evidence(label, &consumed);
-        self.state.approvals.insert(label.to_string(), consumed);
-        self.state.save(self.folder.root())?;
-        Ok(Ok(pseudo))
+        Ok(Ok(self.accept_approval(label, &verified, digest)))
     }
+}
+
+/// What one phase's plugin run gave the runner.
+struct PluginOutput {
+    value: Value,
+    log: Vec<crate::runtime::state::LogLine>,
+    /// The second run's evidence (`run_twice`), equal to `value`.
+    rerun: Option<Value>,
+    /// Denied calls the plan let the phase go on after (`on_denied = "record"`).
+    denied: Option<Value>,
 }
 
 fn pseudo_evidence(label: &str, consumed: &ConsumedGate) -> (String, String) {
@@ -563,4 +726,52 @@ fn bound_digest(binds: &str, evidence: &[(String, String)]) -> Result<String, St
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .ok_or_else(|| format!("the approval binds to `{binds}`, which the evidence lacks"))
+}
+
+/// The digest the approval of `gate` binds to, recomputed from the run
+/// folder's evidence documents (each checked against its recorded digest),
+/// for `approve` to compare with the digest the state says it is paused at.
+pub(super) fn paused_digest_from_evidence(
+    plan: &Plan,
+    state: &RunState,
+    folder: &RunFolder,
+    gate: Gate,
+) -> Result<String, Stop> {
+    let binds = match gate {
+        Gate::Sg1 => plan.approvals.sg1_digest.as_deref(),
+        Gate::Sg2 => plan.approvals.sg2_digest.as_deref(),
+    }
+    .ok_or_else(|| {
+        Stop::new(
+            StopCode::PlanInvalid,
+            format!("the plan binds {gate} to nothing"),
+        )
+    })?;
+    let (phase, _) = binds
+        .split_once('.')
+        .ok_or_else(|| Stop::new(StopCode::PlanInvalid, format!("bad binding `{binds}`")))?;
+    let record = state
+        .phases
+        .iter()
+        .rev()
+        .find(|r| r.phase == phase)
+        .ok_or_else(|| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!("the run has no evidence of `{phase}` to approve"),
+            )
+        })?;
+    let doc = folder.read_json(&record.document)?;
+    let value = doc.get("evidence").cloned().unwrap_or(Value::Null);
+    let text = value.to_string();
+    if sha256_hex(text.as_bytes()) != record.evidence_digest {
+        return Err(Stop::new(
+            StopCode::Drift,
+            format!(
+                "{} does not hold the evidence recorded for `{phase}`",
+                record.document
+            ),
+        ));
+    }
+    bound_digest(binds, &[(phase.to_string(), text)]).map_err(|m| Stop::new(StopCode::Drift, m))
 }

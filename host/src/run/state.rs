@@ -1,6 +1,10 @@
-//! A run's saved state: enough to restore the run exactly after the process
-//! ends (enums included) and to check for drift on resume. Saved atomically
-//! after every step; a state file that does not parse is `corrupt-state`.
+//! A run's saved state: a record of progress, never an authority. It says
+//! where the run is and what its inputs were, so `resume` knows where to go
+//! on and what to compare; everything that opens a gate or feeds one is
+//! checked again from elsewhere (signed approval files, the evidence files
+//! against the store's checkpoints, the plan and host config the operator
+//! names). Saved atomically after every step; a state file that does not
+//! parse, or whose fields do not have their shape, is `corrupt-state`.
 
 use crate::fsutil::write_atomic;
 use crate::stop::{Stop, StopCode};
@@ -10,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The state file's format version.
-pub const STATE_FORMAT: u32 = 1;
+pub const STATE_FORMAT: u32 = 2;
 
 /// Dry or live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +64,7 @@ pub enum Status {
 
 /// What the drift check compares on resume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fingerprint {
     /// sha256 of the source's raw bytes.
     pub source_sha256: String,
@@ -71,7 +76,8 @@ pub struct Fingerprint {
     pub store_digest: Option<String>,
 }
 
-/// A consumed approval, as recorded in the run.
+/// A consumed approval, as the runner verified it from its signed file
+/// (kept in memory, never saved: the state file cannot open a gate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumedGate {
     /// The approval's id.
@@ -86,6 +92,7 @@ pub struct ConsumedGate {
 
 /// One phase that completed, with its evidence digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PhaseRecord {
     /// Phase name.
     pub phase: String,
@@ -97,17 +104,18 @@ pub struct PhaseRecord {
 
 /// The state of one run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunState {
     /// Format version.
     pub format: u32,
     /// The run id.
     pub run_id: String,
-    /// The plan file.
+    /// The plan file as given at start: shown to the operator, never read
+    /// by `resume` (which takes the plan from its command line).
     pub plan_path: PathBuf,
-    /// The source file.
+    /// The source file (its bytes are checked against the recorded sha256,
+    /// and on a live run against the store's checkpoints).
     pub source_path: PathBuf,
-    /// The host config file, if one was given.
-    pub host_config: Option<PathBuf>,
     /// The document id.
     pub document_id: String,
     /// The version label.
@@ -120,8 +128,6 @@ pub struct RunState {
     pub next_phase: usize,
     /// Completed phases.
     pub phases: Vec<PhaseRecord>,
-    /// Approvals consumed, by gate.
-    pub approvals: BTreeMap<String, ConsumedGate>,
     /// What must not change while paused.
     pub fingerprint: Fingerprint,
     /// Unix time the run started.
@@ -149,12 +155,13 @@ impl RunState {
     /// `corrupt-state` with a clear message.
     pub fn load(run_folder: &Path) -> Result<Self, Stop> {
         let path = Self::path(run_folder);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            Stop::new(
-                StopCode::CorruptState,
-                format!("cannot read {}: {e}; is this a run folder?", path.display()),
-            )
-        })?;
+        let bytes =
+            phasehost_policy::safe_fs::read_regular(&path, MAX_STATE_BYTES).map_err(|e| {
+                Stop::new(
+                    StopCode::CorruptState,
+                    format!("cannot read {}: {e}; is this a run folder?", path.display()),
+                )
+            })?;
         let state: RunState = serde_json::from_slice(&bytes).map_err(|e| {
             Stop::new(
                 StopCode::CorruptState,
@@ -171,8 +178,80 @@ impl RunState {
                 ),
             ));
         }
+        state.check_shape().map_err(|what| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!("{} is damaged: {what}", path.display()),
+            )
+        })?;
         Ok(state)
     }
+
+    /// Every field has the shape the host writes: ids by their grammar,
+    /// digests as 64 lowercase hex, evidence documents where the host puts
+    /// them. Nothing else reads a field before this holds.
+    fn check_shape(&self) -> Result<(), String> {
+        if !super::ids::is_run_id(&self.run_id) {
+            return Err(format!("run id {:?} is not a run id", self.run_id));
+        }
+        if !super::ids::is_document_id(&self.document_id) {
+            return Err(format!(
+                "document id {:?} is not a document id",
+                self.document_id
+            ));
+        }
+        let sha = &self.fingerprint.source_sha256;
+        if !is_digest(sha) || self.version != super::ids::version_label(sha) {
+            return Err("the source digest or version label is malformed".into());
+        }
+        if !is_digest(&self.fingerprint.plan_sha256) {
+            return Err("the plan digest is malformed".into());
+        }
+        for (name, sha) in &self.fingerprint.plugins {
+            if !is_digest(sha) {
+                return Err(format!("the digest of plugin {name:?} is malformed"));
+            }
+        }
+        if let Some(d) = &self.fingerprint.store_digest
+            && !is_digest(d)
+        {
+            return Err("the store digest is malformed".into());
+        }
+        if self.next_phase > self.phases.len() + 1 || self.phases.len() > MAX_PHASES {
+            return Err("the phase count does not add up".into());
+        }
+        for (index, record) in self.phases.iter().enumerate() {
+            if !is_digest(&record.evidence_digest)
+                || record.document != super::checkpoint::evidence_document(index, &record.phase)
+                || !super::ids::is_plain_name(&record.phase)
+            {
+                return Err(format!("phase record {} is malformed", index + 1));
+            }
+        }
+        if let Status::Paused {
+            evidence_digest,
+            before_phase,
+            ..
+        } = &self.status
+            && (!is_digest(evidence_digest) || !super::ids::is_plain_name(before_phase))
+        {
+            return Err("the paused gate's digest or phase is malformed".into());
+        }
+        Ok(())
+    }
+}
+
+/// The largest state file read.
+const MAX_STATE_BYTES: u64 = 4 << 20;
+
+/// The most phases a run may record.
+const MAX_PHASES: usize = 1024;
+
+/// 64 lowercase hex characters.
+pub fn is_digest(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -180,28 +259,27 @@ mod tests {
     use super::*;
 
     fn sample() -> RunState {
+        let sha = "a".repeat(64);
         RunState {
             format: STATE_FORMAT,
-            run_id: "r".into(),
+            run_id: "d.20261202T000000Z.0123abcd".into(),
             plan_path: "p.toml".into(),
             source_path: "s.txt".into(),
-            host_config: None,
             document_id: "d".into(),
-            version: "v-1".into(),
+            version: super::super::ids::version_label(&sha),
             mode: Mode::Live,
             status: Status::Paused {
                 gate: Gate::Sg2,
-                evidence_digest: "ab".into(),
+                evidence_digest: "b".repeat(64),
                 before_phase: "x".into(),
             },
-            next_phase: 3,
+            next_phase: 0,
             phases: vec![],
-            approvals: BTreeMap::new(),
             fingerprint: Fingerprint {
-                source_sha256: "s".into(),
-                plan_sha256: "p".into(),
+                source_sha256: sha.clone(),
+                plan_sha256: "c".repeat(64),
                 plugins: BTreeMap::new(),
-                store_digest: Some("d".into()),
+                store_digest: Some("d".repeat(64)),
             },
             started_at: 1,
         }
@@ -232,6 +310,43 @@ mod tests {
         let err = RunState::load(dir.path()).unwrap_err();
         assert_eq!(err.code, StopCode::CorruptState);
         std::fs::write(&path, text.replace("\"sg2\"", "\"sg9\"")).unwrap();
+        assert_eq!(
+            RunState::load(dir.path()).unwrap_err().code,
+            StopCode::CorruptState
+        );
+    }
+
+    #[test]
+    fn a_short_digest_or_a_foreign_field_is_corrupt_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = sample();
+        state.status = Status::Paused {
+            gate: Gate::Sg1,
+            evidence_digest: "ab".into(),
+            before_phase: "x".into(),
+        };
+        state.save(dir.path()).unwrap();
+        assert_eq!(
+            RunState::load(dir.path()).unwrap_err().code,
+            StopCode::CorruptState
+        );
+        let mut state = sample();
+        state.phases.push(PhaseRecord {
+            phase: "mark".into(),
+            evidence_digest: "ab".into(),
+            document: "evidence/01-mark.json".into(),
+        });
+        state.save(dir.path()).unwrap();
+        assert_eq!(
+            RunState::load(dir.path()).unwrap_err().code,
+            StopCode::CorruptState
+        );
+        // A state file that tries to carry approvals (the old format) is refused.
+        sample().save(dir.path()).unwrap();
+        let path = RunState::path(dir.path());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let forged = text.replacen('{', "{\"approvals\": {\"sg1\": {}},", 1);
+        std::fs::write(&path, forged).unwrap();
         assert_eq!(
             RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState

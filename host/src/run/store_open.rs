@@ -1,6 +1,7 @@
 //! Opening the plan's store: SQLite by default, PostgreSQL when the plan
-//! names it (the password comes from the environment variable the plan
-//! names, never from the plan or the command line).
+//! names it (the password comes from the `PHASEHOST_` environment variable
+//! the plan names, never from the plan or the command line, and is only
+//! sent over TLS).
 
 use crate::plan::Plan;
 use crate::runtime::state::SharedStore;
@@ -13,17 +14,27 @@ pub fn open(plan: &Plan) -> Result<Option<SharedStore>, Stop> {
     Ok(open_backend(plan)?.map(|store| Arc::new(Mutex::new(store))))
 }
 
+/// The store the plan names (its paths resolved), or `None`.
+fn store_spec(plan: &Plan) -> Option<phasehost_store::StoreSpec> {
+    if let Some(path) = &plan.store.sqlite {
+        Some(phasehost_store::StoreSpec::Sqlite(plan.resolve(path)))
+    } else {
+        plan.store
+            .postgres
+            .as_ref()
+            .map(|pg| phasehost_store::StoreSpec::Postgres {
+                url: pg.url.clone(),
+                password_env: pg.password_env.clone(),
+                schema: pg.schema.clone(),
+                sslmode: pg.sslmode,
+                sslrootcert: pg.sslrootcert.as_deref().map(|p| plan.resolve(p)),
+            })
+    }
+}
+
 /// The plan's store as one connection of its own, or `None`.
 pub fn open_backend(plan: &Plan) -> Result<Option<Box<dyn StoreBackend>>, Stop> {
-    let spec = if let Some(path) = &plan.store.sqlite {
-        phasehost_store::StoreSpec::Sqlite(plan.resolve(path))
-    } else if let Some(pg) = &plan.store.postgres {
-        phasehost_store::StoreSpec::Postgres {
-            url: pg.url.clone(),
-            password_env: pg.password_env.clone(),
-            schema: pg.schema.clone(),
-        }
-    } else {
+    let Some(spec) = store_spec(plan) else {
         return Ok(None);
     };
     if let phasehost_store::StoreSpec::Sqlite(path) = &spec
@@ -39,4 +50,57 @@ pub fn open_backend(plan: &Plan) -> Result<Option<Box<dyn StoreBackend>>, Stop> 
     phasehost_store::open(&spec)
         .map(Some)
         .map_err(|e| Stop::new(StopCode::StoreFailed, format!("cannot open the store: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phasehost_store::{SslMode, StoreSpec};
+    use std::path::{Path, PathBuf};
+
+    const PLAN: &str = r#"
+[plan]
+name = "t"
+plugin_set = "test"
+
+[[phases]]
+name = "one"
+component = "one.wasm"
+sha256 = "00"
+
+[store.postgres]
+url = "postgres://u@db.example.com/db"
+password_env = "PHASEHOST_PG_PASSWORD"
+"#;
+
+    fn spec(extra: &str) -> StoreSpec {
+        let plan = crate::plan::parse_plan(&format!("{PLAN}{extra}"), Path::new("/p/plan.toml"))
+            .expect("plan");
+        store_spec(&plan).expect("a store")
+    }
+
+    #[test]
+    fn the_tls_settings_reach_the_store_spec_with_the_root_file_resolved() {
+        let StoreSpec::Postgres {
+            password_env,
+            sslmode,
+            sslrootcert,
+            ..
+        } = spec("sslmode = \"require\"\nsslrootcert = \"certs/root.pem\"\n")
+        else {
+            panic!("not postgres")
+        };
+        assert_eq!(password_env.as_deref(), Some("PHASEHOST_PG_PASSWORD"));
+        assert_eq!(sslmode, Some(SslMode::Require));
+        assert_eq!(sslrootcert, Some(PathBuf::from("/p/certs/root.pem")));
+        let StoreSpec::Postgres {
+            sslmode,
+            sslrootcert,
+            ..
+        } = spec("")
+        else {
+            panic!("not postgres")
+        };
+        assert_eq!((sslmode, sslrootcert), (None, None));
+    }
 }

@@ -12,7 +12,10 @@
 
 use super::batch::Queue;
 use super::state::{RunState, Status};
-use super::{Outcome, RunHooks, StartRequest, kill_switch::KillSwitch, store_open};
+use super::{
+    Outcome, ResumeRequest, RunFolder, RunHooks, StartRequest, fingerprint,
+    kill_switch::KillSwitch, store_open,
+};
 use crate::plan::{Plan, load_plan};
 use crate::stop::{Stop, StopCode};
 use crate::store::{Claim, QueueCounts, QueueEntry, StoreBackend};
@@ -108,6 +111,7 @@ fn load(plan: &Path) -> Result<Plan, Stop> {
 /// nothing; a document already queued is refused. Returns how many.
 pub fn enqueue(queue: &Queue) -> Result<u64, Stop> {
     let plan = load(&queue.plan)?;
+    let plan_sha = fingerprint::file_sha256(&queue.plan, "plan")?;
     let mut store = queue_store(&plan)?;
     let documents: Vec<(String, String)> = queue
         .documents
@@ -117,7 +121,7 @@ pub fn enqueue(queue: &Queue) -> Result<u64, Stop> {
             (id.clone(), source.display().to_string())
         })
         .collect();
-    store.enqueue(&documents).map_err(|e| match e {
+    store.enqueue(&documents, &plan_sha).map_err(|e| match e {
         crate::store::StoreError::Conflict(m) => Stop::new(StopCode::DuplicateDocument, m),
         other => store_stop("enqueueing", other),
     })
@@ -175,6 +179,7 @@ pub fn work(
         ));
     }
     let plan = load(&options.plan)?;
+    let plan_sha = fingerprint::file_sha256(&options.plan, "plan")?;
     let host = super::host_config::HostConfig::load(options.host_config.as_deref())?;
     let kb = plan.resolve(&plan.kb.path);
     let kill = KillSwitch::new(host.kill_file(&kb));
@@ -200,7 +205,15 @@ pub fn work(
             std::thread::sleep(options.poll);
             continue;
         };
-        let (run_id, step) = process(options, &plan, &kb, &worker_id, queue.as_mut(), &claim);
+        let (run_id, step) = process(
+            options,
+            &plan,
+            &plan_sha,
+            &kb,
+            &worker_id,
+            queue.as_mut(),
+            &claim,
+        );
         match &step {
             Step::Completed => summary.completed += 1,
             Step::Waiting(_) => summary.waiting += 1,
@@ -222,9 +235,11 @@ pub fn work(
 }
 
 /// Run one claim with its lease kept alive, then record the result.
+#[allow(clippy::too_many_arguments)]
 fn process(
     options: &WorkerOptions,
     plan: &Plan,
+    plan_sha: &str,
     kb: &Path,
     worker_id: &str,
     queue: &mut dyn StoreBackend,
@@ -244,7 +259,7 @@ fn process(
                 &stop_keeper,
             )
         });
-        let result = run_claim(options, kb, worker_id, queue, claim, &lost);
+        let result = run_claim(options, plan_sha, kb, worker_id, queue, claim, &lost);
         drop(done);
         result
     });
@@ -294,17 +309,38 @@ fn keep_lease(
 }
 
 /// Start the claim's run, or go on with the run a previous holder recorded.
+/// The queue row is data, not an instruction: it must have been enqueued
+/// under this worker's plan, and its run id must name a run folder under
+/// this plan's KB; the run always goes on with this worker's plan and host
+/// config, never with anything the run folder names.
 fn run_claim(
     options: &WorkerOptions,
+    plan_sha: &str,
     kb: &Path,
     worker_id: &str,
     queue: &mut dyn StoreBackend,
     claim: &Claim,
     lost: &Arc<AtomicBool>,
 ) -> (Option<String>, Step) {
+    if claim.plan_sha256 != plan_sha {
+        return (
+            None,
+            Step::Failed(Stop::new(
+                StopCode::QueueEntryRefused,
+                format!(
+                    "document `{}` was enqueued under another plan than {} (or before plans were recorded); this worker runs only its own plan",
+                    claim.document_id,
+                    options.plan.display()
+                ),
+            )),
+        );
+    }
     if let Some(run_id) = &claim.run_id {
-        let folder = kb.join("runs").join(run_id);
-        return (Some(run_id.clone()), continue_run(&folder, lost));
+        let folder = match RunFolder::open_in(kb, run_id) {
+            Ok(folder) => folder,
+            Err(stop) => return (None, Step::Failed(stop)),
+        };
+        return (Some(run_id.clone()), continue_run(options, &folder, lost));
     }
     let request = StartRequest {
         plan: options.plan.clone(),
@@ -320,6 +356,7 @@ fn run_claim(
     let hooks = RunHooks {
         on_created: Some(&mut attach),
         lease_lost: Some(lost.clone()),
+        before_commit: None,
     };
     match super::start_with(&request, hooks) {
         Ok(report) => {
@@ -335,8 +372,8 @@ fn run_claim(
 }
 
 /// A run some worker started: already finished, still waiting, or resumed.
-fn continue_run(folder: &Path, lost: &Arc<AtomicBool>) -> Step {
-    let state = match RunState::load(folder) {
+fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBool>) -> Step {
+    let state = match RunState::load(folder.root()) {
         Ok(state) => state,
         Err(stop) => return Step::Failed(stop),
     };
@@ -349,15 +386,18 @@ fn continue_run(folder: &Path, lost: &Arc<AtomicBool>) -> Step {
             ));
         }
         Status::Paused { gate, .. }
-            if !super::RunFolder::open(folder)
-                .approval(gate.as_str())
-                .exists() =>
+            if std::fs::symlink_metadata(folder.approval(gate.as_str())).is_err() =>
         {
             return Step::Waiting(*gate);
         }
         _ => {}
     }
-    match super::resume_with(folder, Some(lost.clone())) {
+    let request = ResumeRequest {
+        run_folder: folder.root().to_path_buf(),
+        plan: options.plan.clone(),
+        host_config: options.host_config.clone(),
+    };
+    match super::resume_with(&request, Some(lost.clone())) {
         Ok(report) => step_of(report.outcome),
         Err(stop) => Step::Failed(stop),
     }

@@ -13,22 +13,57 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// The largest linear memory any plugin may have, whatever its plan says.
 pub const MAX_MEMORY_BYTES: usize = 1 << 30;
 
-/// Build the engine every plugin of this process runs on.
-pub fn build_engine() -> wasmtime::Result<Engine> {
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(64)
-        .total_core_instances(256)
-        .total_memories(128)
-        .total_tables(128)
-        .total_stacks(64)
-        .max_memory_size(MAX_MEMORY_BYTES);
+/// How instances get their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Allocation {
+    /// The pooling allocator: address space reserved up front, fast
+    /// instantiation.
+    Pooling,
+    /// Memory mapped per instance: used when the pool's reservation is
+    /// refused (an address-space limit such as `ulimit -v`, a small VM).
+    OnDemand,
+}
+
+fn config(allocation: Allocation) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .cranelift_opt_level(wasmtime::OptLevel::Speed)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    if allocation == Allocation::Pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(64)
+            .total_core_instances(256)
+            .total_memories(128)
+            .total_tables(128)
+            .total_stacks(64)
+            .max_memory_size(MAX_MEMORY_BYTES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    } else {
+        config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    }
+    config
+}
+
+/// Build the engine every plugin of this process runs on: pooling, or on
+/// demand when the pool's address-space reservation is refused (said once,
+/// on stderr). The per-plugin memory limit holds either way: it is the
+/// store's limiter, not the allocator, that enforces it.
+pub fn build_engine() -> wasmtime::Result<(Engine, Allocation)> {
+    if std::env::var_os("PHASEHOST_ON_DEMAND_ALLOCATOR").is_none() {
+        match Engine::new(&config(Allocation::Pooling)) {
+            Ok(engine) => return Ok((engine, Allocation::Pooling)),
+            Err(e) => eprintln!(
+                "phasehost: the pooling allocator could not reserve its address space ({e}); \
+                 using on-demand allocation"
+            ),
+        }
+    }
+    Ok((
+        Engine::new(&config(Allocation::OnDemand))?,
+        Allocation::OnDemand,
+    ))
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.

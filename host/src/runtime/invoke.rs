@@ -9,7 +9,7 @@ use crate::bindings::gate::GatePluginPre;
 use crate::bindings::gate::exports::phasehost::plugin::gate as wit_gate;
 use crate::bindings::phase::exports::phasehost::plugin::phase as wit_phase;
 use crate::bindings::phase::phasehost::plugin::types::Evidence as WitEvidence;
-use crate::plan::Limits;
+use crate::plan::{Limits, OnDenied};
 use crate::stop::{Stop, StopCode};
 use serde::Serialize;
 use wasmtime::{Engine, Store, Trap};
@@ -40,6 +40,9 @@ pub struct PhaseRun {
     pub log: Vec<LogLine>,
     /// What the host refused during the run.
     pub incidents: Vec<Incident>,
+    /// How many capability calls were denied (with `on_denied = "record"`
+    /// the run goes on, and the runner records them).
+    pub denied_calls: u64,
 }
 
 /// A predicate a gate plugin declares.
@@ -65,7 +68,8 @@ pub struct Verdict {
 }
 
 fn wasm_failure(error: &wasmtime::Error, memory_refused: bool, deadline_ms: u64) -> Stop {
-    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+    let trap = error.downcast_ref::<Trap>();
+    if trap == Some(&Trap::Interrupt) {
         return Stop::new(
             StopCode::PluginDeadline,
             format!("ran past its deadline of {deadline_ms} ms"),
@@ -74,10 +78,22 @@ fn wasm_failure(error: &wasmtime::Error, memory_refused: bool, deadline_ms: u64)
     if memory_refused {
         return Stop::new(
             StopCode::PluginOutOfMemory,
-            format!("trapped after its memory limit was reached: {error}"),
+            "trapped after its memory limit was reached",
         );
     }
-    Stop::new(StopCode::PluginTrap, format!("trapped: {error:#}"))
+    // Only the trap's own (host-written) text: the backtrace carries the
+    // plugin's symbol names, which are plugin-provided text.
+    let text = match trap {
+        Some(trap) => trap.to_string(),
+        None => error.to_string(),
+    };
+    match super::plugin_text::shown(&text) {
+        Ok(text) => Stop::new(StopCode::PluginTrap, format!("trapped: {text}")),
+        Err(finding) => Stop::new(
+            StopCode::SecretDetected,
+            format!("the plugin's trap message was secret-shaped ({finding}); it is withheld"),
+        ),
+    }
 }
 
 fn refusal_code(kind: wit_phase::RefusalKind) -> StopCode {
@@ -94,19 +110,47 @@ fn refusal_code(kind: wit_phase::RefusalKind) -> StopCode {
     }
 }
 
-/// Incidents that stop a run even when the plugin carried on.
-fn incident_stop(incidents: &[Incident]) -> Option<Stop> {
-    incidents.iter().find_map(|i| match i {
-        Incident::Killed(reason) => Some(Stop::new(
-            StopCode::KillSwitch,
-            format!("a mutation was stopped by the kill-switch: {reason}"),
+/// Incidents that stop a run even when the plugin carried on (or that
+/// made the host end it): over budget first, then the kill-switch, a
+/// secret, and a denied call unless the plan says to only record those.
+fn incident_stop(state: &PhaseState, location: &str) -> Option<Stop> {
+    let incidents = &state.incidents;
+    let over = incidents.iter().find_map(|i| match i {
+        Incident::OverBudget(exceeded) => Some(Stop::new(
+            StopCode::PluginOutputTooLarge,
+            format!("{exceeded}; raise it in [phases.limits] at {location} only if the input justifies it"),
         )),
-        Incident::Secret(what) => Some(Stop::new(
-            StopCode::SecretDetected,
-            format!("secret-shaped data refused: {what}"),
-        )),
-        Incident::Denied(_) => None,
-    })
+        _ => None,
+    });
+    let other = || {
+        incidents.iter().find_map(|i| match i {
+            Incident::Killed(reason) => Some(Stop::new(
+                StopCode::KillSwitch,
+                format!("a mutation was stopped by the kill-switch: {reason}"),
+            )),
+            Incident::Secret(what) => Some(Stop::new(
+                StopCode::SecretDetected,
+                format!("secret-shaped data refused: {what}"),
+            )),
+            _ => None,
+        })
+    };
+    let denied = || {
+        if state.on_denied != OnDenied::Stop {
+            return None;
+        }
+        incidents.iter().find_map(|i| match i {
+            Incident::Denied(what) => Some(Stop::new(
+                StopCode::CapabilityDenied,
+                format!(
+                    "the phase called {what} without a grant ({} denied call(s)); grant it in the phase's [phases.grants] at {location}, or set on_denied = \"record\" there while developing the plugin",
+                    state.denied
+                ),
+            )),
+            _ => None,
+        })
+    };
+    over.or_else(other).or_else(denied)
 }
 
 fn to_wit_evidence(evidence: &[(String, String)]) -> Vec<WitEvidence> {
@@ -131,8 +175,9 @@ impl LoadedPhase {
         let state = PhaseState::new(
             &self.phase_name,
             self.info.grants.clone(),
+            limits,
+            self.info.on_denied,
             services.clone(),
-            limits.memory_mib as usize * (1 << 20),
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -159,8 +204,9 @@ impl LoadedPhase {
         let state = PhaseState::new(
             &name,
             self.info.grants.clone(),
+            limits,
+            self.info.on_denied,
             services.clone(),
-            limits.memory_mib as usize * (1 << 20),
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -181,40 +227,60 @@ impl LoadedPhase {
                 .call_run(&mut store, &wit_input)
         });
         let state = store.into_data();
-        let outcome = match called {
-            Err(error) => Err(wasm_failure(
+        let location = &self.info.plan_location;
+        let outcome = match (called, incident_stop(&state, location)) {
+            (_, Some(stop)) => Err(stop),
+            (Err(error), None) => Err(wasm_failure(
                 &error,
                 state.limiter.memory_refused,
                 limits.deadline_ms,
             )),
-            Ok(result) => match incident_stop(&state.incidents) {
-                Some(stop) => Err(stop),
-                None => match result {
-                    Ok(json) => parse_evidence(&json, services),
-                    Err(refusal) => {
-                        let denied = state
-                            .incidents
-                            .iter()
-                            .any(|i| matches!(i, Incident::Denied(_)));
-                        let code = if denied {
-                            StopCode::CapabilityDenied
-                        } else {
-                            refusal_code(refusal.kind)
-                        };
-                        Err(Stop::new(code, refusal.message))
-                    }
-                },
-            },
+            (Ok(Ok(json)), None) => parse_evidence(&json, services, &limits, location),
+            (Ok(Err(refusal)), None) => {
+                let denied = state
+                    .incidents
+                    .iter()
+                    .any(|i| matches!(i, Incident::Denied(_)));
+                let code = if denied {
+                    StopCode::CapabilityDenied
+                } else {
+                    refusal_code(refusal.kind)
+                };
+                Err(match super::plugin_text::shown(&refusal.message) {
+                    Ok(message) => Stop::new(code, message),
+                    Err(finding) => Stop::new(
+                        StopCode::SecretDetected,
+                        format!(
+                            "the phase's refusal message was secret-shaped ({finding}); it is withheld"
+                        ),
+                    ),
+                })
+            }
         };
         PhaseRun {
             outcome: outcome.map_err(|stop| stop.in_phase(&name)),
             log: state.log,
+            denied_calls: state.denied,
             incidents: state.incidents,
         }
     }
 }
 
-fn parse_evidence(json: &str, services: &RunServices) -> Result<serde_json::Value, Stop> {
+fn parse_evidence(
+    json: &str,
+    services: &RunServices,
+    limits: &Limits,
+    location: &str,
+) -> Result<serde_json::Value, Stop> {
+    // Size first: the host scans and parses only what the budget allows.
+    if let Err(exceeded) = super::budget::check_evidence(limits, json.len()) {
+        return Err(Stop::new(
+            StopCode::PluginOutputTooLarge,
+            format!(
+                "the phase's evidence is too large: {exceeded}; raise it in [phases.limits] at {location} only if the input justifies it"
+            ),
+        ));
+    }
     if let Err(finding) = services.scanner.scan(json) {
         return Err(Stop::new(
             StopCode::SecretDetected,
@@ -252,18 +318,38 @@ pub(crate) fn list_predicates(
         .instantiate(&mut store)
         .and_then(|plugin| plugin.phasehost_plugin_gate().call_predicates(&mut store));
     match listed {
-        Ok(list) => Ok(list
+        Ok(list) => list
             .into_iter()
-            .map(|p| Predicate {
-                name: p.name,
-                description: p.description,
-                phase: p.phase,
-                checkpoint: match p.checkpoint {
-                    wit_gate::Checkpoint::Before => "before",
-                    wit_gate::Checkpoint::After => "after",
-                },
+            .map(|p| {
+                let plain = |s: &str| {
+                    !s.is_empty()
+                        && s.len() <= 64
+                        && s.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                };
+                if !plain(&p.name) || !plain(&p.phase) {
+                    return Err(Stop::new(
+                        StopCode::PluginInvalid,
+                        "a predicate or phase name is not a plain name of at most 64 characters",
+                    ));
+                }
+                let description = super::plugin_text::shown(&p.description).map_err(|f| {
+                    Stop::new(
+                        StopCode::SecretDetected,
+                        format!("predicate {} has a secret-shaped description ({f})", p.name),
+                    )
+                })?;
+                Ok(Predicate {
+                    name: p.name,
+                    description,
+                    phase: p.phase,
+                    checkpoint: match p.checkpoint {
+                        wit_gate::Checkpoint::Before => "before",
+                        wit_gate::Checkpoint::After => "after",
+                    },
+                })
             })
-            .collect()),
+            .collect(),
         Err(error) => Err(wasm_failure(
             &error,
             store.data().limiter.memory_refused,
@@ -297,14 +383,38 @@ impl LoadedGate {
                 .call_evaluate(&mut store, name, &wit_evidence)
         });
         match called {
-            Ok(Ok(v)) => Ok(Verdict {
-                holds: v.holds,
-                detail: v.detail,
+            Ok(Ok(v)) => {
+                if let Err(exceeded) = super::budget::check_evidence(&limits, v.detail.len()) {
+                    return Err(Stop::new(
+                        StopCode::PluginOutputTooLarge,
+                        format!("predicate {name} returned a detail that is too large: {exceeded}"),
+                    ));
+                }
+                match super::plugin_text::shown(&v.detail) {
+                    Ok(detail) => Ok(Verdict {
+                        holds: v.holds,
+                        detail,
+                    }),
+                    Err(finding) => Err(Stop::new(
+                        StopCode::SecretDetected,
+                        format!(
+                            "predicate {name} returned a secret-shaped detail ({finding}); it is withheld"
+                        ),
+                    )),
+                }
+            }
+            Ok(Err(message)) => Err(match super::plugin_text::shown(&message) {
+                Ok(message) => Stop::new(
+                    StopCode::InvariantFailed,
+                    format!("predicate {name} could not be evaluated: {message}"),
+                ),
+                Err(finding) => Stop::new(
+                    StopCode::SecretDetected,
+                    format!(
+                        "predicate {name} failed with a secret-shaped message ({finding}); it is withheld"
+                    ),
+                ),
             }),
-            Ok(Err(message)) => Err(Stop::new(
-                StopCode::InvariantFailed,
-                format!("predicate {name} could not be evaluated: {message}"),
-            )),
             Err(error) => {
                 let cause = wasm_failure(
                     &error,
@@ -312,7 +422,11 @@ impl LoadedGate {
                     limits.deadline_ms,
                 );
                 Err(Stop::new(
-                    StopCode::InvariantFailed,
+                    if cause.code == StopCode::SecretDetected {
+                        StopCode::SecretDetected
+                    } else {
+                        StopCode::InvariantFailed
+                    },
                     format!("predicate {name} failed closed: {}", cause.message),
                 ))
             }

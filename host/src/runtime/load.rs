@@ -5,7 +5,7 @@ use super::imports::{GrantDiff, Import, component_world};
 use super::state::{GateState, PhaseState};
 use super::{CacheOutcome, Runtime, invoke};
 use crate::bindings;
-use crate::plan::{GateSpec, Grants, Limits, PhaseSpec, Plan};
+use crate::plan::{GateSpec, Grants, Limits, OnDenied, PhaseSpec, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use serde::Serialize;
@@ -98,8 +98,12 @@ pub struct PluginInfo {
     pub exports: Vec<String>,
     /// What the plan grants it.
     pub grants: Grants,
-    /// The limits it runs under.
+    /// The limits it runs under (memory, deadline and its host budget).
     pub limits: Limits,
+    /// What a call without a grant does (gates: always stop).
+    pub on_denied: OnDenied,
+    /// Where it is declared, for messages: `<plan> line <n>`.
+    pub plan_location: String,
     /// Imports vs grants.
     pub diff: GrantDiff,
     /// Whether the compiled code came from the cache.
@@ -147,6 +151,7 @@ struct PluginRef<'a> {
     pinned: &'a str,
     grants: &'a Grants,
     limits: Limits,
+    on_denied: OnDenied,
 }
 
 struct Checked {
@@ -163,6 +168,7 @@ impl Runtime {
             pinned,
             grants,
             limits,
+            on_denied,
         } = plugin;
         let who = &format!("{role} `{name}`");
         let path = plan.resolve(component);
@@ -205,6 +211,13 @@ impl Runtime {
             exports,
             grants: grants.clone(),
             limits,
+            on_denied,
+            plan_location: match plan.phase_line(name) {
+                Some(line) if role == "phase" => {
+                    format!("{} line {line}", plan.source_path.display())
+                }
+                _ => plan.source_path.display().to_string(),
+            },
             diff,
             cache,
         };
@@ -223,6 +236,7 @@ impl Runtime {
                 pinned: &spec.sha256,
                 grants: &spec.grants,
                 limits: spec.limits,
+                on_denied: spec.on_denied,
             },
         )?;
         let info = checked.info;
@@ -271,6 +285,7 @@ impl Runtime {
                 pinned: &spec.sha256,
                 grants: &Grants::default(),
                 limits: spec.limits,
+                on_denied: OnDenied::Stop,
             },
         )?;
         let info = checked.info;

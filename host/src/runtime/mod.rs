@@ -1,6 +1,7 @@
 //! The wasmtime runtime: one engine per process, compiled components cached
 //! on disk, an `InstancePre` per plugin, a fresh `Store` per run.
 
+pub mod budget;
 pub mod cache;
 mod determinism;
 pub mod engine;
@@ -8,9 +9,10 @@ pub mod imports;
 mod invoke;
 mod limiter;
 mod load;
+pub mod plugin_text;
 pub mod state;
 
-pub use cache::{CacheOutcome, CompileCache};
+pub use cache::{CacheDirError, CacheOutcome, CompileCache, RejectedEntry};
 pub use imports::{GrantDiff, Import};
 pub use invoke::{PhaseInput, PhaseRun, Predicate, Verdict};
 pub use load::{LoadError, LoadedGate, LoadedPhase, PluginInfo};
@@ -30,13 +32,17 @@ pub struct Runtime {
     phase_linker: Linker<PhaseState>,
     gate_linker: Linker<GateState>,
     cache: CompileCache,
+    allocation: engine::Allocation,
     _ticker: EpochTicker,
 }
 
 impl Runtime {
-    /// A runtime whose compiled components are cached in `cache_dir`.
+    /// A runtime whose compiled components are cached in `cache_dir` (the
+    /// host config's, never a plan's). The folder is created if missing and
+    /// refused unless it is safe to load native code from
+    /// ([`cache::check_dir`]).
     pub fn new(cache_dir: &Path) -> wasmtime::Result<Self> {
-        let engine = engine::build_engine()?;
+        let (engine, allocation) = engine::build_engine()?;
         let mut phase_linker = Linker::new(&engine);
         bindings::phase::PhasePlugin::add_to_linker::<PhaseState, HasSelf<PhaseState>>(
             &mut phase_linker,
@@ -46,13 +52,14 @@ impl Runtime {
         // (see `state::deny_all_wasi`).
         wasmtime_wasi::p2::add_to_linker_sync(&mut phase_linker)?;
         let gate_linker = Linker::new(&engine);
-        let cache = CompileCache::new(cache_dir, &engine);
+        let cache = CompileCache::new(cache_dir, &engine)?;
         let ticker = EpochTicker::start(&engine);
         Ok(Self {
             engine,
             phase_linker,
             gate_linker,
             cache,
+            allocation,
             _ticker: ticker,
         })
     }
@@ -72,6 +79,12 @@ impl Runtime {
         let runtime = Arc::new(Self::new(cache_dir)?);
         shared.insert(cache_dir.to_path_buf(), runtime.clone());
         Ok(runtime)
+    }
+
+    /// How instances get their memory (pooling, or on demand when the
+    /// pool's reservation was refused).
+    pub fn allocation(&self) -> engine::Allocation {
+        self.allocation
     }
 
     /// The engine.

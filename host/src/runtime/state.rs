@@ -2,9 +2,10 @@
 //! services (source, store, artifacts, kill-switch), a deny-all WASI context
 //! and the resource limiter.
 
+use super::budget::Budget;
 use super::determinism::{FrozenMonotonicClock, FrozenWallClock, seeded_rng};
 use super::limiter::RunLimiter;
-use crate::plan::Grants;
+use crate::plan::{Grants, Limits, OnDenied};
 use crate::store::{Scope, StoreBackend};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,7 +68,8 @@ pub struct LogLine {
 }
 
 /// Something the host refused during a phase run, remembered so the run's
-/// stop code can say why the plugin failed.
+/// stop code can say why the plugin failed. Descriptions are bounded and
+/// never carry a plugin-provided value longer than [`MAX_NAME_IN_INCIDENT`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incident {
     /// A capability call without the grant.
@@ -76,7 +78,16 @@ pub enum Incident {
     Killed(String),
     /// A secret-shaped value was refused (description has no secret).
     Secret(String),
+    /// The plugin exceeded a limit of its budget.
+    OverBudget(super::budget::Exceeded),
 }
+
+/// The longest piece of a plugin-provided name (a table, an artifact)
+/// kept in an incident.
+pub const MAX_NAME_IN_INCIDENT: usize = 64;
+
+/// The most denied calls remembered one by one (more are only counted).
+pub const MAX_DENIED_KEPT: usize = 16;
 
 /// The data of one phase run's `wasmtime::Store`.
 pub struct PhaseState {
@@ -86,13 +97,26 @@ pub struct PhaseState {
     pub(crate) log: Vec<LogLine>,
     pub(crate) incidents: Vec<Incident>,
     pub(crate) limiter: RunLimiter,
+    pub(crate) budget: Budget,
+    pub(crate) on_denied: OnDenied,
+    /// Denied calls in this run (the first [`MAX_DENIED_KEPT`] are also
+    /// incidents).
+    pub(crate) denied: u64,
+    /// Set when the host ended the phase: every further call traps.
+    pub(crate) halted: bool,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl PhaseState {
     /// State for one run of `phase`.
-    pub fn new(phase: &str, grants: Grants, services: RunServices, memory_bytes: usize) -> Self {
+    pub fn new(
+        phase: &str,
+        grants: Grants,
+        limits: Limits,
+        on_denied: OnDenied,
+        services: RunServices,
+    ) -> Self {
         let wasi = deny_all_wasi(&services.run_id);
         Self {
             phase: phase.to_string(),
@@ -100,10 +124,19 @@ impl PhaseState {
             services,
             log: Vec::new(),
             incidents: Vec::new(),
-            limiter: RunLimiter::new(memory_bytes),
+            limiter: RunLimiter::new(limits.memory_mib as usize * (1 << 20)),
+            budget: Budget::new(limits),
+            on_denied,
+            denied: 0,
+            halted: false,
             wasi,
             table: ResourceTable::new(),
         }
+    }
+
+    /// How many capability calls were denied in this run.
+    pub fn denied_calls(&self) -> u64 {
+        self.denied
     }
 
     /// What the host refused during this run.

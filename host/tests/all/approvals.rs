@@ -122,7 +122,18 @@ fn an_approval_signed_by_an_untrusted_key_is_refused() {
     let other = p.dir().join("other-keys");
     std::fs::create_dir_all(&other).unwrap();
     let paths = approval::write_key_files(&other, "mallory").unwrap();
-    phasehost::run::approve(&folder, Gate::Sg1, &paths.signing_key).unwrap();
+    // `approve` refuses before it writes anything...
+    let err =
+        crate::support::approve(&folder, Gate::Sg1, &paths.signing_key, &p.plan.path).unwrap_err();
+    assert_eq!(err.code, StopCode::ApprovalInvalid, "{err}");
+    assert!(!folder.join("approvals/sg1.json").exists());
+    // ...and an untrusted approval file put there by hand is refused at resume.
+    let (run_id, digest) = paused_digest(&folder);
+    let mallory = approval::load_signing_key(&paths.signing_key).unwrap();
+    let statement =
+        ApprovalStatement::new(run_id, Gate::Sg1, digest, now(), 3600, mallory.key_id());
+    let signed = approval::sign(statement, mallory.signing_key());
+    approval::save_approval(&folder.join("approvals/sg1.json"), &signed).unwrap();
     assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
 }
 
@@ -151,18 +162,21 @@ fn a_tampered_statement_is_refused() {
 }
 
 #[test]
-fn a_replayed_approval_is_refused_after_a_restart() {
+fn an_approval_this_run_consumed_is_reverified_after_a_restart_not_consumed_twice() {
     let p = Pipeline::new();
     // A dry run: a live one's store would hold checkpoints of phases the
     // restored state does not list, and stop earlier with corrupt-state
     // (checkpoints::a_store_two_phases_ahead_of_the_state_stops_with_corrupt_state).
     let folder = p.to_sg2(false);
     // Simulate a state restored from before SG_1 was consumed (a crash
-    // before the state was saved, or an operator restoring a backup). The
-    // consumed id is durable in the KB's ledger, so the same approval file
-    // is refused as a replay.
+    // between consuming the approval and saving the state, or an operator
+    // restoring a backup). The ledger holds the approval as consumed by this
+    // very run for this gate and digest, so it is re-verified (signature,
+    // trust, binding), not consumed again and not refused: crash recovery
+    // works, and nothing opens that was not approved.
+    let ledger = p.kb().join("consumed-approvals.jsonl");
+    let consumed_before = std::fs::read_to_string(&ledger).unwrap().lines().count();
     let mut state = RunState::load(&folder).unwrap();
-    state.approvals.remove("sg1");
     state.next_phase = 1;
     state.phases.truncate(1);
     state.status = Status::Paused {
@@ -176,15 +190,17 @@ fn a_replayed_approval_is_refused_after_a_restart() {
             .document_digest("doc")
             .ok();
     state.save(&folder).unwrap();
-    assert_stopped(&p.resume(&folder), StopCode::ApprovalReplayed, &folder);
+    assert_paused(&p.resume(&folder), Gate::Sg2);
+    let consumed_after = std::fs::read_to_string(&ledger).unwrap().lines().count();
+    assert_eq!(consumed_before, consumed_after, "nothing consumed twice");
 }
 
 #[test]
 fn a_reused_review_decision_is_refused_at_sg2() {
     let p = Pipeline::new();
     let folder = p.to_sg2(false);
-    let state = RunState::load(&folder).unwrap();
-    let sg1_decision = state.approvals["sg1"].review_decision_id.clone();
+    let sg1 = approval::load_approval(&folder.join("approvals/sg1.json")).unwrap();
+    let sg1_decision = sg1.statement.review_decision_id.clone();
     let (run_id, digest) = paused_digest(&folder);
     let mut st = statement(&p, &run_id, Gate::Sg2, &digest, now(), 3600);
     st.review_decision_id = sg1_decision;
@@ -202,6 +218,6 @@ fn a_malformed_approval_file_is_refused() {
 #[test]
 fn approving_a_gate_the_run_is_not_paused_at_is_refused() {
     let (p, folder) = paused_at_sg1();
-    let err = phasehost::run::approve(&folder, Gate::Sg2, &p.key).unwrap_err();
+    let err = crate::support::approve(&folder, Gate::Sg2, &p.key, &p.plan.path).unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalMismatch);
 }

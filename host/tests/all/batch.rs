@@ -4,8 +4,8 @@
 use crate::iu_cut::IuCut;
 use crate::support::corpus;
 use phasehost::StopCode;
+use phasehost::run::Outcome;
 use phasehost::run::batch::{load_queue, run_batch};
-use phasehost::run::{self, Outcome};
 use phasehost_policy::approval::Gate;
 
 pub fn queue(iu: &IuCut, sources: &[std::path::PathBuf]) -> std::path::PathBuf {
@@ -76,17 +76,21 @@ fn each_document_waits_at_its_own_gate() {
         items[0].folder.clone().unwrap(),
         items[1].folder.clone().unwrap(),
     );
-    run::approve(&a, Gate::Sg1, &iu.key).unwrap();
+    crate::support::approve(&a, Gate::Sg1, &iu.key, &iu.plan).unwrap();
     // b's approval is not a's: b still waits.
     assert!(matches!(
-        run::resume(&b).unwrap().outcome,
+        crate::support::resume(&b, &iu.plan, &iu.host_config)
+            .unwrap()
+            .outcome,
         Outcome::Paused {
             gate: Gate::Sg1,
             ..
         }
     ));
     assert!(matches!(
-        run::resume(&a).unwrap().outcome,
+        crate::support::resume(&a, &iu.plan, &iu.host_config)
+            .unwrap()
+            .outcome,
         Outcome::Paused {
             gate: Gate::Sg2,
             ..
@@ -94,7 +98,10 @@ fn each_document_waits_at_its_own_gate() {
     ));
     // a's approval file copied into b's run folder is bound to a's run: refused.
     std::fs::copy(a.join("approvals/sg1.json"), b.join("approvals/sg1.json")).unwrap();
-    let Outcome::Stopped(stop) = run::resume(&b).unwrap().outcome else {
+    let Outcome::Stopped(stop) = crate::support::resume(&b, &iu.plan, &iu.host_config)
+        .unwrap()
+        .outcome
+    else {
         panic!()
     };
     assert_eq!(stop.code, StopCode::ApprovalMismatch);

@@ -22,7 +22,7 @@ fn approved_at_sg1(iu: &IuCut) -> PathBuf {
     })
     .unwrap();
     let folder = report.folder.unwrap();
-    run::approve(&folder, Gate::Sg1, &iu.key).unwrap();
+    crate::support::approve(&folder, Gate::Sg1, &iu.key, &iu.plan).unwrap();
     folder
 }
 
@@ -33,7 +33,9 @@ fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
         gate: Gate::Sg2,
         evidence_digest,
         ..
-    } = run::resume(&folder).unwrap().outcome
+    } = crate::support::resume(&folder, &iu.plan, &iu.host_config)
+        .unwrap()
+        .outcome
     else {
         panic!("expected a pause at SG_2");
     };
@@ -54,8 +56,10 @@ fn rewind_state(folder: &Path, phases: usize) {
     std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
 }
 
-fn resume_outcome(folder: &Path) -> Outcome {
-    run::resume(folder).unwrap().outcome
+fn resume_outcome(iu: &IuCut, folder: &Path) -> Outcome {
+    crate::support::resume(folder, &iu.plan, &iu.host_config)
+        .unwrap()
+        .outcome
 }
 
 #[test]
@@ -65,7 +69,7 @@ fn a_phase_committed_before_its_state_was_saved_is_adopted_not_rerun() {
     let units = iu.query("SELECT count(*) FROM units");
     let logged = std::fs::read_to_string(folder.join("log.jsonl")).unwrap_or_default();
     rewind_state(&folder, 1);
-    match resume_outcome(&folder) {
+    match resume_outcome(&iu, &folder) {
         Outcome::Paused {
             gate: Gate::Sg2,
             evidence_digest,
@@ -89,7 +93,7 @@ fn a_committed_phase_whose_evidence_differs_stops_with_corrupt_state() {
     let mut doc: Value = serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();
     doc["evidence"]["verify_digest"] = "f".repeat(64).into();
     std::fs::write(&evidence, serde_json::to_vec(&doc).unwrap()).unwrap();
-    match resume_outcome(&folder) {
+    match resume_outcome(&iu, &folder) {
         Outcome::Stopped(stop) => {
             assert_eq!(stop.code, StopCode::CorruptState, "{stop}");
             assert!(stop.message.contains("write_verify"), "{stop}");
@@ -103,7 +107,7 @@ fn a_store_two_phases_ahead_of_the_state_stops_with_corrupt_state() {
     let iu = IuCut::new(|_| {});
     let (folder, _) = paused_at_sg2(&iu);
     rewind_state(&folder, 2);
-    match resume_outcome(&folder) {
+    match resume_outcome(&iu, &folder) {
         Outcome::Stopped(stop) => assert_eq!(stop.code, StopCode::CorruptState, "{stop}"),
         other => panic!("expected corrupt-state, got {other:?}"),
     }
@@ -114,14 +118,14 @@ fn a_run_folder_another_process_holds_is_not_resumed_nor_marked() {
     let iu = IuCut::new(|_| {});
     let folder = approved_at_sg1(&iu);
     let before = std::fs::read(folder.join("state.json")).unwrap();
-    let held = run::RunFolder::open(&folder).lock().unwrap();
-    let refused = run::resume(&folder).unwrap_err();
+    let held = run::RunFolder::open(&folder).unwrap().lock().unwrap();
+    let refused = crate::support::resume(&folder, &iu.plan, &iu.host_config).unwrap_err();
     assert!(refused.message.contains("in use by another"), "{refused}");
     assert_eq!(std::fs::read(folder.join("state.json")).unwrap(), before);
     assert!(!folder.join("stop.json").exists());
     drop(held);
     assert!(matches!(
-        resume_outcome(&folder),
+        resume_outcome(&iu, &folder),
         Outcome::Paused {
             gate: Gate::Sg2,
             ..

@@ -86,7 +86,6 @@ impl IuCut {
         let mut doc: DocumentMut = std::fs::read_to_string(bundled).unwrap().parse().unwrap();
         doc["store"]["sqlite"] = value("store.sqlite");
         doc["kb"]["path"] = value("kb");
-        doc["runtime"]["cache_dir"] = value(crate::support::shared_cache().display().to_string());
         let mut keys = toml_edit::Array::new();
         keys.push("keys/approver.pub");
         doc["approvals"]["trusted_keys"] = value(keys);
@@ -105,7 +104,14 @@ impl IuCut {
         std::fs::create_dir_all(&keys).unwrap();
         approval::write_key_files(&keys, "approver").unwrap();
         let host_config = dir.path().join("host.toml");
-        std::fs::write(&host_config, "[execution]\nenabled = true\n").unwrap();
+        std::fs::write(
+            &host_config,
+            format!(
+                "[execution]\nenabled = true\n\n{}",
+                crate::support::host_config_runtime()
+            ),
+        )
+        .unwrap();
         Self {
             pg_schema: None,
             pg_role: None,
@@ -150,6 +156,8 @@ impl IuCut {
                 url: crate::pg::base_url(),
                 password_env: None,
                 schema: schema.clone(),
+                sslmode: None,
+                sslrootcert: None,
             })
             .unwrap(),
         );
@@ -181,6 +189,8 @@ impl IuCut {
                 url: crate::pg::base_url(),
                 password_env: None,
                 schema: schema.clone(),
+                sslmode: None,
+                sslrootcert: None,
             },
             None => phasehost_store::StoreSpec::Sqlite(self.store_path()),
         };
@@ -203,8 +213,10 @@ impl IuCut {
         let folder = report.folder.unwrap();
         let mut outcome = report.outcome;
         while let Outcome::Paused { gate, .. } = outcome {
-            run::approve(&folder, gate, &self.key).unwrap();
-            outcome = run::resume(&folder).unwrap().outcome;
+            crate::support::approve(&folder, gate, &self.key, &self.plan).unwrap();
+            outcome = crate::support::resume(&folder, &self.plan, &self.host_config)
+                .unwrap()
+                .outcome;
         }
         (folder, outcome)
     }
@@ -253,7 +265,9 @@ fn the_constitution_goes_through_both_approvals_live(backend: Backend) {
     assert_eq!(outcome, Outcome::Completed, "{outcome:?}");
     let state = RunState::load(&folder).unwrap();
     assert_eq!(state.phases.len(), 11);
-    assert_eq!(state.approvals.len(), 2);
+    for gate in ["sg1", "sg2"] {
+        assert!(folder.join(format!("approvals/{gate}.json")).is_file());
+    }
     let in_force = |kind: &str| {
         iu.query(&format!(
             "SELECT count(*) FROM units WHERE document_id = 'hien-phap' AND kind = '{kind}' AND status = 'in_force'"

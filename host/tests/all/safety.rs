@@ -56,11 +56,11 @@ fn resume_after_a_store_row_changed_is_drift() {
 
 #[test]
 fn a_corrupt_state_file_is_refused_on_resume() {
-    let (_p, folder) = paused();
+    let (p, folder) = paused();
     let path = folder.join("state.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, &text[..text.len() / 3]).unwrap();
-    let err = phasehost::run::resume(&folder).unwrap_err();
+    let err = crate::support::resume(&folder, &p.plan.path, &p.host_config).unwrap_err();
     assert_eq!(err.code, StopCode::CorruptState);
     assert!(err.message.contains("damaged"), "{err}");
 }

@@ -43,10 +43,42 @@ fn a_panic_is_a_trap_not_a_host_crash() {
     assert_eq!(run.outcome.unwrap_err().code, StopCode::PluginTrap);
 }
 
+fn probe_plan_recording(grants: &str) -> phasehost::plan::Plan {
+    TestPlan::write(
+        &[],
+        &[PhaseDef::new("probe", TEST_PROBE_COMPONENT)
+            .grants(grants)
+            .head("on_denied = \"record\"")],
+        "",
+    )
+    .load()
+}
+
 #[test]
-fn a_store_write_without_the_grant_is_access_denied_as_a_value() {
+fn a_store_write_without_the_grant_stops_the_phase_naming_the_plan_line() {
     // Granted read+insert on `units`; it tries to insert into `documents`.
     let plan = probe_plan(ALL_CAPS, "");
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services("r1", None),
+        r#"{"mode":"write","table":"documents","rows":[{"a":1}]}"#,
+    );
+    let stop = run
+        .outcome
+        .expect_err("a denied call stops the phase by default");
+    assert_eq!(stop.code, StopCode::CapabilityDenied, "{stop}");
+    assert!(
+        stop.message.contains("insert on table `documents`"),
+        "{stop}"
+    );
+    assert!(stop.message.contains("plan.toml line"), "{stop}");
+    assert!(stop.message.contains("on_denied"), "{stop}");
+}
+
+#[test]
+fn with_on_denied_record_a_denial_is_a_value_and_is_recorded() {
+    let plan = probe_plan_recording(ALL_CAPS);
     let run = run_phase(
         &plan,
         "probe",
@@ -65,10 +97,11 @@ fn a_store_write_without_the_grant_is_access_denied_as_a_value() {
         run.incidents,
         vec![Incident::Denied("insert on table `documents`".into())]
     );
+    assert_eq!(run.denied_calls, 1);
 }
 
 #[test]
-fn a_delete_without_the_delete_bit_is_access_denied() {
+fn a_delete_without_the_delete_bit_is_denied() {
     let plan = probe_plan(ALL_CAPS, "");
     let run = run_phase(
         &plan,
@@ -76,12 +109,19 @@ fn a_delete_without_the_delete_bit_is_access_denied() {
         &services("r1", None),
         r#"{"mode":"delete","table":"units"}"#,
     );
-    let evidence = run.outcome.unwrap();
-    assert_eq!(evidence["error"], "access-denied", "{evidence}");
+    assert_eq!(run.outcome.unwrap_err().code, StopCode::CapabilityDenied);
+    let plan = probe_plan_recording(ALL_CAPS);
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services("r1", None),
+        r#"{"mode":"delete","table":"units"}"#,
+    );
+    assert_eq!(run.outcome.unwrap()["error"], "access-denied");
 }
 
 #[test]
-fn an_ungranted_artifact_name_is_access_denied() {
+fn an_ungranted_artifact_name_is_denied() {
     let plan = probe_plan(ALL_CAPS, "");
     let run = run_phase(
         &plan,
@@ -89,7 +129,7 @@ fn an_ungranted_artifact_name_is_access_denied() {
         &services("r1", None),
         r#"{"mode":"artifact","name":"other.json","content":"x"}"#,
     );
-    assert_eq!(run.outcome.unwrap()["error"], "access-denied");
+    assert_eq!(run.outcome.unwrap_err().code, StopCode::CapabilityDenied);
 }
 
 fn wasi_probe(run_id: &str) -> Value {
@@ -170,4 +210,30 @@ fn a_kill_file_stops_a_mutating_call_and_the_transaction_rolls_back() {
     };
     assert_eq!(store.count("documents", &scope, &[]).unwrap(), 0);
     store.rollback().unwrap();
+}
+
+/// Trust boundaries, finding 8: an artifact put where someone planted a
+/// symlink in the artifacts folder replaces the symlink; the file it pointed
+/// to is never written.
+#[test]
+fn an_artifact_put_never_writes_through_a_planted_symlink() {
+    let plan = probe_plan(ALL_CAPS, "");
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside.txt");
+    std::fs::write(&outside, "keep me").unwrap();
+    let artifacts = dir.path().join("artifacts");
+    std::fs::create_dir(&artifacts).unwrap();
+    std::os::unix::fs::symlink(&outside, artifacts.join("backup.json")).unwrap();
+    let mut services = services("r1", None);
+    services.artifacts_dir = Some(artifacts.clone());
+    let run = run_phase(
+        &plan,
+        "probe",
+        &services,
+        r#"{"mode":"artifact","name":"backup.json","content":"x"}"#,
+    );
+    assert!(run.outcome.unwrap()["artifact_sha256"].is_string());
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    let meta = std::fs::symlink_metadata(artifacts.join("backup.json")).unwrap();
+    assert!(meta.is_file(), "the symlink itself was replaced");
 }

@@ -25,9 +25,29 @@ pub fn corpus(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The compile cache shared by the tests (safe for concurrent use).
+/// The compile cache shared by the tests (safe for concurrent use): made
+/// private (mode 0700), as the host refuses a folder others may write.
 pub fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("phasehost-cache")
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("phasehost-cache");
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir);
+    // A folder left by an older build under a umask of 002 would be refused.
+    if std::fs::metadata(&dir).is_ok_and(|m| m.permissions().mode() & 0o022 != 0) {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    dir
+}
+
+/// Host-config lines that put the compile cache in the tests' shared folder
+/// (the cache folder is the operator's, never the plan's).
+pub fn host_config_runtime() -> String {
+    format!(
+        "[runtime]\ncache_dir = {:?}\n",
+        shared_cache().display().to_string()
+    )
 }
 
 /// One `[[phases]]` entry.
@@ -40,6 +60,8 @@ pub struct PhaseDef<'a> {
     pub config: &'a str,
     /// Lines under `[phases.limits]`.
     pub limits: &'a str,
+    /// Phase-level lines (e.g. `on_denied = "record"`).
+    pub head: &'a str,
 }
 
 impl<'a> PhaseDef<'a> {
@@ -50,7 +72,12 @@ impl<'a> PhaseDef<'a> {
             grants: "",
             config: "",
             limits: "",
+            head: "",
         }
+    }
+    pub fn head(mut self, head: &'a str) -> Self {
+        self.head = head;
+        self
     }
     pub fn grants(mut self, grants: &'a str) -> Self {
         self.grants = grants;
@@ -78,8 +105,7 @@ impl TestPlan {
     pub fn write(gates: &[(&str, &str)], phases: &[PhaseDef], extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut text = format!(
-            "[plan]\nname = \"test\"\nplugin_set = \"test\"\n\n[kb]\npath = \"kb\"\n\n[runtime]\ncache_dir = {:?}\n\n{extra}\n",
-            shared_cache().display().to_string()
+            "[plan]\nname = \"test\"\nplugin_set = \"test\"\n\n[kb]\npath = \"kb\"\n\n{extra}\n"
         );
         for (name, component) in gates {
             writeln!(
@@ -92,10 +118,11 @@ impl TestPlan {
         for p in phases {
             writeln!(
                 text,
-                "[[phases]]\nname = \"{}\"\ncomponent = {:?}\nsha256 = \"{}\"\n[phases.grants]\n{}\n[phases.config]\n{}\n[phases.limits]\n{}\n",
+                "[[phases]]\nname = \"{}\"\ncomponent = {:?}\nsha256 = \"{}\"\n{}\n[phases.grants]\n{}\n[phases.config]\n{}\n[phases.limits]\n{}\n",
                 p.name,
                 p.component,
                 sha256_file(p.component),
+                p.head,
                 p.grants,
                 p.config,
                 p.limits
@@ -198,4 +225,33 @@ pub fn grep_tree(dir: &Path, needle: &str) -> Vec<String> {
         }
     }
     hits
+}
+
+/// `phasehost approve` through the library: the plan is the operator's.
+pub fn approve(
+    folder: &Path,
+    gate: phasehost_policy::approval::Gate,
+    key: &Path,
+    plan: &Path,
+) -> Result<phasehost::run::Approved, phasehost::Stop> {
+    phasehost::run::approve(&phasehost::run::ApproveRequest {
+        run_folder: folder.to_path_buf(),
+        gate,
+        key_file: key.to_path_buf(),
+        plan: plan.to_path_buf(),
+    })
+}
+
+/// `phasehost resume` through the library: plan and host config are the
+/// operator's, never the run folder's.
+pub fn resume(
+    folder: &Path,
+    plan: &Path,
+    host_config: &Path,
+) -> Result<phasehost::run::RunReport, phasehost::Stop> {
+    phasehost::run::resume(&phasehost::run::ResumeRequest {
+        run_folder: folder.to_path_buf(),
+        plan: plan.to_path_buf(),
+        host_config: Some(host_config.to_path_buf()),
+    })
 }

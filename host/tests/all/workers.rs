@@ -8,7 +8,7 @@ use crate::corpus::{EXPECTED_STOPS, assert_corpus_units, corpus_files};
 use crate::iu_cut::{EXACT, IuCut, evidence};
 use crate::support::{corpus, grep_tree};
 use phasehost::run::state::{RunState, Status};
-use phasehost::run::{self, worker};
+use phasehost::run::worker;
 use phasehost::store::QueueEntry;
 use phasehost_policy::approval::Gate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,10 +80,11 @@ fn approve_waiting(iu: &IuCut) -> usize {
             Some("sg2") => Gate::Sg2,
             other => panic!("waiting at {other:?}"),
         };
-        run::approve(
+        crate::support::approve(
             &run_folder(iu, entry.run_id.as_ref().unwrap()),
             gate,
             &iu.key,
+            &iu.plan,
         )
         .unwrap();
         approved += 1;
@@ -218,7 +219,7 @@ fn a_killed_worker_s_document_is_taken_over_with_nothing_duplicated_or_lost() {
             "BEGIN; LOCK TABLE {schema}.envelopes IN SHARE MODE"
         ))
         .unwrap();
-    run::approve(&folder, Gate::Sg1, &iu.key).unwrap();
+    crate::support::approve(&folder, Gate::Sg1, &iu.key, &iu.plan).unwrap();
     let mut victim = spawn_worker(&iu, &["--lease-secs", "2"]);
     let leg_b = 7;
     wait_for("the worker to reach leg_b_record", || {
@@ -254,7 +255,7 @@ fn a_killed_worker_s_document_is_taken_over_with_nothing_duplicated_or_lost() {
         Some(run_id.as_str()),
         "the same run went on"
     );
-    run::approve(&folder, Gate::Sg2, &iu.key).unwrap();
+    crate::support::approve(&folder, Gate::Sg2, &iu.key, &iu.plan).unwrap();
     let finish = drain(&iu, 1, &[]);
     let entry = entries(&iu).remove(0);
     assert_eq!(entry.state, "done");
@@ -303,6 +304,8 @@ fn approving_one_queued_document_releases_no_other() {
         .arg(run_folder(&iu, first.run_id.as_ref().unwrap()))
         .args(["--gate", "sg1", "--key"])
         .arg(&iu.key)
+        .arg("--plan")
+        .arg(&iu.plan)
         .output()
         .unwrap();
     assert!(approved.status.success(), "{approved:?}");
@@ -393,4 +396,51 @@ fn the_kill_file_stops_a_worker_before_it_claims_anything() {
     );
     let entry = entries(&iu).remove(0);
     assert_eq!((entry.state.as_str(), entry.attempts), ("pending", 0));
+}
+
+/// Finding 5 (trust boundaries): a queue row is data. A run id rewritten to
+/// a path is refused with `queue-entry-refused` and nothing outside the
+/// KB's runs folder is opened; an entry enqueued under another plan is
+/// refused the same way, and the worker does not run that plan.
+#[test]
+fn a_worker_refuses_queue_rows_that_point_elsewhere_or_name_another_plan() {
+    let iu = IuCut::postgres_role("hostile_queue", EXACT, |_| {});
+    let queued = enqueue(&iu, &[corpus("hien-phap.txt"), corpus("luat-bao-chi.txt")]);
+    assert!(queued.status.success(), "{queued:?}");
+    let schema = iu.pg_schema.clone().unwrap();
+    // A foreign "run folder" with a state file the attacker controls.
+    let foreign = iu.dir.path().join("foreign");
+    std::fs::create_dir_all(foreign.join("evidence")).unwrap();
+    let mut db = crate::pg::client();
+    db.execute(
+        &format!(
+            "UPDATE {schema}.queue SET run_id = '../../foreign' WHERE document_id = 'hien-phap'"
+        ),
+        &[],
+    )
+    .unwrap();
+    db.execute(
+        &format!(
+            "UPDATE {schema}.queue SET plan_sha256 = repeat('0', 64) WHERE document_id = 'luat-bao-chi'"
+        ),
+        &[],
+    )
+    .unwrap();
+    drain(&iu, 1, &[]);
+    let entries = entries(&iu);
+    for entry in &entries {
+        assert_eq!(entry.state, "failed", "{entry:?}");
+        let error = entry.last_error.as_deref().unwrap_or_default();
+        assert!(error.starts_with("queue-entry-refused"), "{error}");
+    }
+    assert_eq!(iu.query("SELECT count(*) FROM units"), 0, "nothing ran");
+    assert!(!foreign.join("state.json").exists());
+    assert!(
+        !iu.dir.path().join("kb/runs").exists()
+            || std::fs::read_dir(iu.dir.path().join("kb/runs"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "no run was started"
+    );
 }

@@ -1,6 +1,8 @@
 //! A test phase plugin whose behaviour is chosen by its config, so the
 //! host's tests can drive every route: `{"mode": "echo" | "write" | "log" |
-//! "source" | "artifact" | "select" | "spin" | "grow" | "trap" | "refuse"}`.
+//! "source" | "artifact" | "select" | "spin" | "grow" | "trap" | "refuse" |
+//! "deny-loop" | "log-flood" | "big-evidence"}`. The last three are hostile:
+//! they try to make the host do unbounded work for them.
 //! Capability errors are returned as evidence (`{"error": ...}`), showing
 //! that a denial is a value the plugin can handle.
 
@@ -91,6 +93,31 @@ fn run(input: &PhaseInput, config: &Value) -> Result<Value, Refusal> {
             }
         }
         "trap" => panic!("test-probe was told to trap"),
+        "deny-loop" => {
+            // Call an ungranted table `count` times with a name of
+            // `name_len` bytes, ignoring every denial.
+            let name = "t".repeat(config["name_len"].as_u64().unwrap_or(8) as usize);
+            let count = config["count"].as_u64().unwrap_or(1);
+            let mut denied = 0u64;
+            for _ in 0..count {
+                if let Err(Error::AccessDenied(_)) = store_write::insert(&name, &[]) {
+                    denied += 1;
+                }
+            }
+            json!({ "denied_seen": denied })
+        }
+        "log-flood" => {
+            // `count` lines of `unit` repeated `repeat` times.
+            let line =
+                str_of(config, "unit").repeat(config["repeat"].as_u64().unwrap_or(1) as usize);
+            for _ in 0..config["count"].as_u64().unwrap_or(1) {
+                log::emit(log::Level::Info, &line);
+            }
+            json!({ "flooded": true })
+        }
+        "big-evidence" => {
+            json!({ "pad": "x".repeat(config["bytes"].as_u64().unwrap_or(0) as usize) })
+        }
         "refuse" => {
             return Err(Refusal {
                 kind: RefusalKind::InvariantFailed,

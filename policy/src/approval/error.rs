@@ -76,6 +76,14 @@ pub enum ApprovalError {
         /// The consumed approval id.
         approval_id: String,
     },
+    /// A run goes on past a gate whose approval the ledger never consumed.
+    #[error(
+        "approval {approval_id} was never consumed, yet the run's progress says its gate was passed: the gate is not open"
+    )]
+    NotConsumed {
+        /// The approval id the ledger does not hold.
+        approval_id: String,
+    },
     /// SG_2 needs a fresh review decision and this one was used before.
     #[error(
         "review decision {review_decision_id} was already used by a consumed approval: SG_2 needs a fresh review decision"
@@ -97,7 +105,7 @@ impl ApprovalError {
     /// refusal ends a run with.
     pub fn stop_code(&self) -> &'static str {
         match self {
-            Self::Missing { .. } => "approval-missing",
+            Self::Missing { .. } | Self::NotConsumed { .. } => "approval-missing",
             Self::Malformed { .. } | Self::UntrustedKey { .. } | Self::BadSignature => {
                 "approval-invalid"
             }

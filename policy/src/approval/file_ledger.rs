@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -60,12 +61,21 @@ impl FileLedger {
             ApprovalError::ledger(format!("{}: {what}: {e}", path.display()))
         };
         let existed = path.exists();
+        // Never through a symlink, and only a regular file (a FIFO here
+        // would hang every approval): the KB may be writable by others.
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(path)
-            .map_err(|e| io("cannot open", e))?;
+            .map_err(|e| io("cannot open (a symlink is refused)", e))?;
+        if !file.metadata().map_err(|e| io("cannot stat", e))?.is_file() {
+            return Err(ApprovalError::ledger(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
         if !existed {
             sync_parent_dir(path).map_err(|e| io("cannot sync its directory", e))?;
         }

@@ -56,7 +56,10 @@ pub use ledger::{ConsumedLedger, MemoryLedger};
 pub use signed::{MAX_APPROVAL_FILE_BYTES, SignedApproval, load_approval, save_approval, sign};
 pub use statement::{ApprovalStatement, DOMAIN, Gate, random_id};
 pub use trust::TrustStore;
-pub use verify::{Expectation, MAX_CLOCK_SKEW_SECS, VerifiedApproval, verify, verify_and_consume};
+pub use verify::{
+    Expectation, MAX_CLOCK_SKEW_SECS, VerifiedApproval, check_signature, verify,
+    verify_and_consume, verify_consumed,
+};
 
 #[cfg(test)]
 mod tests;

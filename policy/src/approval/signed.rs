@@ -1,6 +1,5 @@
 //! Signing a statement, and reading and writing approval files.
 
-use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
 
@@ -58,7 +57,7 @@ impl SignedApproval {
 /// Reads an approval file: [`ApprovalError::Missing`] when there is no
 /// file, [`ApprovalError::Malformed`] when it cannot be read or parsed.
 pub fn load_approval(path: &Path) -> Result<SignedApproval, ApprovalError> {
-    let file = match File::open(path) {
+    let file = match crate::safe_fs::open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => {
             return Err(ApprovalError::Missing {
@@ -89,10 +88,7 @@ pub fn load_approval(path: &Path) -> Result<SignedApproval, ApprovalError> {
 
 /// Writes an approval file (never overwriting one), fsynced.
 pub fn save_approval(path: &Path, approval: &SignedApproval) -> std::io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    let mut file = crate::safe_fs::create_new(path)?;
     file.write_all(approval.to_json().as_bytes())?;
     file.sync_all()
 }

@@ -99,6 +99,67 @@ pub fn verify(
     ledger: &dyn ConsumedLedger,
     now: u64,
 ) -> Result<VerifiedApproval, ApprovalError> {
+    let statement = authenticate(approval, trust)?;
+    check_binding(statement, expect)?;
+    check_window(statement, expect.ttl_secs, now)?;
+
+    if ledger.is_consumed(&statement.approval_id)? {
+        return Err(ApprovalError::Replayed {
+            approval_id: statement.approval_id.clone(),
+        });
+    }
+    if expect.require_fresh_review_decision
+        && ledger.review_decision_seen(&statement.review_decision_id)?
+    {
+        return Err(ApprovalError::ReviewDecisionReused {
+            review_decision_id: statement.review_decision_id.clone(),
+        });
+    }
+    Ok(VerifiedApproval {
+        approval: approval.clone(),
+        fresh_review_required: expect.require_fresh_review_decision,
+    })
+}
+
+/// Verifies an approval the run consumed earlier (a resumed run passing
+/// the gate again, or going on after it): shape, trusted key, signature and
+/// binding to `expect`, and that the ledger holds it as consumed. The
+/// validity window is not checked again: it was checked when the approval
+/// was consumed, and the binding to this run, gate and digest means it
+/// opens nothing else. An approval the ledger does not hold is refused as
+/// missing its consumption ([`ApprovalError::NotConsumed`]): a record of
+/// progress elsewhere (a state file) never stands in for it.
+pub fn verify_consumed(
+    approval: &SignedApproval,
+    expect: &Expectation,
+    trust: &TrustStore,
+    ledger: &dyn ConsumedLedger,
+) -> Result<VerifiedApproval, ApprovalError> {
+    let statement = authenticate(approval, trust)?;
+    check_binding(statement, expect)?;
+    if !ledger.is_consumed(&statement.approval_id)? {
+        return Err(ApprovalError::NotConsumed {
+            approval_id: statement.approval_id.clone(),
+        });
+    }
+    Ok(VerifiedApproval {
+        approval: approval.clone(),
+        fresh_review_required: expect.require_fresh_review_decision,
+    })
+}
+
+/// Checks only that `approval` is well formed and signed by a key `trust`
+/// holds (for showing an approval file, e.g. `phasehost status`; opening a
+/// gate takes [`verify`] or [`verify_consumed`]).
+pub fn check_signature(approval: &SignedApproval, trust: &TrustStore) -> Result<(), ApprovalError> {
+    authenticate(approval, trust).map(|_| ())
+}
+
+/// The statement of `approval` once its shape, key and signature hold.
+fn authenticate<'a>(
+    approval: &'a SignedApproval,
+    trust: &TrustStore,
+) -> Result<&'a ApprovalStatement, ApprovalError> {
     let statement = &approval.statement;
     statement.validate().map_err(ApprovalError::malformed)?;
     let public = decode_public_key(&approval.public_key).map_err(ApprovalError::malformed)?;
@@ -125,26 +186,7 @@ pub fn verify(
             &Signature::from_bytes(&signature),
         )
         .map_err(|_| ApprovalError::BadSignature)?;
-
-    check_binding(statement, expect)?;
-    check_window(statement, expect.ttl_secs, now)?;
-
-    if ledger.is_consumed(&statement.approval_id)? {
-        return Err(ApprovalError::Replayed {
-            approval_id: statement.approval_id.clone(),
-        });
-    }
-    if expect.require_fresh_review_decision
-        && ledger.review_decision_seen(&statement.review_decision_id)?
-    {
-        return Err(ApprovalError::ReviewDecisionReused {
-            review_decision_id: statement.review_decision_id.clone(),
-        });
-    }
-    Ok(VerifiedApproval {
-        approval: approval.clone(),
-        fresh_review_required: expect.require_fresh_review_decision,
-    })
+    Ok(statement)
 }
 
 /// [`verify`], then [`ConsumedLedger::consume`]: the approval is usable

@@ -19,6 +19,7 @@
 //! base64 (e.g. an AWS secret key with `/` in it) almost never has both.
 
 use super::finding::{SecretFinding, SecretKind};
+use super::steps;
 
 /// Shortest run that can be flagged.
 pub const HIGH_ENTROPY_MIN_LEN: usize = 32;
@@ -54,8 +55,13 @@ fn is_run_char(b: u8) -> bool {
 }
 
 /// Appends every high-entropy run in `text` to `out`.
+///
+/// Linear: runs are disjoint; a run is judged in O(its length) (counting
+/// its `/`, checking for hex, one 256-entry histogram), and a path's
+/// segments, which have no `/`, once more.
 pub(crate) fn find_high_entropy(text: &str, out: &mut Vec<SecretFinding>) {
     let bytes = text.as_bytes();
+    steps::add(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if !is_run_char(bytes[i]) {
@@ -98,6 +104,8 @@ fn judge_run(bytes: &[u8], start: usize, end: usize, out: &mut Vec<SecretFinding
         return;
     }
     let run = &bytes[start..end];
+    // `is_path`, then the hex test and the histogram.
+    steps::add(2 * len);
     if is_path(run) {
         let mut seg_start = start;
         for (k, &b) in run.iter().enumerate() {
@@ -112,6 +120,7 @@ fn judge_run(bytes: &[u8], start: usize, end: usize, out: &mut Vec<SecretFinding
     if run.iter().all(u8::is_ascii_hexdigit) {
         return;
     }
+    steps::add(len + 256);
     if shannon_entropy(run) >= entropy_threshold(len) {
         out.push(SecretFinding {
             kind: SecretKind::HighEntropy,

@@ -5,6 +5,29 @@ use serde_json::Value;
 use super::finding::SecretKind;
 use super::keys::is_secret_key;
 use super::scan::scan_value;
+use super::steps;
+
+/// Longest JSON path reported whole. A longer one keeps its first and last
+/// `MAX_REPORTED_PATH / 2` bytes around `…`: every member removed under
+/// one long path would otherwise repeat it, quadratic in the input.
+pub(crate) const MAX_REPORTED_PATH: usize = 512;
+
+/// `path`, shortened to about [`MAX_REPORTED_PATH`] bytes.
+fn reported(path: &str) -> String {
+    steps::add(path.len().min(MAX_REPORTED_PATH));
+    if path.len() <= MAX_REPORTED_PATH {
+        return path.to_owned();
+    }
+    let mut head = MAX_REPORTED_PATH / 2;
+    while !path.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = path.len() - MAX_REPORTED_PATH / 2;
+    while !path.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}…{}", &path[..head], &path[tail..])
+}
 
 /// Why a JSON value may not cross the boundary. The path never contains
 /// the secret: a key that is itself secret-shaped is shown as
@@ -36,10 +59,11 @@ pub fn scan_json(value: &Value) -> Result<(), SecretViolation> {
 }
 
 fn walk(value: &Value, path: &mut String) -> Result<(), SecretViolation> {
+    steps::add(1);
     match value {
         Value::String(text) => match scan_value(text) {
             Some(finding) => Err(SecretViolation::Value {
-                path: path.clone(),
+                path: reported(path),
                 kind: finding.kind,
             }),
             None => Ok(()),
@@ -59,12 +83,14 @@ fn walk(value: &Value, path: &mut String) -> Result<(), SecretViolation> {
                 push_key(path, key);
                 if let Some(finding) = scan_value(key) {
                     return Err(SecretViolation::Value {
-                        path: path.clone(),
+                        path: reported(path),
                         kind: finding.kind,
                     });
                 }
                 if is_secret_key(key) {
-                    return Err(SecretViolation::Key { path: path.clone() });
+                    return Err(SecretViolation::Key {
+                        path: reported(path),
+                    });
                 }
                 walk(item, path)?;
                 path.truncate(len);
@@ -87,6 +113,7 @@ pub fn strip_secret_keys(value: Value) -> (Value, Vec<String>) {
 }
 
 fn strip(value: Value, path: &mut String, removed: &mut Vec<String>) -> Value {
+    steps::add(1);
     match value {
         Value::Array(items) => Value::Array(
             items
@@ -107,7 +134,7 @@ fn strip(value: Value, path: &mut String, removed: &mut Vec<String>) -> Value {
                 let len = path.len();
                 push_key(path, &key);
                 if is_secret_key(&key) || scan_value(&key).is_some() {
-                    removed.push(path.clone());
+                    removed.push(reported(path));
                 } else {
                     let item = strip(item, path, removed);
                     kept.insert(key, item);
@@ -123,6 +150,7 @@ fn strip(value: Value, path: &mut String, removed: &mut Vec<String>) -> Value {
 /// Appends `.key`, `["key"]`, or `["[REDACTED:<kind>]"]` for a key that
 /// looks like a secret itself.
 fn push_key(path: &mut String, key: &str) {
+    steps::add(key.len());
     if let Some(finding) = scan_value(key) {
         path.push_str(&format!("[\"[REDACTED:{}]\"]", finding.kind));
         return;

@@ -40,6 +40,8 @@ const WORDS: &[&str] = &[
 /// True when a JSON key names a secret (case-insensitive; `-`, `_`, `.`,
 /// spaces and camelCase all separate words).
 pub fn is_secret_key(key: &str) -> bool {
+    // Splitting, then each fragment looked for, then each pair of words.
+    super::steps::add((2 + ANYWHERE.len()) * key.len());
     let words = split_words(key);
     let squashed: String = words.concat();
     if ANYWHERE.iter().any(|fragment| squashed.contains(fragment)) {

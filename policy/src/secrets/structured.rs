@@ -1,8 +1,18 @@
 //! Secrets recognised by their structure: PEM private keys, JWTs, bearer
 //! tokens and passwords in URLs.
+//!
+//! Each detector is O(n): a PEM footer is looked up among the footers
+//! collected in one pass (not searched for to the end of the text for every
+//! header); the runs measured after a JWT's `eyJ`, after `Bearer ` and
+//! around `://` are maximal runs that start (or end) at a character outside
+//! the run, so two matches never measure the same run twice (see each
+//! function).
+
+use std::collections::{HashMap, VecDeque};
 
 use super::b64::decode_base64url;
 use super::finding::{SecretFinding, SecretKind};
+use super::steps;
 
 /// Fewest characters of a `Bearer` token.
 const MIN_BEARER_LEN: usize = 20;
@@ -21,24 +31,75 @@ fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
+/// Longest PEM label (`RSA PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, …).
+const MAX_PEM_LABEL: usize = 64;
+const PEM_BEGIN: &str = "-----BEGIN ";
+const PEM_END: &str = "-----END ";
+const DASHES: &[u8] = b"-----";
+
+/// The length of the label at `at`: the bytes before the first `-----`,
+/// when that is at most [`MAX_PEM_LABEL`] bytes away.
+fn pem_label_len(bytes: &[u8], at: usize) -> Option<usize> {
+    let window = &bytes[at..bytes.len().min(at + MAX_PEM_LABEL + DASHES.len())];
+    steps::add(window.len());
+    window.windows(DASHES.len()).position(|w| w == DASHES)
+}
+
+/// The start of every `-----END <label>-----`, by label, in text order.
+///
+/// A label never contains `-----` and never ends in `-` (it stops at the
+/// first `-----`), so `-----END <label>-----` occurs at `p` exactly when
+/// the label read at `p` is that label: these lists hold every occurrence
+/// of every footer.
+fn pem_footers(text: &str) -> HashMap<&[u8], VecDeque<usize>> {
+    let bytes = text.as_bytes();
+    steps::add(bytes.len());
+    let mut footers: HashMap<&[u8], VecDeque<usize>> = HashMap::new();
+    for (at, _) in text.match_indices(PEM_END) {
+        let label_start = at + PEM_END.len();
+        if let Some(len) = pem_label_len(bytes, label_start) {
+            steps::add(len);
+            footers
+                .entry(&bytes[label_start..label_start + len])
+                .or_default()
+                .push_back(at);
+        }
+    }
+    footers
+}
+
 /// `-----BEGIN <label>PRIVATE KEY<…>-----` up to its matching END line, or
-/// to the end of the text when the block is cut short.
-fn find_pem_private_keys(text: &str, out: &mut Vec<SecretFinding>) {
-    const BEGIN: &str = "-----BEGIN ";
-    for (start, _) in text.match_indices(BEGIN) {
-        let after = start + BEGIN.len();
-        let Some(label_len) = text[after..].find("-----") else {
+/// to the end of the text when the block is cut short. The footer is the
+/// first one with the same label after the header; headers come in text
+/// order, so each footer list is consumed front to back once.
+pub(crate) fn find_pem_private_keys(text: &str, out: &mut Vec<SecretFinding>) {
+    let bytes = text.as_bytes();
+    steps::add(bytes.len());
+    let mut footers = None;
+    for (start, _) in text.match_indices(PEM_BEGIN) {
+        let after = start + PEM_BEGIN.len();
+        let Some(label_len) = pem_label_len(bytes, after) else {
             continue;
         };
-        let label = &text[after..after + label_len];
-        if label.len() > 64 || label.contains('\n') || !label.contains("PRIVATE KEY") {
+        let label = &bytes[after..after + label_len];
+        steps::add(label_len);
+        if label.contains(&b'\n') || !label.windows(11).any(|w| w == b"PRIVATE KEY") {
             continue;
         }
-        let header_end = after + label_len + 5;
-        let footer = format!("-----END {label}-----");
-        let end = text[header_end..]
-            .find(&footer)
-            .map_or(text.len(), |i| header_end + i + footer.len());
+        let header_end = after + label_len + DASHES.len();
+        let footers = footers.get_or_insert_with(|| pem_footers(text));
+        let end = footers
+            .get_mut(label)
+            .and_then(|list| {
+                while list.front().is_some_and(|&at| at < header_end) {
+                    steps::add(1);
+                    list.pop_front();
+                }
+                list.front().copied()
+            })
+            .map_or(text.len(), |at| {
+                at + PEM_END.len() + label_len + DASHES.len()
+            });
         out.push(SecretFinding {
             kind: SecretKind::PrivateKey,
             offset: start,
@@ -49,9 +110,19 @@ fn find_pem_private_keys(text: &str, out: &mut Vec<SecretFinding>) {
 
 /// `eyJ…` `.` `…` `.` `…` whose first segment decodes to a JSON object
 /// with an `alg` member.
+///
+/// Linear: a header starts after a non-base64url byte and the payload and
+/// signature after a `.`, so every run measured is a maximal base64url
+/// run, and each maximal run is measured at most three times (as a header,
+/// a payload and a signature); a header is decoded at most once.
 fn find_jwts(text: &str, out: &mut Vec<SecretFinding>) {
     let bytes = text.as_bytes();
-    let run = |from: usize| bytes[from..].iter().take_while(|&&b| is_b64url(b)).count();
+    steps::add(bytes.len());
+    let run = |from: usize| {
+        let len = bytes[from..].iter().take_while(|&&b| is_b64url(b)).count();
+        steps::add(len + 1);
+        len
+    };
     for (start, _) in text.match_indices("eyJ") {
         if start > 0 && is_b64url(bytes[start - 1]) {
             continue;
@@ -68,6 +139,7 @@ fn find_jwts(text: &str, out: &mut Vec<SecretFinding>) {
         }
         // The signature is empty for `alg: none`, which is still a token.
         let end = dot2 + 1 + run(dot2 + 1);
+        steps::add(header_len);
         let header_has_alg = decode_base64url(&text[start..dot1])
             .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
             .is_some_and(|v| v.get("alg").is_some());
@@ -83,9 +155,13 @@ fn find_jwts(text: &str, out: &mut Vec<SecretFinding>) {
 
 /// The token after `Bearer ` (any case): at least 20 token characters,
 /// not only lowercase letters, `-` and `_` (that is prose, not a token).
+///
+/// Linear: the blanks measured follow a whole word `bearer` and the token
+/// follows blanks, so both are maximal runs, each measured once.
 fn find_bearer_tokens(text: &str, out: &mut Vec<SecretFinding>) {
     const WORD: &[u8] = b"bearer";
     let bytes = text.as_bytes();
+    steps::add(bytes.len());
     let token_char = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
     };
@@ -96,6 +172,7 @@ fn find_bearer_tokens(text: &str, out: &mut Vec<SecretFinding>) {
         let is_word = bytes.len() >= start + WORD.len()
             && bytes[start..start + WORD.len()].eq_ignore_ascii_case(WORD)
             && (start == 0 || !bytes[start - 1].is_ascii_alphanumeric());
+        steps::add(WORD.len());
         if !is_word {
             continue;
         }
@@ -104,6 +181,7 @@ fn find_bearer_tokens(text: &str, out: &mut Vec<SecretFinding>) {
             .iter()
             .take_while(|&&b| b == b' ' || b == b'\t')
             .count();
+        steps::add(spaces + 1);
         if spaces == 0 {
             continue;
         }
@@ -112,6 +190,7 @@ fn find_bearer_tokens(text: &str, out: &mut Vec<SecretFinding>) {
             .iter()
             .take_while(|&&b| token_char(b))
             .count();
+        steps::add(2 * token_len + 1);
         let token = &bytes[token_start..token_start + token_len];
         let looks_like_prose = token
             .iter()
@@ -127,14 +206,20 @@ fn find_bearer_tokens(text: &str, out: &mut Vec<SecretFinding>) {
 }
 
 /// The non-empty password in `scheme://user:password@host`.
+///
+/// Linear: `:` and `/` are neither scheme nor authority characters, so the
+/// scheme measured backwards from one `://` stops after the previous one,
+/// and the authority measured forwards stops at the next one's `/`.
 fn find_url_passwords(text: &str, out: &mut Vec<SecretFinding>) {
     let bytes = text.as_bytes();
+    steps::add(bytes.len());
     for (sep, _) in text.match_indices("://") {
         let scheme_len = bytes[..sep]
             .iter()
             .rev()
             .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
             .count();
+        steps::add(scheme_len + 1);
         let scheme = &bytes[sep - scheme_len..sep];
         if !scheme.first().is_some_and(u8::is_ascii_alphabetic) {
             continue;
@@ -147,6 +232,8 @@ fn find_url_passwords(text: &str, out: &mut Vec<SecretFinding>) {
                     && !matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'`')
             })
             .count();
+        // Measuring it, then looking for `@` and `:` in it.
+        steps::add(3 * authority_len + 1);
         let authority = &bytes[authority_start..authority_start + authority_len];
         let Some(at) = authority.iter().rposition(|&b| b == b'@') else {
             continue;

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::*;
 
 /// One example per kind, in a sentence: (kind, secret, text).
-fn examples() -> Vec<(SecretKind, String, String)> {
+pub(super) fn examples() -> Vec<(SecretKind, String, String)> {
     let pem_body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
     let pem = format!(
         "-----BEGIN {k}-----\n{pem_body}\n-----END {k}-----",

@@ -1,13 +1,58 @@
 //! Vendor tokens recognised by a fixed prefix and a character set.
+//!
+//! One Aho-Corasick pass finds every prefix; the body after a prefix is the
+//! run of the rule's body characters. Bodies are measured once per body
+//! class: a prefix whose body starts inside a run already measured for its
+//! class reuses that run's end, so no byte is examined twice by the same
+//! class and the whole pass is O(n).
+//!
+//! The automaton reports non-overlapping (leftmost-first) matches; that
+//! loses nothing, because a prefix starting inside another prefix is
+//! preceded by one of that prefix's word characters (every prefix character
+//! but the final `-` of `xox?-` is one), and such a prefix never starts a
+//! word.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::finding::{SecretFinding, SecretKind};
+use super::steps;
+
+/// The character classes a token body may be made of.
+#[derive(Clone, Copy)]
+enum Body {
+    UpperAlnum,
+    Alnum,
+    AlnumUnderscore,
+    AlnumDash,
+    AlnumDashUnderscore,
+}
+
+impl Body {
+    const COUNT: usize = 5;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn allows(self, b: u8) -> bool {
+        match self {
+            Self::UpperAlnum => b.is_ascii_uppercase() || b.is_ascii_digit(),
+            Self::Alnum => b.is_ascii_alphanumeric(),
+            Self::AlnumUnderscore => alnum_underscore(b),
+            Self::AlnumDash => b.is_ascii_alphanumeric() || b == b'-',
+            Self::AlnumDashUnderscore => b.is_ascii_alphanumeric() || b == b'-' || b == b'_',
+        }
+    }
+}
 
 /// One prefix-based token shape.
 struct PrefixRule {
     prefix: &'static str,
     kind: SecretKind,
     /// Characters allowed after the prefix.
-    body: fn(u8) -> bool,
+    body: Body,
     /// Fewest body characters.
     min: usize,
     /// When set, the body must be exactly `min` characters followed by a
@@ -15,30 +60,14 @@ struct PrefixRule {
     exact: bool,
 }
 
-fn upper_alnum(b: u8) -> bool {
-    b.is_ascii_uppercase() || b.is_ascii_digit()
-}
-
-fn alnum(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-}
-
 fn alnum_underscore(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn alnum_dash(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-'
-}
-
-fn alnum_dash_underscore(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
 const fn rule(
     prefix: &'static str,
     kind: SecretKind,
-    body: fn(u8) -> bool,
+    body: Body,
     min: usize,
     exact: bool,
 ) -> PrefixRule {
@@ -52,63 +81,103 @@ const fn rule(
 }
 
 const RULES: &[PrefixRule] = &[
-    rule("AKIA", SecretKind::AwsAccessKeyId, upper_alnum, 16, true),
-    rule("ASIA", SecretKind::AwsAccessKeyId, upper_alnum, 16, true),
-    rule("ghp_", SecretKind::GithubToken, alnum, 30, false),
-    rule("gho_", SecretKind::GithubToken, alnum, 30, false),
-    rule("ghs_", SecretKind::GithubToken, alnum, 30, false),
-    rule("ghu_", SecretKind::GithubToken, alnum, 30, false),
-    rule("ghr_", SecretKind::GithubToken, alnum, 30, false),
+    rule(
+        "AKIA",
+        SecretKind::AwsAccessKeyId,
+        Body::UpperAlnum,
+        16,
+        true,
+    ),
+    rule(
+        "ASIA",
+        SecretKind::AwsAccessKeyId,
+        Body::UpperAlnum,
+        16,
+        true,
+    ),
+    rule("ghp_", SecretKind::GithubToken, Body::Alnum, 30, false),
+    rule("gho_", SecretKind::GithubToken, Body::Alnum, 30, false),
+    rule("ghs_", SecretKind::GithubToken, Body::Alnum, 30, false),
+    rule("ghu_", SecretKind::GithubToken, Body::Alnum, 30, false),
+    rule("ghr_", SecretKind::GithubToken, Body::Alnum, 30, false),
     rule(
         "github_pat_",
         SecretKind::GithubToken,
-        alnum_underscore,
+        Body::AlnumUnderscore,
         22,
         false,
     ),
-    rule("xoxa-", SecretKind::SlackToken, alnum_dash, 10, false),
-    rule("xoxb-", SecretKind::SlackToken, alnum_dash, 10, false),
-    rule("xoxp-", SecretKind::SlackToken, alnum_dash, 10, false),
-    rule("xoxr-", SecretKind::SlackToken, alnum_dash, 10, false),
-    rule("xoxs-", SecretKind::SlackToken, alnum_dash, 10, false),
+    rule("xoxa-", SecretKind::SlackToken, Body::AlnumDash, 10, false),
+    rule("xoxb-", SecretKind::SlackToken, Body::AlnumDash, 10, false),
+    rule("xoxp-", SecretKind::SlackToken, Body::AlnumDash, 10, false),
+    rule("xoxr-", SecretKind::SlackToken, Body::AlnumDash, 10, false),
+    rule("xoxs-", SecretKind::SlackToken, Body::AlnumDash, 10, false),
     rule(
         "AIza",
         SecretKind::GoogleApiKey,
-        alnum_dash_underscore,
+        Body::AlnumDashUnderscore,
         35,
         true,
     ),
-    rule("sk_live_", SecretKind::StripeKey, alnum, 16, false),
-    rule("rk_live_", SecretKind::StripeKey, alnum, 16, false),
+    rule("sk_live_", SecretKind::StripeKey, Body::Alnum, 16, false),
+    rule("rk_live_", SecretKind::StripeKey, Body::Alnum, 16, false),
 ];
+
+/// Every prefix of [`RULES`], the pattern index being the rule index.
+const PREFIXES: [&str; RULES.len()] = {
+    let mut out = [""; RULES.len()];
+    let mut i = 0;
+    while i < RULES.len() {
+        out[i] = RULES[i].prefix;
+        i += 1;
+    }
+    out
+};
+
+static AUTOMATON: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(PREFIXES)
+        .expect("the token prefixes are a valid automaton")
+});
 
 /// Appends every vendor token in `text` to `out`.
 pub(crate) fn find_tokens(text: &str, out: &mut Vec<SecretFinding>) {
     let bytes = text.as_bytes();
-    for rule in RULES {
-        for (start, _) in text.match_indices(rule.prefix) {
-            // The prefix must start a word: `xAKIA…` is not a key id.
-            if start > 0 && alnum_underscore(bytes[start - 1]) {
-                continue;
-            }
-            let body_start = start + rule.prefix.len();
-            let body_len = bytes[body_start..]
+    steps::add(bytes.len());
+    // Per body class, a run already measured: every byte in
+    // `from..end` is a body character and `bytes[end]` is not (or is the end).
+    let mut measured = [(usize::MAX, 0usize); Body::COUNT];
+    for found in AUTOMATON.find_iter(bytes) {
+        let rule = &RULES[found.pattern().as_usize()];
+        let start = found.start();
+        // The prefix must start a word: `xAKIA…` is not a key id.
+        if start > 0 && alnum_underscore(bytes[start - 1]) {
+            continue;
+        }
+        let body_start = found.end();
+        let (from, end) = &mut measured[rule.body.index()];
+        if !(*from <= body_start && body_start <= *end) {
+            let len = bytes[body_start..]
                 .iter()
-                .take_while(|&&b| (rule.body)(b))
+                .take_while(|&&b| rule.body.allows(b))
                 .count();
-            let end = body_start + body_len;
-            let fits = if rule.exact {
-                body_len == rule.min && bytes.get(end).is_none_or(|&b| !alnum_underscore(b))
-            } else {
-                body_len >= rule.min
-            };
-            if fits {
-                out.push(SecretFinding {
-                    kind: rule.kind,
-                    offset: start,
-                    len: end - start,
-                });
-            }
+            steps::add(len + 1);
+            (*from, *end) = (body_start, body_start + len);
+        }
+        let end = *end;
+        let body_len = end - body_start;
+        let fits = if rule.exact {
+            body_len == rule.min && bytes.get(end).is_none_or(|&b| !alnum_underscore(b))
+        } else {
+            body_len >= rule.min
+        };
+        if fits {
+            out.push(SecretFinding {
+                kind: rule.kind,
+                offset: start,
+                len: end - start,
+            });
         }
     }
 }

@@ -15,7 +15,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this code knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 /// SQLite migrations, oldest first.
 pub(crate) const SQLITE: &[Migration] = &[
@@ -26,6 +26,10 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("sqlite/0002_worker.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("sqlite/0003_inputs.sql"),
     },
 ];
 
@@ -38,6 +42,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("postgres/0002_worker.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("postgres/0003_inputs.sql"),
     },
 ];
 

@@ -1,5 +1,6 @@
-//! The host-only tables on PostgreSQL: the consumed-approvals ledger and the
-//! batch queue (checkpoints: [`super::checkpoints`]).
+//! The host-only tables on PostgreSQL: the consumed-approvals ledger, the
+//! batch queue and the runs index's append (checkpoints:
+//! [`super::checkpoints`]).
 
 use super::*;
 
@@ -89,7 +90,12 @@ impl HostTables for PgStore {
         })
     }
 
-    fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError> {
+    fn enqueue(
+        &mut self,
+        documents: &[(String, String)],
+        plan_sha256: &str,
+    ) -> Result<u64, StoreError> {
+        h::check_plan_sha256(plan_sha256)?;
         h::check_unique_ids(documents)?;
         let ids: Vec<&str> = documents.iter().map(|(d, _)| d.as_str()).collect();
         let paths: Vec<&str> = documents.iter().map(|(_, p)| p.as_str()).collect();
@@ -107,12 +113,12 @@ impl HostTables for PgStore {
             let n = client
                 .execute(
                     &format!(
-                        "INSERT INTO queue (document_id, source_path, enqueued_at) \
-                         SELECT d, p, {} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(d, p, n) \
+                        "INSERT INTO queue (document_id, source_path, plan_sha256, enqueued_at) \
+                         SELECT d, p, $3, {} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(d, p, n) \
                          ORDER BY n",
                         D.now_ms()
                     ),
-                    &[&ids, &paths],
+                    &[&ids, &paths, &plan_sha256],
                 )
                 .map_err(|e| match db(e) {
                     StoreError::Conflict(m) => StoreError::Conflict(format!(
@@ -132,6 +138,7 @@ impl HostTables for PgStore {
             source_path: r.get(1),
             attempts: r.get::<_, i64>(2) as u64,
             run_id: r.get(3),
+            plan_sha256: r.get(4),
         }))
     }
 
@@ -228,6 +235,10 @@ impl HostTables for PgStore {
         self.select_last_checkpoint(run_id)
     }
 
+    fn checkpoints(&mut self, run_id: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        self.select_checkpoints(run_id)
+    }
+
     fn queue_entries(&mut self) -> Result<Vec<QueueEntry>, StoreError> {
         self.read(|client, cache| {
             let stmt = Self::statement(client, cache, h::ENTRIES)?;
@@ -243,6 +254,7 @@ impl HostTables for PgStore {
                     waiting_gate: r.get(5),
                     last_error: r.get(6),
                     lease_owner: r.get(7),
+                    plan_sha256: r.get(8),
                 })
                 .collect())
         })
@@ -281,4 +293,59 @@ impl PgStore {
             Err(h::not_held(document_id, worker_id))
         }
     }
+}
+
+/// Appends `entry` for `run_id` to the runs index in the transaction open on
+/// `client`, under a table lock held until that transaction ends, so
+/// concurrent appenders get consecutive seqs.
+pub(super) fn append_index_in(
+    client: &mut Client,
+    run_id: &str,
+    document_id: &str,
+    entry: &str,
+) -> Result<IndexEntry, StoreError> {
+    client
+        .batch_execute("LOCK TABLE runs_index IN SHARE ROW EXCLUSIVE MODE")
+        .map_err(db)?;
+    let earlier = client
+        .query_opt(
+            "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = $1 \
+             ORDER BY seq LIMIT 1",
+            &[&run_id],
+        )
+        .map_err(db)?;
+    if let Some(r) = earlier {
+        return h::index_entry_again(
+            run_id,
+            entry,
+            r.get(0),
+            &r.get::<_, String>(1),
+            r.get(2),
+            r.get(3),
+        );
+    }
+    let last = client
+        .query_opt(
+            "SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .map_err(db)?
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+    let (seq, prev_hash) = last.map_or((1, String::new()), |(s, h)| (s + 1, h));
+    let hash = digest::chain_hash(&prev_hash, entry);
+    client
+        .execute(
+            &format!(
+                "INSERT INTO runs_index (seq, run_id, document_id, entry, prev_hash, hash, \
+                 appended_at) VALUES ($1, $2, $3, $4, $5, $6, {})",
+                D.now_ms()
+            ),
+            &[&seq, &run_id, &document_id, &entry, &prev_hash, &hash],
+        )
+        .map_err(db)?;
+    Ok(IndexEntry {
+        seq: seq as u64,
+        prev_hash,
+        hash,
+    })
 }

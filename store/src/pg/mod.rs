@@ -20,17 +20,26 @@ use crate::{
 mod checkpoints;
 mod host_tables;
 mod insert;
+mod tls;
+
+pub use tls::{PASSWORD_ENV_PREFIX, PgTls, SslMode, check_password_env, pg_sslmode};
+
+/// Why a password was not sent (the end of an error message).
+const ONLY_OVER_TLS: &str = "a password is only sent over TLS: set sslmode = \"require\" or \"verify-full\" (sslmode \"disable\" never sends one)";
 
 const D: Dialect = Dialect::Postgres;
 
 type Param = Box<dyn ToSql + Sync>;
 
-/// A store in one PostgreSQL schema, over one connection (no TLS). The
-/// password is never kept, logged or shown: not in errors, not in `Debug`.
+/// A store in one PostgreSQL schema, over one connection (TLS unless
+/// `sslmode` is `disable`, which only a loopback host may use). The password
+/// is never kept, logged or shown: not in errors, not in `Debug`; and it is
+/// only ever sent over TLS.
 pub struct PgStore {
     client: Client,
     schema: String,
     url: String,
+    sslmode: SslMode,
     in_tx: bool,
     /// A failed call could not be undone: the transaction must not commit.
     aborted: bool,
@@ -42,6 +51,7 @@ impl std::fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("url", &self.url)
             .field("schema", &self.schema)
+            .field("sslmode", &self.sslmode)
             .field("in_tx", &self.in_tx)
             .finish_non_exhaustive()
     }
@@ -133,12 +143,23 @@ fn read_values(table: &Table, row: &::postgres::Row) -> Result<Vec<SqlValue>, St
 }
 
 impl PgStore {
-    /// Connects to `url` (e.g. `postgres://phasehost@127.0.0.1:5432/db`),
-    /// with `password` if given, creates `schema` if missing, sets the
+    /// Connects to `url` (e.g. `postgres://phasehost@127.0.0.1:5432/db`)
+    /// with the TLS settings `tls`, creates `schema` if missing, sets the
     /// `search_path` to it and migrates it. Refuses a schema whose version
     /// is newer than this code. Errors name the URL with any password
     /// redacted and never contain the password.
-    pub fn connect(url: &str, password: Option<&str>, schema: &str) -> Result<Self, StoreError> {
+    ///
+    /// `password` (if given) is only ever sent over TLS: with `sslmode`
+    /// `disable` it is not configured at all (and a URL carrying one is
+    /// refused), so a server asking for a password gets none and the
+    /// connection fails. With `require` or `verify-full` the connection
+    /// fails when TLS cannot be set up; it never falls back to plain text.
+    pub fn connect(
+        url: &str,
+        password: Option<&str>,
+        schema: &str,
+        tls: &PgTls,
+    ) -> Result<Self, StoreError> {
         check_schema_name(schema)?;
         let shown = redact_url(url);
         let parsed: Result<Config, _> = url.parse();
@@ -154,23 +175,62 @@ impl PgStore {
         let mut config = parsed.map_err(|e| {
             StoreError::Invalid(scrub(&format!("bad PostgreSQL URL {shown}: {e}"), &secrets))
         })?;
-        if let Some(password) = password {
-            config.password(password);
-        }
+        let mode = tls::effective_mode(&config, tls.sslmode).map_err(|e| match e {
+            StoreError::Invalid(text) => {
+                StoreError::Invalid(scrub(&format!("{shown}: {text}"), &secrets))
+            }
+            other => other,
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let client = config.connect(NoTls).map_err(|e| {
-            StoreError::Backend(scrub(
-                &format!("cannot connect to {shown}: {}", error_text(&e)),
-                &secrets,
-            ))
-        })?;
+        let connected = if mode == SslMode::Disable {
+            if url_password.is_some() {
+                return Err(StoreError::Invalid(format!(
+                    "{shown} carries a password, and {ONLY_OVER_TLS}"
+                )));
+            }
+            config.ssl_mode(::postgres::config::SslMode::Disable);
+            config.connect(NoTls)
+        } else {
+            if let Some(password) = password {
+                config.password(password);
+            }
+            // Require: TLS or no connection, never a plain-text fallback.
+            config.ssl_mode(::postgres::config::SslMode::Require);
+            let connector = tls::connector(mode, tls.sslrootcert.as_deref())?;
+            config.connect(connector)
+        };
         drop(config);
+        let client = connected.map_err(|e| {
+            let asked_for_password =
+                e.as_db_error().is_none() && error_text(&e).contains("password missing");
+            let text = if asked_for_password && mode == SslMode::Disable {
+                format!(
+                    "cannot connect to {shown}: the server asks for a password, and {ONLY_OVER_TLS}"
+                )
+            } else if asked_for_password {
+                format!(
+                    "cannot connect to {shown}: the server asks for a password and none is given \
+                     (name its environment variable in password_env)"
+                )
+            } else {
+                let detail = error_text(&e);
+                let hint = if detail.contains("certificate verify failed") {
+                    " (the server's certificate must chain to a trusted root: the system's, \
+                     or only sslrootcert's when given; with verify-full it must also name the host)"
+                } else {
+                    ""
+                };
+                format!("cannot connect to {shown} (sslmode {mode}): {detail}{hint}")
+            };
+            StoreError::Backend(scrub(&text, &secrets))
+        })?;
         let mut store = Self {
             client,
             schema: schema.to_string(),
             url: shown,
+            sslmode: mode,
             in_tx: false,
             aborted: false,
             statements: HashMap::new(),
@@ -182,6 +242,23 @@ impl PgStore {
     /// The schema this store works in.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// The TLS mode the connection was made with.
+    pub fn sslmode(&self) -> SslMode {
+        self.sslmode
+    }
+
+    /// Whether the server sees this session as encrypted (`pg_stat_ssl`).
+    pub fn tls_in_use(&mut self) -> Result<bool, StoreError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(db)?;
+        row.try_get(0).map_err(db)
     }
 
     /// The schema's version, `None` when it has no `schema_version` table.
@@ -468,48 +545,15 @@ impl StoreBackend for PgStore {
         entry: &str,
     ) -> Result<IndexEntry, StoreError> {
         h::check_entry(entry)?;
+        if self.in_tx {
+            // Joins the open transaction, atomically (a savepoint); the
+            // table lock then holds until that transaction ends.
+            return self.in_call(|client, _| {
+                host_tables::append_index_in(client, run_id, document_id, entry)
+            });
+        }
         self.own_tx("appending to the runs index", |client| {
-            client
-                .batch_execute("LOCK TABLE runs_index IN SHARE ROW EXCLUSIVE MODE")
-                .map_err(db)?;
-            let earlier = client
-                .query_opt(
-                    "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = $1 \
-                     ORDER BY seq LIMIT 1",
-                    &[&run_id],
-                )
-                .map_err(db)?;
-            if let Some(r) = earlier {
-                return h::index_entry_again(
-                    run_id,
-                    entry,
-                    r.get(0),
-                    &r.get::<_, String>(1),
-                    r.get(2),
-                    r.get(3),
-                );
-            }
-            let last = client
-                .query_opt("SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1", &[])
-                .map_err(db)?
-                .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
-            let (seq, prev_hash) = last.map_or((1, String::new()), |(s, h)| (s + 1, h));
-            let hash = digest::chain_hash(&prev_hash, entry);
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO runs_index (seq, run_id, document_id, entry, prev_hash, hash, appended_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, {})",
-                        D.now_ms()
-                    ),
-                    &[&seq, &run_id, &document_id, &entry, &prev_hash, &hash],
-                )
-                .map_err(db)?;
-            Ok(IndexEntry {
-                seq: seq as u64,
-                prev_hash,
-                hash,
-            })
+            host_tables::append_index_in(client, run_id, document_id, entry)
         })
     }
 

@@ -16,7 +16,8 @@ impl SqliteStore {
                     phase_index,
                     checkpoint.phase,
                     checkpoint.evidence_digest,
-                    checkpoint.store_digest
+                    checkpoint.store_digest,
+                    checkpoint.inputs_digest
                 ])
                 .map_err(|e| h::checkpoint_conflict(checkpoint, db(e)))?;
             Ok(())
@@ -31,17 +32,36 @@ impl SqliteStore {
         self.read(|conn| {
             conn.prepare_cached(&h::last_checkpoint(D))
                 .map_err(db)?
-                .query_row([run_id], |r| {
-                    Ok(Checkpoint {
-                        run_id: r.get(0)?,
-                        phase_index: r.get::<_, i64>(1)? as u64,
-                        phase: r.get(2)?,
-                        evidence_digest: r.get(3)?,
-                        store_digest: r.get(4)?,
-                    })
-                })
+                .query_row([run_id], read_checkpoint)
                 .optional()
                 .map_err(db)
         })
     }
+
+    /// Every checkpoint of the run, by phase index.
+    pub(super) fn select_checkpoints(
+        &mut self,
+        run_id: &str,
+    ) -> Result<Vec<Checkpoint>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&h::checkpoints(D))
+                .map_err(db)?
+                .query_map([run_id], read_checkpoint)
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)
+        })
+    }
+}
+
+/// A checkpoint from a row of [`h::last_checkpoint`] / [`h::checkpoints`].
+fn read_checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
+    Ok(Checkpoint {
+        run_id: r.get(0)?,
+        phase_index: r.get::<_, i64>(1)? as u64,
+        phase: r.get(2)?,
+        evidence_digest: r.get(3)?,
+        store_digest: r.get(4)?,
+        inputs_digest: r.get(5)?,
+    })
 }

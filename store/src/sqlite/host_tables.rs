@@ -66,7 +66,12 @@ impl HostTables for SqliteStore {
             .map_err(db)
     }
 
-    fn enqueue(&mut self, documents: &[(String, String)]) -> Result<u64, StoreError> {
+    fn enqueue(
+        &mut self,
+        documents: &[(String, String)],
+        plan_sha256: &str,
+    ) -> Result<u64, StoreError> {
+        h::check_plan_sha256(plan_sha256)?;
         h::check_unique_ids(documents)?;
         self.own_tx("enqueueing", |conn| {
             let mut queued = conn
@@ -84,14 +89,14 @@ impl HostTables for SqliteStore {
                 .map_err(db)?;
             let mut insert = conn
                 .prepare_cached(&format!(
-                    "INSERT INTO queue (document_id, source_path, position, enqueued_at) \
-                     VALUES (?1, ?2, ?3, {})",
+                    "INSERT INTO queue (document_id, source_path, position, plan_sha256, \
+                     enqueued_at) VALUES (?1, ?2, ?3, ?4, {})",
                     D.now_ms()
                 ))
                 .map_err(db)?;
             for (i, (id, path)) in documents.iter().enumerate() {
                 insert
-                    .execute(params![id, path, base + 1 + i as i64])
+                    .execute(params![id, path, base + 1 + i as i64, plan_sha256])
                     .map_err(db)?;
             }
             Ok(documents.len() as u64)
@@ -109,6 +114,7 @@ impl HostTables for SqliteStore {
                         source_path: r.get(1)?,
                         attempts: r.get::<_, i64>(2)? as u64,
                         run_id: r.get(3)?,
+                        plan_sha256: r.get(4)?,
                     })
                 })
                 .optional()
@@ -213,6 +219,10 @@ impl HostTables for SqliteStore {
         self.select_last_checkpoint(run_id)
     }
 
+    fn checkpoints(&mut self, run_id: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        self.select_checkpoints(run_id)
+    }
+
     fn queue_entries(&mut self) -> Result<Vec<QueueEntry>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(h::ENTRIES).map_err(db)?;
@@ -226,6 +236,7 @@ impl HostTables for SqliteStore {
                     waiting_gate: r.get(5)?,
                     last_error: r.get(6)?,
                     lease_owner: r.get(7)?,
+                    plan_sha256: r.get(8)?,
                 })
             })
             .map_err(db)?

@@ -216,6 +216,51 @@ fn values_of(conditions: &[schema::Condition]) -> impl Iterator<Item = &SqlValue
     conditions.iter().map(|(_, v)| v)
 }
 
+/// Appends `entry` for `run_id` to the runs index in the transaction open
+/// on `conn` (which holds SQLite's write lock, so seqs are consecutive).
+fn append(
+    conn: &Connection,
+    run_id: &str,
+    document_id: &str,
+    entry: &str,
+) -> Result<IndexEntry, StoreError> {
+    let earlier: Option<(i64, String, String, String)> = conn
+        .query_row(
+            "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = ?1 \
+             ORDER BY seq LIMIT 1",
+            params![run_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some((seq, earlier, prev_hash, hash)) = earlier {
+        return h::index_entry_again(run_id, entry, seq, &earlier, prev_hash, hash);
+    }
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    let (seq, prev_hash) = last.map_or((1, String::new()), |(s, h)| (s + 1, h));
+    let hash = digest::chain_hash(&prev_hash, entry);
+    conn.prepare_cached(&format!(
+        "INSERT INTO runs_index (seq, run_id, document_id, entry, prev_hash, hash, appended_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+        D.now_ms()
+    ))
+    .map_err(db)?
+    .execute(params![seq, run_id, document_id, entry, prev_hash, hash])
+    .map_err(db)?;
+    Ok(IndexEntry {
+        seq: seq as u64,
+        prev_hash,
+        hash,
+    })
+}
+
 impl StoreBackend for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
@@ -296,42 +341,12 @@ impl StoreBackend for SqliteStore {
         entry: &str,
     ) -> Result<IndexEntry, StoreError> {
         h::check_entry(entry)?;
+        if self.in_tx {
+            // Joins the open transaction, atomically (a savepoint).
+            return self.in_call(|conn| append(conn, run_id, document_id, entry));
+        }
         self.own_tx("appending to the runs index", |conn| {
-            let earlier: Option<(i64, String, String, String)> = conn
-                .query_row(
-                    "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = ?1 \
-                     ORDER BY seq LIMIT 1",
-                    params![run_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some((seq, earlier, prev_hash, hash)) = earlier {
-                return h::index_entry_again(run_id, entry, seq, &earlier, prev_hash, hash);
-            }
-            let last: Option<(i64, String)> = conn
-                .query_row(
-                    "SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(db)?;
-            let (seq, prev_hash) = last.map_or((1, String::new()), |(s, h)| (s + 1, h));
-            let hash = digest::chain_hash(&prev_hash, entry);
-            conn.prepare_cached(&format!(
-                "INSERT INTO runs_index (seq, run_id, document_id, entry, prev_hash, hash, appended_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
-                D.now_ms()
-            ))
-            .map_err(db)?
-            .execute(params![seq, run_id, document_id, entry, prev_hash, hash])
-            .map_err(db)?;
-            Ok(IndexEntry {
-                seq: seq as u64,
-                prev_hash,
-                hash,
-            })
+            append(conn, run_id, document_id, entry)
         })
     }
 

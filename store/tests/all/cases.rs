@@ -5,6 +5,9 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// A plan digest to enqueue under.
+pub const PLAN_SHA: &str = "5f1c9d0e7a3b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d";
+
 pub fn is_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
     match r {
         Err(StoreError::Invalid(m)) => m,
@@ -350,10 +353,11 @@ pub fn index_chain(h: &dyn Harness) {
     is_conflict(store.append_index("r2", "d1", r#"{"run":"other"}"#));
     assert_eq!(store.verify_index().expect("verify"), 3);
     is_invalid(store.append_index("r4", "d1", "not json"));
-    // Refused while a transaction is open.
+    // Inside a transaction it joins it: rolled back with it.
     store.begin().expect("begin");
-    is_invalid(store.append_index("r4", "d1", "{}"));
+    assert_eq!(store.append_index("r4", "d1", "{}").expect("append").seq, 4);
     store.rollback().expect("rollback");
+    assert_eq!(store.verify_index().expect("verify"), 3);
     // The table guards itself against rewriting.
     assert!(
         h.raw("UPDATE runs_index SET entry = '{}' WHERE seq = 2")
@@ -416,17 +420,22 @@ fn queue_ids(n: usize, prefix: &str) -> Vec<(String, String)> {
 pub fn queue_semantics(h: &dyn Harness) {
     let mut store = h.open();
     assert_eq!(store.claim("w1", 60).expect("claim"), None);
-    assert_eq!(store.enqueue(&queue_ids(3, "doc")).expect("enqueue"), 3);
+    assert_eq!(
+        store
+            .enqueue(&queue_ids(3, "doc"), PLAN_SHA)
+            .expect("enqueue"),
+        3
+    );
     // Duplicates in the list, or already queued: a conflict, nothing queued.
     let mut dup = queue_ids(1, "new");
     dup.push(("new0".into(), "/x".into()));
-    let msg = is_conflict(store.enqueue(&dup));
+    let msg = is_conflict(store.enqueue(&dup, PLAN_SHA));
     assert!(msg.contains("new0"), "{msg}");
     let again = vec![
         ("fresh".to_string(), "/f".to_string()),
         ("doc1".to_string(), "/d".to_string()),
     ];
-    let msg = is_conflict(store.enqueue(&again));
+    let msg = is_conflict(store.enqueue(&again, PLAN_SHA));
     assert!(msg.contains("doc1"), "{msg}");
     assert_eq!(store.queue_counts().expect("counts").pending, 3);
     // Claims come oldest first; a live lease is not handed out again.
@@ -468,10 +477,10 @@ pub fn queue_semantics(h: &dyn Harness) {
     assert_eq!(store.claim("w3", 60).expect("claim"), None);
     // Queue calls run in their own transactions.
     store.begin().expect("begin");
-    is_invalid(store.enqueue(&queue_ids(1, "late")));
+    is_invalid(store.enqueue(&queue_ids(1, "late"), PLAN_SHA));
     is_invalid(store.claim("w1", 60));
     store.rollback().expect("rollback");
-    assert_eq!(store.enqueue(&[]).expect("empty"), 0);
+    assert_eq!(store.enqueue(&[], PLAN_SHA).expect("empty"), 0);
 }
 
 pub fn bulk_insert(h: &dyn Harness) {

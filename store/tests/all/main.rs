@@ -4,9 +4,11 @@
 
 mod cases;
 mod cross;
+mod inputs_cases;
 mod postgres_only;
 mod sqlite_only;
 mod support;
+mod tls;
 mod worker_cases;
 
 /// One test per case per backend; cases are grouped by the module holding them.
@@ -55,5 +57,12 @@ both_backends!(
         checkpoints_are_host_only_and_append_only,
         migration_from_v1_keeps_the_queue,
         every_table_is_plugin_or_host,
+    ],
+    inputs_cases: [
+        checkpoints_carry_inputs_and_come_back_in_phase_order,
+        enqueue_records_the_plan_digest,
+        append_index_joins_the_open_transaction,
+        a_failed_append_leaves_the_transaction_usable,
+        migration_from_v2_keeps_rows,
     ],
 );

@@ -3,8 +3,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier, Mutex};
 
-use phasehost_store::{HostTables, PgStore, StoreBackend, StoreSpec, open, redact_url};
+use phasehost_store::{
+    HostTables, PgStore, PgTls, SslMode, StoreBackend, StoreSpec, open, redact_url,
+};
 
+use crate::cases::PLAN_SHA;
 use crate::support::*;
 
 #[test]
@@ -14,14 +17,15 @@ fn concurrent_workers_never_claim_a_document_twice() {
     let docs: Vec<(String, String)> = (0..60)
         .map(|i| (format!("doc{i:03}"), format!("/src/{i}")))
         .collect();
-    setup.enqueue(&docs).expect("enqueue");
+    setup.enqueue(&docs, PLAN_SHA).expect("enqueue");
     let claimed = Arc::new(Mutex::new(Vec::new()));
     let barrier = Arc::new(Barrier::new(6));
     let workers: Vec<_> = (0..6)
         .map(|w| {
             let (schema, claimed, barrier) = (h.schema.clone(), claimed.clone(), barrier.clone());
             std::thread::spawn(move || {
-                let mut store = PgStore::connect(&pg_url(), None, &schema).expect("connect");
+                let mut store =
+                    PgStore::connect(&pg_url(), None, &schema, &PgTls::default()).expect("connect");
                 let worker = format!("w{w}");
                 barrier.wait();
                 while let Some(claim) = store.claim(&worker, 60).expect("claim") {
@@ -61,7 +65,7 @@ fn live_leases_hold_across_connections_and_expired_ones_are_taken_over() {
     let h = PgHarness::new();
     let mut a = h.open();
     let mut b = h.open();
-    a.enqueue(&[("only".into(), "/only".into())])
+    a.enqueue(&[("only".into(), "/only".into())], PLAN_SHA)
         .expect("enqueue");
     let claim = a.claim("wa", 1).expect("claim").expect("some");
     assert_eq!(claim.attempts, 1);
@@ -77,7 +81,8 @@ fn live_leases_hold_across_connections_and_expired_ones_are_taken_over() {
         .map(|i| {
             let (schema, winners, barrier) = (h.schema.clone(), winners.clone(), barrier.clone());
             std::thread::spawn(move || {
-                let mut store = PgStore::connect(&pg_url(), None, &schema).expect("connect");
+                let mut store =
+                    PgStore::connect(&pg_url(), None, &schema, &PgTls::default()).expect("connect");
                 barrier.wait();
                 if let Some(c) = store.claim(&format!("r{i}"), 60).expect("claim") {
                     winners
@@ -109,12 +114,16 @@ fn concurrent_enqueue_of_one_document_queues_it_once() {
         .map(|i| {
             let (schema, barrier) = (h.schema.clone(), barrier.clone());
             std::thread::spawn(move || {
-                let mut store = PgStore::connect(&pg_url(), None, &schema).expect("connect");
+                let mut store =
+                    PgStore::connect(&pg_url(), None, &schema, &PgTls::default()).expect("connect");
                 barrier.wait();
-                store.enqueue(&[
-                    ("same".into(), format!("/{i}")),
-                    (format!("own{i}"), "/o".into()),
-                ])
+                store.enqueue(
+                    &[
+                        ("same".into(), format!("/{i}")),
+                        (format!("own{i}"), "/o".into()),
+                    ],
+                    PLAN_SHA,
+                )
             })
         })
         .collect::<Vec<_>>()
@@ -163,8 +172,13 @@ fn a_least_privilege_role_connects_to_a_migrated_schema_and_sees_its_matrix() {
     .expect("role");
     let url = pg_url();
     let (_, host) = url.split_once('@').expect("a URL with a user");
-    let result = PgStore::connect(&format!("postgres://{role}@{host}"), None, &h.schema)
-        .and_then(|mut store| store.role_privileges());
+    let result = PgStore::connect(
+        &format!("postgres://{role}@{host}"),
+        None,
+        &h.schema,
+        &PgTls::default(),
+    )
+    .and_then(|mut store| store.role_privileges());
     h.raw(&format!("DROP OWNED BY {role}; DROP ROLE {role};"))
         .expect("drop role");
     let privileges = result.expect("connect without DDL rights").expect("some");
@@ -188,12 +202,30 @@ fn passwords_never_show_in_errors_or_debug() {
         format!("postgres://nosuchrole:{secret}@127.0.0.1:1/db"),
         format!("postgres://u:{secret}@[::zz]/db"),
     ] {
-        let err = PgStore::connect(&url, Some(secret), "phasehost").expect_err("must fail");
-        let text = format!("{err} {err:?}");
-        assert!(!text.contains(secret), "{text}");
+        // Refused before connecting (a URL password without TLS), or the
+        // connection fails over TLS: either way without the password.
+        for sslmode in [None, Some(SslMode::Require)] {
+            let tls = PgTls {
+                sslmode,
+                sslrootcert: None,
+            };
+            let err =
+                PgStore::connect(&url, Some(secret), "phasehost", &tls).expect_err("must fail");
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains(secret), "{text}");
+        }
     }
-    let err = PgStore::connect(&pg_url().replace("/test", "/nosuchdb"), Some(secret), "x")
-        .expect_err("no such database");
+    let require = PgTls {
+        sslmode: Some(SslMode::Require),
+        sslrootcert: None,
+    };
+    let err = PgStore::connect(
+        &pg_url().replace("/test", "/nosuchdb"),
+        Some(secret),
+        "x",
+        &require,
+    )
+    .expect_err("no such database");
     assert!(!format!("{err} {err:?}").contains(secret));
     // Trust auth accepts any password: the store's Debug still hides it.
     let h = PgHarness::new();
@@ -202,7 +234,7 @@ fn passwords_never_show_in_errors_or_debug() {
         &format!("postgres://postgres:{secret}@"),
         1,
     );
-    let store = PgStore::connect(&with_pw, Some(secret), &h.schema).expect("connect");
+    let store = PgStore::connect(&with_pw, Some(secret), &h.schema, &require).expect("connect");
     let debug = format!("{store:?}");
     assert!(!debug.contains(secret), "{debug}");
     assert!(debug.contains("***"), "{debug}");
@@ -211,6 +243,8 @@ fn passwords_never_show_in_errors_or_debug() {
         url: with_pw.clone(),
         password_env: Some("PHASEHOST_TEST_PW".into()),
         schema: h.schema.clone(),
+        sslmode: Some(SslMode::Require),
+        sslrootcert: None,
     };
     assert!(!format!("{spec:?}").contains(secret));
     assert_eq!(
@@ -222,32 +256,39 @@ fn passwords_never_show_in_errors_or_debug() {
 #[test]
 fn open_spec_reads_the_password_from_the_named_variable() {
     let h = PgHarness::new();
-    let missing = StoreSpec::Postgres {
+    let spec = |var: &str| StoreSpec::Postgres {
         url: pg_url(),
-        password_env: Some("PHASEHOST_TEST_SURELY_UNSET_VAR".into()),
+        password_env: Some(var.into()),
         schema: h.schema.clone(),
+        sslmode: None,
+        sslrootcert: None,
     };
+    let missing = spec("PHASEHOST_TEST_SURELY_UNSET_VAR");
     let err = open(&missing).map(|_| ()).expect_err("unset variable");
     assert!(
         err.to_string().contains("PHASEHOST_TEST_SURELY_UNSET_VAR"),
         "{err}"
     );
-    // Any set variable works under trust auth; its value never shows.
+    // Only PHASEHOST_ variables may be named: any other is refused, its
+    // value unread and unshown.
     let path = std::env::var("PATH").expect("PATH");
-    let spec = StoreSpec::Postgres {
-        url: pg_url(),
-        password_env: Some("PATH".into()),
-        schema: h.schema.clone(),
-    };
+    let err = open(&spec("PATH")).map(|_| ()).expect_err("PATH refused");
+    assert!(err.to_string().contains("PHASEHOST_[A-Z0-9_]+"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(&path));
+    // A set variable works under trust auth; its value never shows.
+    let var = "PHASEHOST_TEST_PG_PASSWORD";
+    let value = std::env::var(var).expect("set by .cargo/config.toml");
+    let spec = spec(var);
     let mut store = open(&spec).expect("open");
     assert_eq!(store.kind(), "postgres");
-    assert!(!format!("{spec:?}").contains(&path));
+    assert!(!format!("{spec:?}").contains(&value));
     seed(store.as_mut(), "d1");
 }
 
 #[test]
 fn schema_names_are_checked_and_schemas_created() {
-    let err = PgStore::connect(&pg_url(), None, "bad;drop").expect_err("bad name");
+    let err =
+        PgStore::connect(&pg_url(), None, "bad;drop", &PgTls::default()).expect_err("bad name");
     assert!(err.to_string().contains("schema name"), "{err}");
     let h = PgHarness::new();
     drop(h.open());
@@ -306,7 +347,7 @@ fn version_2_keeps_the_identity_and_guards_checkpoints_against_truncate() {
             &[],
         )
         .expect("catalog");
-    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(row.get::<_, i64>(0), 3);
     assert_eq!(
         row.get::<_, String>(1),
         "a",

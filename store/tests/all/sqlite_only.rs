@@ -2,6 +2,7 @@
 
 use phasehost_store::{StoreSpec, open};
 
+use crate::cases::PLAN_SHA;
 use crate::support::*;
 
 #[test]
@@ -26,7 +27,7 @@ fn sqlite_pragmas_and_no_role_privileges() {
     let version: i64 = conn
         .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[test]
@@ -51,8 +52,11 @@ fn two_connections_share_the_queue() {
     let h = SqliteHarness::new();
     let mut a = h.open();
     let mut b = h.open();
-    a.enqueue(&[("d1".into(), "/1".into()), ("d2".into(), "/2".into())])
-        .expect("enqueue");
+    a.enqueue(
+        &[("d1".into(), "/1".into()), ("d2".into(), "/2".into())],
+        PLAN_SHA,
+    )
+    .expect("enqueue");
     let first = a.claim("wa", 60).expect("claim").expect("some");
     let second = b.claim("wb", 60).expect("claim").expect("some");
     assert_ne!(first.document_id, second.document_id);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use phasehost_store::{PgStore, Row, Scope, SqliteStore, StoreBackend, StoreError};
+use phasehost_store::{PgStore, PgTls, Row, Scope, SqliteStore, StoreBackend, StoreError};
 use serde_json::{Value, json};
 
 /// One test's database.
@@ -146,7 +146,12 @@ impl PgHarness {
 
 impl Harness for PgHarness {
     fn try_open(&self) -> Result<Box<dyn StoreBackend>, StoreError> {
-        Ok(Box::new(PgStore::connect(&pg_url(), None, &self.schema)?))
+        Ok(Box::new(PgStore::connect(
+            &pg_url(),
+            None,
+            &self.schema,
+            &PgTls::default(),
+        )?))
     }
 
     fn raw(&self, sql: &str) -> Result<(), String> {

@@ -4,7 +4,7 @@
 use phasehost_store::schema::{HOST_TABLES, PLUGIN_TABLES};
 use phasehost_store::{Checkpoint, QueueEntry, StoreBackend, StoreError};
 
-use crate::cases::{is_conflict, is_invalid};
+use crate::cases::{PLAN_SHA, is_conflict, is_invalid};
 use crate::support::*;
 
 fn docs(ids: &[&str]) -> Vec<(String, String)> {
@@ -29,12 +29,15 @@ fn checkpoint(run_id: &str, phase_index: u64) -> Checkpoint {
         phase: format!("phase-{phase_index}"),
         evidence_digest: format!("ev-{phase_index}"),
         store_digest: format!("st-{phase_index}"),
+        inputs_digest: format!("in-{run_id}"),
     }
 }
 
 pub fn park_and_unpark(h: &dyn Harness) {
     let mut store = h.open();
-    store.enqueue(&docs(&["a", "b"])).expect("enqueue");
+    store
+        .enqueue(&docs(&["a", "b"]), PLAN_SHA)
+        .expect("enqueue");
     let a = store.claim("w1", 60).expect("claim").expect("some");
     assert_eq!((a.document_id.as_str(), a.run_id.as_deref()), ("a", None));
     store.attach_run("a", "w1", "run-a").expect("attach");
@@ -98,7 +101,7 @@ pub fn park_and_unpark(h: &dyn Harness) {
 
 pub fn takeover_carries_the_attached_run(h: &dyn Harness) {
     let mut store = h.open();
-    store.enqueue(&docs(&["a"])).expect("enqueue");
+    store.enqueue(&docs(&["a"]), PLAN_SHA).expect("enqueue");
     store.claim("w1", 1).expect("claim").expect("some");
     store.attach_run("a", "w1", "run-1").expect("attach");
     std::thread::sleep(std::time::Duration::from_millis(1300));
@@ -123,7 +126,9 @@ pub fn takeover_carries_the_attached_run(h: &dyn Harness) {
 
 pub fn lease_refusals_change_nothing(h: &dyn Harness) {
     let mut store = h.open();
-    store.enqueue(&docs(&["a", "b"])).expect("enqueue");
+    store
+        .enqueue(&docs(&["a", "b"]), PLAN_SHA)
+        .expect("enqueue");
     store.claim("w1", 60).expect("claim").expect("a");
     let before = store.queue_entries().expect("entries");
     assert_eq!(
@@ -306,14 +311,20 @@ pub fn migration_from_v1_keeps_the_queue(h: &dyn Harness) {
         ]
     );
     // New entries come after the migrated ones.
-    store.enqueue(&docs(&["new"])).expect("enqueue");
-    let order: Vec<String> = store
+    store.enqueue(&docs(&["new"]), PLAN_SHA).expect("enqueue");
+    let order: Vec<(String, String)> = store
         .queue_entries()
         .expect("entries")
         .into_iter()
-        .map(|e| e.document_id)
+        .map(|e| (e.document_id, e.plan_sha256))
         .collect();
-    assert_eq!(order, vec!["zeta", "alpha", "mid", "new"]);
+    // Rows from before version 3 carry no plan digest.
+    let expected: Vec<(String, String)> =
+        [("zeta", ""), ("alpha", ""), ("mid", ""), ("new", PLAN_SHA)]
+            .iter()
+            .map(|(d, p)| (d.to_string(), p.to_string()))
+            .collect();
+    assert_eq!(order, expected);
     // The queue works as before: oldest first, expired lease taken over
     // with its run, and the new state is accepted.
     let first = store.claim("w1", 60).expect("claim").expect("zeta");

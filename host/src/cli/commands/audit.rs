@@ -6,9 +6,9 @@ use anyhow::Result;
 use std::io::Write;
 use std::path::Path;
 
-pub(super) fn run(plan_path: &Path, json: bool) -> Result<i32> {
+pub(super) fn run(plan_path: &Path, json: bool, host_config: Option<&Path>) -> Result<i32> {
     let plan = open_plan(plan_path)?;
-    let runtime = open_runtime(&plan)?;
+    let runtime = open_runtime(host_config)?;
     let report = audit(&runtime, &plan);
     let text = if json {
         serde_json::to_string_pretty(&report)? + "\n"

@@ -5,9 +5,9 @@ use crate::audit::audit;
 use anyhow::Result;
 use std::path::Path;
 
-pub(super) fn run(plan_path: &Path) -> Result<i32> {
+pub(super) fn run(plan_path: &Path, host_config: Option<&Path>) -> Result<i32> {
     let plan = open_plan(plan_path)?;
-    let runtime = open_runtime(&plan)?;
+    let runtime = open_runtime(host_config)?;
     let report = audit(&runtime, &plan);
     for entry in &report.plugins {
         match &entry.error {

@@ -4,9 +4,9 @@ use super::{open_plan, open_runtime};
 use anyhow::Result;
 use std::path::Path;
 
-pub(super) fn run(plan_path: &Path) -> Result<i32> {
+pub(super) fn run(plan_path: &Path, host_config: Option<&Path>) -> Result<i32> {
     let plan = open_plan(plan_path)?;
-    let runtime = open_runtime(&plan)?;
+    let runtime = open_runtime(host_config)?;
     println!("{:<32} {:<6} {:<20} plugin", "predicate", "when", "phase");
     let mut count = 0;
     for spec in &plan.gates {

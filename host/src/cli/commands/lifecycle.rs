@@ -2,7 +2,9 @@
 
 use crate::cli::args::GateArg;
 use crate::run::state::RunState;
-use crate::run::{self, EXIT_PAUSED, Outcome, RunReport, StartRequest};
+use crate::run::{
+    self, ApproveRequest, EXIT_PAUSED, Outcome, ResumeRequest, RunReport, StartRequest,
+};
 use crate::stop::Stop;
 use anyhow::Result;
 use phasehost_policy::approval::Gate;
@@ -27,14 +29,16 @@ fn report(report: RunReport) -> Result<i32> {
             evidence_digest,
             before_phase,
         } => {
-            let label = if gate == Gate::Sg1 { "sg1" } else { "sg2" };
+            let label = gate.as_str();
             println!("paused at {gate} before phase {before_phase}: waiting for an approval");
             println!("  run folder:  {folder}");
             println!("  review:      {folder}/evidence/ (digest to approve: {evidence_digest})");
             println!(
-                "  approve:     phasehost approve {folder} --gate {label} --key <your-key-file>"
+                "  approve:     phasehost approve {folder} --gate {label} --plan <plan> --key <your-key-file>"
             );
-            println!("  then:        phasehost resume {folder}");
+            println!(
+                "  then:        phasehost resume {folder} --plan <plan> [--host-config <host.toml>]"
+            );
             Ok(EXIT_PAUSED)
         }
         Outcome::Stopped(stop) => {
@@ -66,10 +70,7 @@ fn print_summary(root: &Path) {
         state.mode.as_str()
     );
     for record in &state.phases {
-        let Ok(bytes) = std::fs::read(root.join(&record.document)) else {
-            continue;
-        };
-        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        let Ok(doc) = run::RunFolder::open(root).and_then(|f| f.read_json(&record.document)) else {
             continue;
         };
         let ev = &doc["evidence"];
@@ -102,27 +103,42 @@ pub(super) fn run(
     report(run::start(&request).map_err(stop_err)?)
 }
 
-pub(super) fn resume(run_folder: &Path) -> Result<i32> {
-    report(run::resume(run_folder).map_err(stop_err)?)
+pub(super) fn resume(request: ResumeRequest) -> Result<i32> {
+    report(run::resume(&request).map_err(stop_err)?)
 }
 
-pub(super) fn approve(run_folder: &Path, gate: GateArg, key: &Path) -> Result<i32> {
+pub(super) fn approve(
+    run_folder: PathBuf,
+    gate: GateArg,
+    key: PathBuf,
+    plan: PathBuf,
+) -> Result<i32> {
     let gate = match gate {
         GateArg::Sg1 => Gate::Sg1,
         GateArg::Sg2 => Gate::Sg2,
     };
-    let approved = run::approve(run_folder, gate, key).map_err(stop_err)?;
+    let request = ApproveRequest {
+        run_folder,
+        gate,
+        key_file: key,
+        plan,
+    };
+    let approved = run::approve(&request).map_err(stop_err)?;
     println!("approval written: {}", approved.file.display());
     if approved.requeued {
         println!("the document is queued again: a `phasehost worker` resumes it");
     } else {
-        println!("next: phasehost resume {}", run_folder.display());
+        println!(
+            "next: phasehost resume {} --plan {}",
+            request.run_folder.display(),
+            request.plan.display()
+        );
     }
     Ok(0)
 }
 
-pub(super) fn status(run_folder: &Path) -> Result<i32> {
-    print!("{}", run::status(run_folder).map_err(stop_err)?);
+pub(super) fn status(run_folder: &Path, plan: Option<&Path>) -> Result<i32> {
+    print!("{}", run::status(run_folder, plan).map_err(stop_err)?);
     Ok(0)
 }
 

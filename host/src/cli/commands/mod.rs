@@ -11,6 +11,7 @@ mod worker;
 
 use super::{Cli, Command};
 use crate::plan::{Plan, load_plan};
+use crate::run::host_config::HostConfig;
 use crate::runtime::Runtime;
 use crate::stop::{Stop, StopCode};
 use anyhow::Result;
@@ -19,10 +20,14 @@ use std::path::Path;
 /// Run the parsed command; returns the exit status.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Check { plan } => check::run(&plan),
-        Command::Audit { plan, json } => audit::run(&plan, json),
+        Command::Check { plan, host_config } => check::run(&plan, host_config.as_deref()),
+        Command::Audit {
+            plan,
+            json,
+            host_config,
+        } => audit::run(&plan, json, host_config.as_deref()),
         Command::Pin { plan } => pin::run(&plan),
-        Command::Gates { plan } => gates::run(&plan),
+        Command::Gates { plan, host_config } => gates::run(&plan, host_config.as_deref()),
         Command::Run {
             plan,
             source,
@@ -49,7 +54,15 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             json,
         ),
         Command::Queue { plan, json } => worker::queue(&plan, json),
-        Command::Resume { run_folder } => lifecycle::resume(&run_folder),
+        Command::Resume {
+            run_folder,
+            plan,
+            host_config,
+        } => lifecycle::resume(crate::run::ResumeRequest {
+            run_folder,
+            plan,
+            host_config,
+        }),
         Command::Batch {
             queue,
             live,
@@ -60,8 +73,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             run_folder,
             gate,
             key,
-        } => lifecycle::approve(&run_folder, gate, &key),
-        Command::Status { run_folder } => lifecycle::status(&run_folder),
+            plan,
+        } => lifecycle::approve(run_folder, gate, key, plan),
+        Command::Status { run_folder, plan } => lifecycle::status(&run_folder, plan.as_deref()),
         Command::Keygen { out, name } => lifecycle::keygen(&out, &name),
     }
 }
@@ -71,9 +85,11 @@ pub(crate) fn open_plan(path: &Path) -> Result<Plan> {
     load_plan(path).map_err(|e| anyhow::Error::new(Stop::new(StopCode::PlanInvalid, e.to_string())))
 }
 
-/// A runtime using the plan's compile cache.
-pub(crate) fn open_runtime(plan: &Plan) -> Result<Runtime> {
-    Runtime::new(&plan.resolve(&plan.runtime.cache_dir)).map_err(|e| {
+/// A runtime using the compile cache of the host config at `host_config`
+/// (none: the default folder; see `HostConfig::cache_dir`).
+pub(crate) fn open_runtime(host_config: Option<&Path>) -> Result<Runtime> {
+    let cache_dir = HostConfig::load(host_config)?.cache_dir();
+    Runtime::new(&cache_dir).map_err(|e| {
         anyhow::Error::new(Stop::new(
             StopCode::Internal,
             format!("cannot start the wasm engine: {e:#}"),

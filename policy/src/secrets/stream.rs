@@ -1,0 +1,260 @@
+//! Scanning a stream of chunks, for secrets split across two of them.
+
+use std::fmt;
+
+use super::finding::SecretKind;
+use super::scan::scan_all;
+
+/// A secret found by [`StreamScanner::feed`]. Like a
+/// [`SecretFinding`](super::SecretFinding), it never contains the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamFinding {
+    /// What it looks like.
+    pub kind: SecretKind,
+    /// Byte offset of the secret in the stream: every chunk fed since
+    /// [`StreamScanner::new`] (or [`StreamScanner::reset`]), concatenated.
+    pub stream_offset: usize,
+    /// Byte length of the secret (across chunks when it is split).
+    pub len: usize,
+    /// The part of the secret inside the chunk just fed:
+    /// `chunk_offset..chunk_offset + chunk_len` of that chunk.
+    pub chunk_offset: usize,
+    /// See `chunk_offset`.
+    pub chunk_len: usize,
+    /// Whether the secret began in an earlier chunk.
+    pub split: bool,
+}
+
+impl fmt::Display for StreamFinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at stream bytes {}..{} ({} bytes, not shown){}",
+            self.kind,
+            self.stream_offset,
+            self.stream_offset + self.len,
+            self.len,
+            if self.split {
+                ", split across chunks"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// Scans consecutive chunks of one stream (the log lines of a plugin, the
+/// rows of one call) so that a secret split across two chunks is found.
+///
+/// It keeps the last [`window`](Self::window) bytes of what it was fed
+/// (the tail). [`feed`](Self::feed) scans the chunk with
+/// [`scan_all`](super::scan_all), then scans the tail joined to the chunk
+/// (line breaks at the end of the tail dropped, so feeding lines with or
+/// without their `\n` is the same) and adds each finding that starts in the
+/// tail and ends in the chunk, of a specific kind (high entropy across a
+/// boundary would flag two ids on consecutive lines). A secret is found
+/// when it is at most the window long up to the boundary; the default
+/// window, [`DEFAULT_WINDOW`](Self::DEFAULT_WINDOW) bytes, is longer than
+/// every token shape (JWTs and PEM blocks can be longer: use
+/// [`with_window`](Self::with_window)).
+///
+/// Cost: each feed scans the chunk and at most `window + chunk` bytes, so a
+/// stream of `n` bytes in `c` chunks costs O(n + c · window).
+///
+/// ```
+/// use phasehost_policy::secrets::{SecretKind, StreamScanner};
+///
+/// let token = ["gh", "p_", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5"].concat();
+/// let (first, second) = token.split_at(15);
+/// let mut scanner = StreamScanner::new();
+/// assert!(scanner.feed(&format!("log: {first}\n")).is_empty());
+/// let found = scanner.feed(second);
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].kind, SecretKind::GithubToken);
+/// assert!(found[0].split);
+/// assert_eq!((found[0].stream_offset, found[0].len), (5, token.len()));
+/// assert_eq!((found[0].chunk_offset, found[0].chunk_len), (0, second.len()));
+/// ```
+#[derive(Debug, Clone)]
+pub struct StreamScanner {
+    window: usize,
+    /// The last (at most) `window` bytes fed, cut at a character boundary.
+    tail: String,
+    /// Bytes fed since `new` or `reset`.
+    fed: usize,
+}
+
+impl Default for StreamScanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamScanner {
+    /// The default window, in bytes.
+    pub const DEFAULT_WINDOW: usize = 256;
+
+    /// A scanner with the default window.
+    pub fn new() -> Self {
+        Self::with_window(Self::DEFAULT_WINDOW)
+    }
+
+    /// A scanner that keeps the last `window` bytes of the stream.
+    pub fn with_window(window: usize) -> Self {
+        Self {
+            window,
+            tail: String::new(),
+            fed: 0,
+        }
+    }
+
+    /// The number of bytes kept from one chunk to the next.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Bytes fed since [`new`](Self::new) or [`reset`](Self::reset).
+    pub fn fed(&self) -> usize {
+        self.fed
+    }
+
+    /// Forgets the stream: the next chunk starts a new one.
+    pub fn reset(&mut self) {
+        self.tail.clear();
+        self.fed = 0;
+    }
+
+    /// Scans the next chunk: every secret [`scan_all`](super::scan_all)
+    /// finds in it, and every secret that began in the previous chunks and
+    /// ends in it (`split`), ordered by their offset in the chunk. The two
+    /// may overlap (a split token whose second half alone looks random):
+    /// redact the union.
+    pub fn feed(&mut self, chunk: &str) -> Vec<StreamFinding> {
+        let chunk_start = self.fed;
+        let mut out: Vec<StreamFinding> = scan_all(chunk)
+            .into_iter()
+            .map(|f| StreamFinding {
+                kind: f.kind,
+                stream_offset: chunk_start + f.offset,
+                len: f.len,
+                chunk_offset: f.offset,
+                chunk_len: f.len,
+                split: false,
+            })
+            .collect();
+
+        let tail = self.tail.trim_end_matches(['\n', '\r']);
+        if !tail.is_empty() && !chunk.is_empty() {
+            let tail_start = chunk_start - self.tail.len();
+            let boundary = tail.len();
+            let joined = [tail, chunk].concat();
+            for f in scan_all(&joined) {
+                if f.offset < boundary && f.end() > boundary && f.kind != SecretKind::HighEntropy {
+                    out.push(StreamFinding {
+                        kind: f.kind,
+                        stream_offset: tail_start + f.offset,
+                        len: (self.tail.len() - boundary) + f.len,
+                        chunk_offset: 0,
+                        chunk_len: f.end() - boundary,
+                        split: true,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|f| (f.chunk_offset, f.stream_offset));
+
+        self.fed += chunk.len();
+        self.keep_tail(chunk);
+        out
+    }
+
+    /// Keeps the last `window` bytes of the tail and `chunk`.
+    fn keep_tail(&mut self, chunk: &str) {
+        self.tail = if chunk.len() >= self.window {
+            last_bytes(chunk, self.window).to_owned()
+        } else {
+            let joined = [self.tail.as_str(), chunk].concat();
+            last_bytes(&joined, self.window).to_owned()
+        };
+    }
+}
+
+/// The last (at most) `n` bytes of `text`, from a character boundary.
+fn last_bytes(text: &str, n: usize) -> &str {
+    let mut cut = text.len().saturating_sub(n);
+    while !text.is_char_boundary(cut) {
+        cut += 1;
+    }
+    &text[cut..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn github() -> String {
+        ["gh", "p_", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5"].concat()
+    }
+
+    #[test]
+    fn a_token_split_across_two_lines_is_found() {
+        let token = github();
+        for cut in [1, 4, 10, 20, 28] {
+            let (first, second) = token.split_at(cut);
+            for newline in ["", "\n", "\r\n"] {
+                let mut scanner = StreamScanner::new();
+                let line = format!("line one says {first}{newline}");
+                assert!(scanner.feed("a first line\n").is_empty());
+                assert!(scanner.feed(&line).is_empty(), "{cut}");
+                let found = scanner.feed(&format!("{second} and more"));
+                let split: Vec<_> = found.iter().filter(|f| f.split).collect();
+                assert_eq!(split.len(), 1, "{cut} {newline:?}");
+                let f = split[0];
+                assert_eq!(f.kind, SecretKind::GithubToken);
+                assert_eq!(f.stream_offset, 13 + 14);
+                assert_eq!(f.len, token.len() + newline.len());
+                assert_eq!((f.chunk_offset, f.chunk_len), (0, second.len()));
+                assert!(!f.to_string().contains(second) || second.len() < 3);
+                assert!(!format!("{f:?}").contains(&token));
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_inside_one_chunk_is_found_once_and_not_again() {
+        let token = github();
+        let mut scanner = StreamScanner::new();
+        let found = scanner.feed(&format!("x {token}"));
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].split);
+        assert_eq!((found[0].stream_offset, found[0].chunk_offset), (2, 2));
+        assert!(scanner.feed(" and the next line").is_empty());
+        assert_eq!(scanner.fed(), 2 + token.len() + 18);
+    }
+
+    #[test]
+    fn consecutive_ids_are_not_a_split_secret() {
+        let mut scanner = StreamScanner::new();
+        let lines = [
+            "run hien-phap.20261202T000000Z.0123abcd",
+            "01HZX3Q4R5S6T7V8W9XAYBZC0D",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "6f1c2d3a-9b8e-4f7d-a6c5-b4e3d2c1f0a9",
+            "Điều 5. Nước Cộng hòa xã hội chủ nghĩa Việt Nam",
+        ];
+        for line in lines.iter().cycle().take(50) {
+            assert!(scanner.feed(line).is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_tail_is_bounded_and_cut_at_a_character_boundary() {
+        let mut scanner = StreamScanner::with_window(5);
+        scanner.feed("ĐĐĐĐ");
+        assert!(scanner.tail.len() <= 5 && scanner.tail.chars().all(|c| c == 'Đ'));
+        scanner.feed(&"x".repeat(10_000));
+        assert_eq!(scanner.tail.len(), 5);
+        scanner.reset();
+        assert_eq!((scanner.fed(), scanner.tail.as_str()), (0, ""));
+    }
+}
