@@ -95,8 +95,9 @@ fn through_both_gates(bin: &Path, root: &Path, plan: &str, extra: &[&str]) -> Re
         )
     };
     // Resume takes the plan and host config from the operator, as at start.
+    // (`--live` belongs to `run`: a resumed run keeps its mode.)
     let mut resume = vec!["resume", run.as_str(), "--plan", plan];
-    resume.extend_from_slice(extra);
+    resume.extend(extra.iter().filter(|a| **a != "--live"));
     expect(approve("sg1")?, 0, "approve SG_1")?;
     expect(
         phasehost(bin, root, &resume)?,
@@ -144,7 +145,11 @@ fn demo() -> Result<()> {
         plan,
         &["--live", "--host-config", "demo-run/host.toml"],
     )?;
-    expect(phasehost(&bin, &root, &["status", &run])?, 0, "status")?;
+    expect(
+        phasehost(&bin, &root, &["status", &run, "--plan", plan])?,
+        0,
+        "status",
+    )?;
     println!("\nThe demo cut the Constitution into the SQLite store demo-run/store.sqlite;");
     println!("evidence, approvals and the log are in {run}/.");
     Ok(())

@@ -66,7 +66,7 @@ pub enum Command {
         /// config and no kill file.
         #[arg(long)]
         live: bool,
-        /// The operator's host config (TOML): execution switch and kill file.
+        /// The operator's host config (TOML): execution switch, kill file, compile cache.
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
     },
@@ -138,7 +138,7 @@ pub enum Command {
         /// The plan file the run started with.
         #[arg(long, env = "PHASEHOST_PLAN")]
         plan: PathBuf,
-        /// The operator's host config (TOML): execution switch and kill file.
+        /// The operator's host config (TOML): execution switch, kill file, compile cache.
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
     },

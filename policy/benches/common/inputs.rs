@@ -65,7 +65,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -95,7 +99,10 @@ pub fn adversarial_inputs(n: usize) -> Vec<(String, String)> {
     // Token prefixes: each repeated, glued and spaced, and one long body.
     for prefix in &prefixes {
         push(&format!("{prefix} x n"), repeat_to(prefix, n));
-        push(&format!("{prefix}1 x n"), repeat_to(&format!("{prefix}1"), n));
+        push(
+            &format!("{prefix}1 x n"),
+            repeat_to(&format!("{prefix}1"), n),
+        );
     }
     push("all prefixes", repeat_to(&prefixes.concat(), n));
     push(
@@ -124,7 +131,10 @@ pub fn adversarial_inputs(n: usize) -> Vec<(String, String)> {
         repeat_to(&format!("-----BEGIN RSA {private_key}-----\n"), n),
     );
     push("BEGIN x n", repeat_to("-----BEGIN ", n));
-    push("BEGIN long label x n", repeat_to(&format!("-----BEGIN {}", "A".repeat(60)), n));
+    push(
+        "BEGIN long label x n",
+        repeat_to(&format!("-----BEGIN {}", "A".repeat(60)), n),
+    );
     push(
         "END x n",
         repeat_to(&format!("-----END RSA {private_key}-----"), n),
@@ -152,7 +162,10 @@ pub fn adversarial_inputs(n: usize) -> Vec<(String, String)> {
     push("bearer space x n", repeat_to("bearer ", n));
     push("Bearer x n", repeat_to("Bearer", n));
     push("bearer then spaces", format!("bearer{}", repeat_to(" ", n)));
-    push("bearer then token", format!("Bearer {}", repeat_to("aB1", n)));
+    push(
+        "bearer then token",
+        format!("Bearer {}", repeat_to("aB1", n)),
+    );
 
     // URL passwords.
     push("a:// x n", repeat_to("a://", n));
@@ -200,7 +213,10 @@ pub fn adversarial_inputs(n: usize) -> Vec<(String, String)> {
         "nested objects",
         format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)),
     );
-    push("nested arrays", format!("{}{}", "[".repeat(n / 2), "]".repeat(n / 2)));
+    push(
+        "nested arrays",
+        format!("{}{}", "[".repeat(n / 2), "]".repeat(n / 2)),
+    );
     push(
         "secret keys x n",
         repeat_to("{\"password\":\"hunter2\",\"api_key\":[", n),
@@ -216,10 +232,19 @@ pub fn adversarial_inputs(n: usize) -> Vec<(String, String)> {
     );
     push("fullwidth x n", repeat_to("ｇｈｐ＿ａＢ３", n));
     push("zero-width x n", repeat_to("\u{200B}", n));
-    push("zero-width inside x n", repeat_to("g\u{200B}h\u{200D}p\u{2060}_\u{FEFF}", n));
+    push(
+        "zero-width inside x n",
+        repeat_to("g\u{200B}h\u{200D}p\u{2060}_\u{FEFF}", n),
+    );
     push("bidi x n", repeat_to("\u{202E}a\u{2066}b\u{202C}", n));
     push("decomposed x n", repeat_to("e\u{0301}", n));
-    push("combining marks", format!("a{}", repeat_to("\u{0301}\u{0316}", n)));
-    push("vietnamese x n", repeat_to("Điều 5. Nước Cộng hòa xã hội chủ nghĩa Việt Nam. ", n));
+    push(
+        "combining marks",
+        format!("a{}", repeat_to("\u{0301}\u{0316}", n)),
+    );
+    push(
+        "vietnamese x n",
+        repeat_to("Điều 5. Nước Cộng hòa xã hội chủ nghĩa Việt Nam. ", n),
+    );
     out
 }
