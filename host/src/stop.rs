@@ -74,13 +74,22 @@ pub enum StopCode {
     /// A plugin made the host take more than its budget allows (bytes or
     /// rows crossing into the host, log lines, evidence size).
     PluginOutputTooLarge,
+    /// The key that signed the run's start approved it (the gate's
+    /// `prevent_self_review`).
+    ApprovalSelfReview,
+    /// A key that approved another gate approved this one (the gate's
+    /// `distinct_from`), or one key approved the same gate twice.
+    ApprovalNotDistinct,
+    /// The plan requires a signed run start (`require_signed_start`) and
+    /// there is none, or it does not verify.
+    StartUnsigned,
     /// An unexpected host error.
     Internal,
 }
 
 impl StopCode {
     /// Every stop code, in declaration order.
-    pub const ALL: [StopCode; 33] = [
+    pub const ALL: [StopCode; 36] = [
         Self::InvariantFailed,
         Self::KillSwitch,
         Self::ExecutionDisabled,
@@ -113,6 +122,9 @@ impl StopCode {
         Self::ArgumentRefused,
         Self::QueueEntryRefused,
         Self::PluginOutputTooLarge,
+        Self::ApprovalSelfReview,
+        Self::ApprovalNotDistinct,
+        Self::StartUnsigned,
         Self::Internal,
     ];
 
@@ -151,6 +163,9 @@ impl StopCode {
             Self::ArgumentRefused => "argument-refused",
             Self::QueueEntryRefused => "queue-entry-refused",
             Self::PluginOutputTooLarge => "plugin-output-too-large",
+            Self::ApprovalSelfReview => "approval-self-review",
+            Self::ApprovalNotDistinct => "approval-not-distinct",
+            Self::StartUnsigned => "start-unsigned",
             Self::Internal => "internal",
         }
     }
@@ -194,6 +209,9 @@ impl StopCode {
             Self::ArgumentRefused => 39,
             Self::QueueEntryRefused => 40,
             Self::PluginOutputTooLarge => 41,
+            Self::ApprovalSelfReview => 42,
+            Self::ApprovalNotDistinct => 43,
+            Self::StartUnsigned => 44,
             Self::Internal => 70,
         }
     }
@@ -268,6 +286,15 @@ impl StopCode {
             }
             Self::PluginOutputTooLarge => {
                 "the plugin sent the host more than its budget; raise the named limit in the plan's [phases.limits] only if the input justifies it"
+            }
+            Self::ApprovalSelfReview => {
+                "whoever started the run may not approve it ([approvals.<gate>] prevent_self_review); ask another approver"
+            }
+            Self::ApprovalNotDistinct => {
+                "this gate needs approvers other than those of the gate it is distinct from ([approvals.<gate>] distinct_from); ask another approver"
+            }
+            Self::StartUnsigned => {
+                "the plan requires a signed start: `phasehost run … --as <key-file>` with a key the plan trusts"
             }
             Self::Internal => "a bug in phasehost; the stop document has the details",
         }
@@ -362,6 +389,9 @@ mod tests {
             (StopCode::ArgumentRefused, 39),
             (StopCode::QueueEntryRefused, 40),
             (StopCode::PluginOutputTooLarge, 41),
+            (StopCode::ApprovalSelfReview, 42),
+            (StopCode::ApprovalNotDistinct, 43),
+            (StopCode::StartUnsigned, 44),
             (StopCode::Internal, 70),
         ];
         assert_eq!(pinned.len(), StopCode::ALL.len());

@@ -3,8 +3,8 @@
 //! - `cargo xtask build-plugins`: build every plugin into `target/plugins/`.
 //! - `cargo xtask demo`: the README's main job — build the plugins and the
 //!   host, then cut the bundled Constitution on SQLite with the iu-cut plan:
-//!   a dry run and a live run, each through both approvals (SG_1, SG_2) with
-//!   a demo key, to closeout.
+//!   a dry run and a live run, each started by a demo operator (signed) and
+//!   approved by two other demo approvers (SG_1, SG_2), to closeout.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -76,7 +76,17 @@ fn latest_run(kb: &Path) -> Result<String> {
 
 /// One run through both approvals.
 fn through_both_gates(bin: &Path, root: &Path, plan: &str, extra: &[&str]) -> Result<String> {
-    let mut args = vec!["run", plan, "--source", "data/vlc/hien-phap.txt"];
+    // The operator starts the run (signed); approver A approves SG_1 and
+    // approver B SG_2: the plan wants SG_2 from someone other than SG_1's
+    // approver, and neither may be whoever started the run.
+    let mut args = vec![
+        "run",
+        plan,
+        "--source",
+        "data/vlc/hien-phap.txt",
+        "--as",
+        "demo-run/keys/operator.key",
+    ];
     args.extend_from_slice(extra);
     expect(
         phasehost(bin, root, &args)?,
@@ -84,13 +94,16 @@ fn through_both_gates(bin: &Path, root: &Path, plan: &str, extra: &[&str]) -> Re
         "the run should pause at SG_1",
     )?;
     let run = latest_run(&root.join("demo-run/kb"))?;
-    let key = "demo-run/keys/demo.key";
     let approve = |gate: &str| -> Result<i32> {
+        let key = match gate {
+            "sg1" => "demo-run/keys/approver-a.key",
+            _ => "demo-run/keys/approver-b.key",
+        };
         phasehost(
             bin,
             root,
             &[
-                "approve", &run, "--gate", gate, "--plan", plan, "--key", key,
+                "approve", &run, "--gate", gate, "--plan", plan, "--key", key, "--yes",
             ],
         )
     };
@@ -125,15 +138,29 @@ fn demo() -> Result<()> {
     )?;
     std::fs::copy(root.join("plans/iu-cut.toml"), demo.join("iu-cut.toml"))?;
     let plan = "demo-run/iu-cut.toml";
-    expect(
-        phasehost(
-            &bin,
-            &root,
-            &["keygen", "--out", "demo-run/keys", "--name", "demo"],
-        )?,
-        0,
-        "keygen",
-    )?;
+    for (file, name) in [
+        ("operator", "Demo Operator <operator@example.org>"),
+        ("approver-a", "Demo Approver A <approver-a@example.org>"),
+        ("approver-b", "Demo Approver B <approver-b@example.org>"),
+    ] {
+        expect(
+            phasehost(
+                &bin,
+                &root,
+                &[
+                    "keygen",
+                    "--out",
+                    "demo-run/keys",
+                    "--file",
+                    file,
+                    "--name",
+                    name,
+                ],
+            )?,
+            0,
+            "keygen",
+        )?;
+    }
     expect(phasehost(&bin, &root, &["pin", plan])?, 0, "pin")?;
     expect(phasehost(&bin, &root, &["check", plan])?, 0, "check")?;
     println!("\n== dry run (store writes rolled back) ==");

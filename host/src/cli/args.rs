@@ -69,6 +69,10 @@ pub enum Command {
         /// The operator's host config (TOML): execution switch, kill file, compile cache.
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
+        /// Your signing key file: signs the run's start (who started it);
+        /// required when the plan sets `require_signed_start`.
+        #[arg(long = "as", value_name = "KEY_FILE")]
+        as_key: Option<PathBuf>,
     },
     /// Run every document of a queue file with its plan (dry-run unless --live).
     ///
@@ -141,11 +145,32 @@ pub enum Command {
         /// The operator's host config (TOML): execution switch, kill file, compile cache.
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
+        /// Your signing key file: records who resumed the run.
+        #[arg(long = "as", value_name = "KEY_FILE")]
+        as_key: Option<PathBuf>,
+    },
+    /// Show what an approval gate approves, from the run's evidence.
+    ///
+    /// Prints the review and writes it to `review/<gate>.md` in the run
+    /// folder; `approve` signs its sha256 with the approval.
+    Review {
+        /// The run folder (`<kb>/runs/<run>`).
+        run_folder: PathBuf,
+        /// The plan file the run started with.
+        #[arg(long, env = "PHASEHOST_PLAN")]
+        plan: PathBuf,
+        /// Which gate (default: the one the run waits at).
+        #[arg(long, value_enum)]
+        gate: Option<GateArg>,
+        /// Print JSON (the review text and its sha256) for machines.
+        #[arg(long)]
+        json: bool,
     },
     /// Sign an approval for the gate a run is paused at.
     ///
-    /// The digest to approve is read from the run folder; review the
-    /// evidence there first.
+    /// `approve` first checks everything `resume` would (trusted key, the
+    /// digest the evidence holds, the gate's separation of duties), prints
+    /// the review (see `review`) and signs its sha256 with the approval.
     Approve {
         /// The run folder (`<kb>/runs/<run>`).
         run_folder: PathBuf,
@@ -159,6 +184,10 @@ pub enum Command {
         /// The plan file the run started with.
         #[arg(long, env = "PHASEHOST_PLAN")]
         plan: PathBuf,
+        /// Sign without asking (the review is printed first; on a terminal
+        /// `approve` asks for confirmation unless this is given).
+        #[arg(long)]
+        yes: bool,
     },
     /// Show where a run is and what to do next.
     Status {
@@ -174,9 +203,13 @@ pub enum Command {
         /// Folder to write `<name>.key` (private, mode 0600) and `<name>.pub`.
         #[arg(long)]
         out: PathBuf,
-        /// File name stem.
-        #[arg(long, default_value = "approver")]
-        name: String,
+        /// Who holds the key, e.g. "Full Name <email>": recorded in both
+        /// files and shown wherever the key signs.
+        #[arg(long)]
+        name: Option<String>,
+        /// File name stem (default: from the name, else `approver`).
+        #[arg(long)]
+        file: Option<String>,
     },
 }
 

@@ -175,6 +175,22 @@ fn validate(plan: &Plan) -> Result<(), String> {
             );
         }
     }
+    for (label, rules) in [("sg1", &plan.approvals.sg1), ("sg2", &plan.approvals.sg2)] {
+        let keys = plan.approvals.trusted_keys.len();
+        if rules.quorum == 0 || rules.quorum as usize > keys.max(1) {
+            return Err(format!(
+                "[approvals.{label}] quorum = {} cannot be met: it must be between 1 and the number of trusted keys ({keys})",
+                rules.quorum
+            ));
+        }
+        for other in &rules.distinct_from {
+            if other == label || !matches!(other.as_str(), "sg1" | "sg2") {
+                return Err(format!(
+                    "[approvals.{label}] distinct_from names `{other}`: it may name only the other gate (sg1 or sg2)"
+                ));
+            }
+        }
+    }
     if let (Some(a), Some(b)) = (&plan.approvals.sg1_before, &plan.approvals.sg2_before) {
         let pos = |n: &str| plan.phases.iter().position(|p| p.name == n);
         if pos(a) >= pos(b) {

@@ -127,6 +127,58 @@ pub struct ApprovalSpec {
     /// How long an SG_2 approval is valid.
     #[serde(default = "default_sg2_ttl")]
     pub sg2_ttl_secs: u64,
+    /// A run must be started with `--as <key-file>` (a key the plan
+    /// trusts), which signs a run-start statement into the run folder.
+    #[serde(default)]
+    pub require_signed_start: bool,
+    /// Who may approve SG_1, and how many (`[approvals.sg1]`).
+    #[serde(default)]
+    pub sg1: GateRules,
+    /// Who may approve SG_2, and how many (`[approvals.sg2]`).
+    #[serde(default)]
+    pub sg2: GateRules,
+}
+
+/// Separation of duties at one approval gate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GateRules {
+    /// How many distinct trusted keys must approve (default 1).
+    #[serde(default = "default_quorum")]
+    pub quorum: u32,
+    /// The key that signed the run's start may not approve (default true).
+    #[serde(default = "default_true")]
+    pub prevent_self_review: bool,
+    /// Gates whose approvers may not approve this one (e.g. `["sg1"]`).
+    #[serde(default)]
+    pub distinct_from: Vec<String>,
+}
+
+fn default_quorum() -> u32 {
+    1
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for GateRules {
+    fn default() -> Self {
+        Self {
+            quorum: default_quorum(),
+            prevent_self_review: true,
+            distinct_from: Vec::new(),
+        }
+    }
+}
+
+impl ApprovalSpec {
+    /// The rules of `gate`.
+    pub fn rules(&self, gate: phasehost_policy::approval::Gate) -> &GateRules {
+        match gate {
+            phasehost_policy::approval::Gate::Sg1 => &self.sg1,
+            phasehost_policy::approval::Gate::Sg2 => &self.sg2,
+        }
+    }
 }
 
 fn default_sg1_ttl() -> u64 {
@@ -146,6 +198,9 @@ impl Default for ApprovalSpec {
             sg2_digest: None,
             sg1_ttl_secs: default_sg1_ttl(),
             sg2_ttl_secs: default_sg2_ttl(),
+            require_signed_start: false,
+            sg1: GateRules::default(),
+            sg2: GateRules::default(),
         }
     }
 }

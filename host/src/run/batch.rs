@@ -107,6 +107,7 @@ pub fn run_batch(
             source: source.clone(),
             live,
             host_config: host_config.map(Path::to_path_buf),
+            as_key: None,
         };
         let item = match super::start(&request) {
             Ok(report) => BatchItem {

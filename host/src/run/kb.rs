@@ -11,6 +11,7 @@
 use crate::fsutil::write_atomic;
 use crate::runtime::state::LogLine;
 use crate::stop::{Stop, StopCode};
+use phasehost_policy::approval::Gate;
 use phasehost_policy::safe_fs;
 use serde::Serialize;
 use std::io::Write;
@@ -28,6 +29,30 @@ pub fn stop_document(state: &super::state::RunState, stop: &Stop) -> serde_json:
         "message": stop.message,
         "hint": stop.code.hint(),
     })
+}
+
+/// The one stop writer: the stop document, then the state marked stopped.
+/// If the stop document cannot be written the stop becomes
+/// `kb-write-failed` (naming the stop it was writing).
+pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: Stop) -> Stop {
+    let document = stop_document(state, &stop);
+    let stop = match folder.write_json("stop.json", &document) {
+        Ok(_) => stop,
+        Err(kb) => Stop {
+            code: StopCode::KbWriteFailed,
+            message: format!(
+                "{} (while stopping with {}: {})",
+                kb.message, stop.code, stop.message
+            ),
+            phase: stop.phase,
+        },
+    };
+    state.status = super::state::Status::Stopped {
+        code: stop.code,
+        phase: stop.phase.clone(),
+    };
+    let _ = state.save(folder.root());
+    stop
 }
 
 /// A run's folder: `<kb>/runs/<run_id>/`.
@@ -51,6 +76,9 @@ pub struct RunLock {
 
 /// The folders a run folder holds.
 const SUBFOLDERS: [&str; 3] = ["evidence", "artifacts", "approvals"];
+
+/// The most approval files one gate may hold.
+pub const MAX_APPROVERS: usize = 32;
 
 /// The largest KB document the host reads back (evidence, stop documents).
 pub const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
@@ -145,9 +173,79 @@ impl RunFolder {
         }
     }
 
-    /// Where an approval for `gate` (`sg1`/`sg2`) is put.
-    pub fn approval(&self, gate: &str) -> PathBuf {
-        self.root.join("approvals").join(format!("{gate}.json"))
+    /// The folder of `gate`'s approvals: one file per approver,
+    /// `approvals/<gate>/<key id>.json`.
+    pub fn approval_dir(&self, gate: Gate) -> PathBuf {
+        self.root.join("approvals").join(gate.as_str())
+    }
+
+    /// Where the approval of `gate` by key `key_id` is put.
+    pub fn approval_file(&self, gate: Gate, key_id: &str) -> PathBuf {
+        self.approval_dir(gate).join(format!("{key_id}.json"))
+    }
+
+    /// The approval files of `gate` (sorted). The folder must be a real
+    /// folder, and everything in it an approval file named by its key id:
+    /// anything else fails closed.
+    pub fn approval_files(&self, gate: Gate) -> Result<Vec<PathBuf>, Stop> {
+        let dir = self.approval_dir(gate);
+        let refuse = |what: String| Stop::new(StopCode::ApprovalInvalid, what);
+        match std::fs::symlink_metadata(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            _ => safe_fs::check_real_dir(&dir).map_err(|e| refuse(e.to_string()))?,
+        }
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| refuse(format!("cannot list {}: {e}", dir.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| refuse(format!("cannot list {}: {e}", dir.display())))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let key_ok = name.strip_suffix(".json").is_some_and(|id| {
+                id.len() == 16
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
+            if !key_ok || files.len() >= MAX_APPROVERS {
+                return Err(refuse(format!(
+                    "{} holds {name:?}, which is not an approval file named <key id>.json (or there are more than {MAX_APPROVERS})",
+                    dir.display()
+                )));
+            }
+            files.push(entry.path());
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// Create `approvals/<gate>/` if missing (a real folder, never a symlink).
+    pub fn ensure_approval_dir(&self, gate: Gate) -> Result<PathBuf, Stop> {
+        let dir = self.approval_dir(gate);
+        std::fs::create_dir_all(&dir).map_err(|e| kb_error("the approvals folder", &dir, e))?;
+        safe_fs::check_real_dir(&dir).map_err(|e| kb_error("the approvals folder", &dir, e))?;
+        Ok(dir)
+    }
+
+    /// Write the review of `gate` to `review/<gate>.md` (replacing an
+    /// earlier one: it is made from the evidence, so it is the same).
+    pub fn write_review(&self, gate: Gate, text: &str) -> Result<PathBuf, Stop> {
+        let dir = self.root.join("review");
+        std::fs::create_dir_all(&dir).map_err(|e| kb_error("the review folder", &dir, e))?;
+        safe_fs::check_real_dir(&dir).map_err(|e| kb_error("the review folder", &dir, e))?;
+        let path = dir.join(format!("{}.md", gate.as_str()));
+        write_atomic(&path, text.as_bytes()).map_err(|e| kb_error("the review", &path, e))?;
+        Ok(path)
+    }
+
+    /// The signed run start (`phasehost run --as`).
+    pub fn start_file(&self) -> PathBuf {
+        self.root.join("start.json")
+    }
+
+    /// The folder of signed resumes (`phasehost resume --as`).
+    pub fn resumes_dir(&self) -> PathBuf {
+        self.root.join("resumes")
     }
 
     /// Write a JSON document atomically under the run folder.

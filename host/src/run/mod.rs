@@ -2,6 +2,7 @@
 //! reviewers trust live here: the state machine, fail-closed gates, signed
 //! approvals, the kill-switch, the drift check and the KB documents.
 
+pub mod approvals;
 pub mod batch;
 mod checkpoint;
 mod fingerprint;
@@ -10,6 +11,7 @@ pub mod host_config;
 pub mod ids;
 mod kb;
 pub mod kill_switch;
+pub mod review;
 mod runner;
 mod secret_scan;
 pub mod state;
@@ -47,6 +49,8 @@ pub struct StartRequest {
     pub live: bool,
     /// The operator's host config.
     pub host_config: Option<PathBuf>,
+    /// The operator's signing key (`--as`): signs the run start.
+    pub as_key: Option<PathBuf>,
 }
 
 /// What `resume` needs: the run folder, and the plan and host config from
@@ -60,6 +64,8 @@ pub struct ResumeRequest {
     pub plan: PathBuf,
     /// The operator's host config (read afresh: execution switch, kill file).
     pub host_config: Option<PathBuf>,
+    /// The operator's signing key (`--as`): signs a resume record.
+    pub as_key: Option<PathBuf>,
 }
 
 /// What `approve` needs.
@@ -198,6 +204,59 @@ pub fn start(request: &StartRequest) -> Result<RunReport, Stop> {
     start_with(request, RunHooks::default())
 }
 
+/// The operator's key (`--as`), which must be one the plan trusts; a plan
+/// with `require_signed_start` refuses a run without one.
+fn operator_key(
+    plan: &Plan,
+    key_file: Option<&Path>,
+) -> Result<Option<approval::SigningKeyFile>, Stop> {
+    let Some(key_file) = key_file else {
+        if plan.approvals.require_signed_start {
+            return Err(Stop::new(
+                StopCode::StartUnsigned,
+                "the plan requires a signed start ([approvals] require_signed_start = true): run with --as <key-file>",
+            ));
+        }
+        return Ok(None);
+    };
+    let key = approval::load_signing_key(key_file)
+        .map_err(|e| Stop::new(StopCode::StartUnsigned, e.to_string()))?;
+    if !trust(plan)?.contains(&key.signing_key().verifying_key()) {
+        return Err(Stop::new(
+            StopCode::StartUnsigned,
+            format!(
+                "key {} (--as) is not among the plan's [approvals] trusted_keys",
+                key.key_id()
+            ),
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// Sign a start (or resume) statement for the run in `state` into `path`.
+fn sign_statement(
+    path: &Path,
+    key: &approval::SigningKeyFile,
+    state: &RunState,
+    kind: approval::StartKind,
+) -> Result<(), Stop> {
+    let statement = approval::RunStartStatement {
+        kind,
+        run_id: state.run_id.clone(),
+        plan_sha256: state.fingerprint.plan_sha256.clone(),
+        source_sha256: state.fingerprint.source_sha256.clone(),
+        at: ids::now_secs(),
+        key_id: key.key_id(),
+    };
+    let signed = approval::sign_start(statement, key.signing_key());
+    approval::save_start(path, &signed).map_err(|e| {
+        Stop::new(
+            StopCode::KbWriteFailed,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })
+}
+
 /// Refuse a live run the operator's host config does not allow now.
 fn check_live(host: &HostConfig, kill: &KillSwitch) -> Result<(), Stop> {
     if !host.execution.enabled {
@@ -222,6 +281,7 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
     if request.live {
         check_live(&host, &kill)?;
     }
+    let starter = operator_key(&plan, request.as_key.as_deref())?;
     let document_id = ids::document_id(&request.source)?;
     let fingerprint = fingerprint::inputs(&plan, &request.plan, &request.source)?;
     let run_id = ids::new_run_id(
@@ -246,6 +306,14 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
     };
     let _held = folder.lock()?;
     state.save(folder.root())?;
+    if let Some(key) = &starter {
+        sign_statement(
+            &folder.start_file(),
+            key,
+            &state,
+            approval::StartKind::Start,
+        )?;
+    }
     let root = folder.root().to_path_buf();
     if let Some(on_created) = hooks.on_created
         && let Err(stop) = on_created(&state.run_id)
@@ -278,17 +346,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// A stop before the runner existed: still a stop document and a saved state.
 fn write_early_stop(folder: &RunFolder, mut state: RunState, stop: Stop) -> Stop {
-    let document = kb::stop_document(&state, &stop);
-    let stop = match folder.write_json("stop.json", &document) {
-        Ok(_) => stop,
-        Err(kb) => kb,
-    };
-    state.status = Status::Stopped {
-        code: stop.code,
-        phase: stop.phase.clone(),
-    };
-    let _ = state.save(folder.root());
-    stop
+    kb::write_stop(folder, &mut state, stop)
 }
 
 /// Load a run folder's state and check it belongs to that folder.
@@ -362,6 +420,10 @@ pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<Run
         if state.mode == Mode::Live {
             check_live(&host, &kill)?;
         }
+        let resumer = match &request.as_key {
+            Some(key) => operator_key(&plan, Some(key))?,
+            None => None,
+        };
         // Inputs first: a changed plugin is drift, before the loader calls it a pin mismatch.
         let mut now = fingerprint::inputs(&plan, &request.plan, &state.source_path)?;
         let recorded_inputs = fingerprint::Fingerprint {
@@ -369,6 +431,15 @@ pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<Run
             ..state.fingerprint.clone()
         };
         fingerprint::compare(&recorded_inputs, &now)?;
+        if let Some(key) = &resumer {
+            let dir = folder.resumes_dir();
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Stop::new(StopCode::KbWriteFailed, format!("{}: {e}", dir.display()))
+            })?;
+            let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) + 1;
+            let path = dir.join(format!("{n:03}-{}.json", key.key_id()));
+            sign_statement(&path, key, &state, approval::StartKind::Resume)?;
+        }
         let mut runner = assemble(
             plan,
             &host,
@@ -399,17 +470,62 @@ pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<Run
 pub struct Approved {
     /// The approval file in the run folder.
     pub file: PathBuf,
+    /// The review the approver was shown (`review/<gate>.md`), whose
+    /// sha256 the approval signs.
+    pub review: PathBuf,
+    /// Who signed: `Full Name <email> (key …)`.
+    pub signer: String,
+    /// Valid approvals of the gate now, this one included.
+    pub approvals: usize,
+    /// How many the gate needs.
+    pub quorum: u32,
     /// Whether the run's document was waiting in the PostgreSQL queue and
     /// is now claimable again (a worker resumes it).
     pub requeued: bool,
 }
 
+/// The key ids of `gate`'s approvals in `folder` that are signed by a key
+/// `trust` holds and bound to this run, gate and digest.
+fn approvers_on_file(
+    folder: &RunFolder,
+    trust: &TrustStore,
+    run_id: &str,
+    gate: Gate,
+    digest: Option<&str>,
+) -> Result<Vec<String>, Stop> {
+    let mut keys = Vec::new();
+    for path in folder.approval_files(gate)? {
+        let Ok(signed) = approval::load_approval(&path) else {
+            continue;
+        };
+        let st = &signed.statement;
+        let bound = st.run_id == run_id
+            && st.gate == gate
+            && digest.is_none_or(|d| st.evidence_digest == d);
+        if bound && approval::check_signature(&signed, trust).is_ok() {
+            keys.push(st.key_id.clone());
+        }
+    }
+    Ok(keys)
+}
+
 /// Sign an approval for the gate a run is paused at, with the key in
-/// `key_file`. The digest is the one the run is paused at, checked against
-/// the evidence document it comes from; the key must be one the plan
-/// trusts; the plan must be the one the run started with. A document
-/// waiting in the plan's PostgreSQL queue becomes claimable again.
+/// `key_file` — after checking everything `resume` would: the plan is the
+/// one the run started with, the key is one it trusts, the digest is the
+/// one the evidence holds, and the gate's separation of duties allows this
+/// approver. The review the approver reads is written to
+/// `review/<gate>.md` and its sha256 signed with the approval; `confirm`
+/// is shown it and may still say no. A document waiting in the plan's
+/// PostgreSQL queue becomes claimable again.
 pub fn approve(request: &ApproveRequest) -> Result<Approved, Stop> {
+    approve_with(request, &mut |_| true)
+}
+
+/// [`approve`], asking `confirm` (with the review text) before signing.
+pub fn approve_with(
+    request: &ApproveRequest,
+    confirm: &mut dyn FnMut(&str) -> bool,
+) -> Result<Approved, Stop> {
     let folder = RunFolder::open(&request.run_folder)?;
     let state = load_state(&folder)?;
     let gate = request.gate;
@@ -441,44 +557,91 @@ pub fn approve(request: &ApproveRequest) -> Result<Approved, Stop> {
             ),
         ));
     }
-    let bound = runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
+    let (bound, bound_evidence) =
+        runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
     if bound != *evidence_digest {
         return Err(Stop::new(
             StopCode::Drift,
             "the digest the run is paused at is not the one its evidence documents hold; nothing was signed",
         ));
     }
+    let trust = trust(&plan)?;
+    let key = approval::load_signing_key(&request.key_file)
+        .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
+    let key_id = key.key_id();
+    if !trust.contains(&key.signing_key().verifying_key()) {
+        return Err(Stop::new(
+            StopCode::ApprovalInvalid,
+            format!(
+                "key {key_id} is not among the plan's [approvals] trusted_keys; nothing was signed"
+            ),
+        ));
+    }
+    let signer = trust.describe(&key_id);
+    let rules = plan.approvals.rules(gate).clone();
+    let starter =
+        approvals::verified_starter(&folder, &trust, &state, plan.approvals.require_signed_start)?;
+    let approvers_of = |other: &str| -> Vec<String> {
+        let other = match other {
+            "sg1" => Gate::Sg1,
+            _ => Gate::Sg2,
+        };
+        approvers_on_file(&folder, &trust, &state.run_id, other, None).unwrap_or_default()
+    };
+    approvals::check_duties(
+        gate,
+        &rules,
+        &key_id,
+        &signer,
+        starter.as_deref(),
+        &approvers_of,
+    )?;
+    let path = folder.approval_file(gate, &key_id);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(Stop::new(
+            StopCode::ApprovalNotDistinct,
+            format!(
+                "{signer} has already approved {gate} of this run; a quorum needs distinct approvers"
+            ),
+        ));
+    }
+    let review = approvals::review_text(&plan, &state, gate, evidence_digest, &bound_evidence);
+    let review_file = folder.write_review(gate, &review)?;
+    if !confirm(&review) {
+        return Err(Stop::new(
+            StopCode::ApprovalMissing,
+            "the approver declined after reading the review; nothing was signed",
+        ));
+    }
     let ttl = match gate {
         Gate::Sg1 => plan.approvals.sg1_ttl_secs,
         Gate::Sg2 => plan.approvals.sg2_ttl_secs,
     };
-    let key = approval::load_signing_key(&request.key_file)
-        .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
-    if !trust(&plan)?.contains(&key.signing_key().verifying_key()) {
-        return Err(Stop::new(
-            StopCode::ApprovalInvalid,
-            format!(
-                "key {} is not among the plan's [approvals] trusted_keys; nothing was signed",
-                key.key_id()
-            ),
-        ));
-    }
     let statement = approval::ApprovalStatement::new(
         state.run_id.clone(),
         gate,
         evidence_digest.clone(),
         ids::now_secs(),
         ttl,
-        key.key_id().to_string(),
-    );
+        key_id.clone(),
+    )
+    .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
     let signed = approval::sign(statement, key.signing_key());
-    let path = folder.approval(gate.as_str());
+    folder.ensure_approval_dir(gate)?;
     approval::save_approval(&path, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
             format!("cannot write {}: {e}", path.display()),
         )
     })?;
+    let approvals = approvers_on_file(
+        &folder,
+        &trust,
+        &state.run_id,
+        gate,
+        Some(evidence_digest.as_str()),
+    )?
+    .len();
     let requeued = plan.store.postgres.is_some()
         && worker::release_waiting(&plan, &state.run_id).map_err(|stop| {
             Stop::new(
@@ -492,7 +655,63 @@ pub fn approve(request: &ApproveRequest) -> Result<Approved, Stop> {
         })?;
     Ok(Approved {
         file: path,
+        review: review_file,
+        signer,
+        approvals,
+        quorum: rules.quorum,
         requeued,
+    })
+}
+
+/// A review, written.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Review {
+    /// The gate it is for.
+    pub gate: Gate,
+    /// The digest the gate approves.
+    pub evidence_digest: String,
+    /// The review (Markdown).
+    pub text: String,
+    /// Its sha256, which an approval signs.
+    pub sha256: String,
+    /// Where it was written (`review/<gate>.md`).
+    pub file: PathBuf,
+}
+
+/// The review of `gate` (default: the gate the run waits at), made from the
+/// run's evidence and written to `review/<gate>.md`.
+pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result<Review, Stop> {
+    let folder = RunFolder::open(run_folder)?;
+    let state = load_state(&folder)?;
+    let gate = match (gate, &state.status) {
+        (Some(gate), _) => gate,
+        (None, Status::Paused { gate, .. }) => *gate,
+        (None, _) => {
+            return Err(Stop::new(
+                StopCode::ApprovalMismatch,
+                "the run is not paused at a gate; name one with --gate",
+            ));
+        }
+    };
+    let plan = load_plan(plan_path).map_err(plan_stop)?;
+    if fingerprint::file_sha256(plan_path, "plan")? != state.fingerprint.plan_sha256 {
+        return Err(Stop::new(
+            StopCode::Drift,
+            format!(
+                "{} is not the plan this run started with",
+                plan_path.display()
+            ),
+        ));
+    }
+    let (digest, bound) = runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
+    let text = approvals::review_text(&plan, &state, gate, &digest, &bound);
+    let file = folder.write_review(gate, &text)?;
+    Ok(Review {
+        gate,
+        evidence_digest: digest,
+        sha256: crate::runtime::cache::sha256_hex(text.as_bytes()),
+        text,
+        file,
     })
 }
 
@@ -546,26 +765,42 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
                 .unwrap_or(&record.evidence_digest)
         ));
     }
-    for gate in [Gate::Sg1, Gate::Sg2] {
-        let path = folder.approval(gate.as_str());
-        let line = match approval::load_approval(&path) {
-            Err(approval::ApprovalError::Missing { .. }) => continue,
-            Err(e) => format!("unreadable: {e}"),
-            Ok(signed) => {
-                let key = &signed.statement.key_id;
-                match &trust {
-                    None => format!("signed by key {key} (not checked: pass --plan)"),
-                    Some(trust) => match approval::check_signature(&signed, trust) {
-                        Ok(()) if signed.statement.run_id == state.run_id => {
-                            format!("signed by key {key}, a key the plan trusts")
-                        }
-                        Ok(()) => format!("signed by key {key} for another run: not valid here"),
-                        Err(e) => format!("NOT VALID: {e}"),
-                    },
+    if let Ok(signed) = approval::load_start(&folder.start_file()) {
+        let key = &signed.statement.key_id;
+        let line = match &trust {
+            None => format!("signed by key {key} (not checked: pass --plan)"),
+            Some(trust) => match approval::verify_start(&signed, trust) {
+                Ok(st) if st.run_id == state.run_id => {
+                    format!("signed by {}, a key the plan trusts", trust.describe(key))
                 }
-            }
+                Ok(_) => format!("signed by key {key} for another run: not valid here"),
+                Err(e) => format!("NOT VALID: {e}"),
+            },
         };
-        out.push_str(&format!("  approval {gate}: {line}\n"));
+        out.push_str(&format!("started   {line}\n"));
+    }
+    for gate in [Gate::Sg1, Gate::Sg2] {
+        for path in folder.approval_files(gate).unwrap_or_default() {
+            let line = match approval::load_approval(&path) {
+                Err(e) => format!("unreadable: {e}"),
+                Ok(signed) => {
+                    let key = &signed.statement.key_id;
+                    match &trust {
+                        None => format!("signed by key {key} (not checked: pass --plan)"),
+                        Some(trust) => match approval::check_signature(&signed, trust) {
+                            Ok(()) if signed.statement.run_id == state.run_id => {
+                                format!("signed by {}, a key the plan trusts", trust.describe(key))
+                            }
+                            Ok(()) => {
+                                format!("signed by key {key} for another run: not valid here")
+                            }
+                            Err(e) => format!("NOT VALID: {e}"),
+                        },
+                    }
+                }
+            };
+            out.push_str(&format!("  approval {gate}: {line}\n"));
+        }
     }
     Ok(out)
 }

@@ -10,20 +10,19 @@
 //! is re-read only after its digest matched the state's record and, on a
 //! live run, the store's checkpoint of that phase.
 
+use super::approvals::{GateState, OpenedGate};
 use super::gates::GateSet;
 use super::kb::RunFolder;
 use super::kill_switch::KillSwitch;
 use super::secret_scan::{SecretScanner, clean_evidence};
-use super::state::{ConsumedGate, Mode, PhaseRecord, RunState, Status};
+use super::state::{Mode, PhaseRecord, RunState, Status};
 use crate::plan::{Access, PhaseSpec, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::runtime::state::{RunServices, SharedStore};
 use crate::runtime::{LoadedPhase, PhaseInput, Runtime};
 use crate::stop::{Stop, StopCode};
 use crate::store::Scope;
-use phasehost_policy::approval::{
-    self, ApprovalError, ConsumedLedger, Expectation, FileLedger, Gate, SignedApproval, TrustStore,
-};
+use phasehost_policy::approval::{FileLedger, Gate, TrustStore};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -61,36 +60,11 @@ pub struct Runner {
     pub(super) ledger: FileLedger,
     pub(super) trust: TrustStore,
     /// Approvals verified from their signed files in this process, by gate.
-    pub(super) approvals: BTreeMap<String, ConsumedGate>,
+    pub(super) approvals: BTreeMap<String, OpenedGate>,
     /// [`super::fingerprint::inputs_digest`] of the run's inputs.
     pub(super) inputs_digest: String,
     /// Called right before each commit (see [`super::RunHooks`]).
     pub(super) before_commit: Option<super::BeforeCommit>,
-}
-
-fn gate_label(gate: Gate) -> &'static str {
-    gate.as_str()
-}
-
-/// Every approval refusal as its stop code (exhaustive: a new refusal
-/// does not compile until it has one).
-fn approval_stop(e: &ApprovalError) -> Stop {
-    let code = match e {
-        ApprovalError::Missing { .. } | ApprovalError::NotConsumed { .. } => {
-            StopCode::ApprovalMissing
-        }
-        ApprovalError::Malformed { .. }
-        | ApprovalError::UntrustedKey { .. }
-        | ApprovalError::BadSignature => StopCode::ApprovalInvalid,
-        ApprovalError::Expired { .. }
-        | ApprovalError::TtlTooLong { .. }
-        | ApprovalError::NotYetValid { .. } => StopCode::ApprovalExpired,
-        ApprovalError::Mismatch { .. } => StopCode::ApprovalMismatch,
-        ApprovalError::Replayed { .. } => StopCode::ApprovalReplayed,
-        ApprovalError::ReviewDecisionReused { .. } => StopCode::ReviewDecisionReused,
-        ApprovalError::Ledger { .. } => StopCode::KbWriteFailed,
-    };
-    Stop::new(code, e.to_string())
 }
 
 fn store_stop(e: impl std::fmt::Display) -> Stop {
@@ -137,23 +111,7 @@ impl Runner {
     /// document cannot be written the stop becomes `kb-write-failed`.
     fn record_stop(&mut self, stop: Stop) -> Stop {
         self.rollback();
-        let document = super::kb::stop_document(&self.state, &stop);
-        let stop = match self.folder.write_json("stop.json", &document) {
-            Ok(_) => stop,
-            Err(kb) => Stop {
-                code: StopCode::KbWriteFailed,
-                message: format!(
-                    "{} (while stopping with {}: {})",
-                    kb.message, stop.code, stop.message
-                ),
-                phase: stop.phase,
-            },
-        };
-        let _ = self.transition(Status::Stopped {
-            code: stop.code,
-            phase: stop.phase.clone(),
-        });
-        stop
+        super::kb::write_stop(&self.folder, &mut self.state, stop)
     }
 
     fn rollback(&self) {
@@ -361,9 +319,9 @@ impl Runner {
         Ok(value)
     }
 
-    /// A gate the run passed before: its approval re-verified from the
-    /// signed file (consumed by this run), bound to the digest the
-    /// evidence gives now. Returns its pseudo-evidence.
+    /// A gate the run passed before: its approvals re-verified from the
+    /// signed files (all consumed by this run, the quorum and duties met),
+    /// bound to the digest the evidence gives now. Returns its pseudo-evidence.
     fn recorded_approval(
         &mut self,
         gate: Gate,
@@ -371,33 +329,17 @@ impl Runner {
         before_phase: &str,
         evidence: &[(String, String)],
     ) -> Result<(String, String), Stop> {
-        let label = gate_label(gate);
-        let digest = bound_digest(binds, evidence)
+        let (digest, bound) = bound_digest(binds, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        let signed = approval::load_approval(&self.folder.approval(label))
-            .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
         let ttl = self.gate_before(before_phase).map_or(0, |(_, _, ttl)| ttl);
-        let expect = Expectation::new(self.state.run_id.clone(), gate, digest.clone(), ttl);
-        let verified = approval::verify_consumed(&signed, &expect, &self.trust, &self.ledger)
-            .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
-        Ok(self.accept_approval(label, &verified, digest))
-    }
-
-    fn accept_approval(
-        &mut self,
-        label: &str,
-        verified: &approval::VerifiedApproval,
-        digest: String,
-    ) -> (String, String) {
-        let consumed = ConsumedGate {
-            approval_id: verified.approval_id().to_string(),
-            evidence_digest: digest,
-            key_id: verified.statement().key_id.clone(),
-            review_decision_id: verified.review_decision_id().to_string(),
-        };
-        let pseudo = pseudo_evidence(label, &consumed);
-        self.approvals.insert(label.to_string(), consumed);
-        pseudo
+        match self.check_gate(gate, &digest, ttl, before_phase, &bound, true)? {
+            GateState::Open(opened) => Ok(opened.pseudo_evidence(gate)),
+            GateState::Waiting => Err(Stop::new(
+                StopCode::ApprovalMissing,
+                format!("{gate} is not approved"),
+            )
+            .in_phase(before_phase)),
+        }
     }
 
     /// Commit the phase's open transaction, with the kill-switch checked
@@ -633,10 +575,11 @@ impl Runner {
         Ok(appended.map(|e| json!({"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash})))
     }
 
-    /// At a gate: verify and consume the approval from its signed file, or
-    /// pause without one. An approval this run consumed before (a dry run
-    /// replaying, a crash after consuming) is re-verified, not consumed
-    /// again. `Ok(Ok(pseudo-evidence))` to go on, `Ok(Err(outcome))` to pause.
+    /// At a gate: verify the approvals from their signed files and consume
+    /// them once the quorum is met, or pause. Approvals this run consumed
+    /// before (a dry run replaying, a crash after consuming) are
+    /// re-verified, not consumed again. `Ok(Ok(pseudo-evidence))` to go on,
+    /// `Ok(Err(outcome))` to pause.
     fn approve_gate(
         &mut self,
         gate: Gate,
@@ -645,12 +588,11 @@ impl Runner {
         before_phase: &str,
         evidence: &[(String, String)],
     ) -> Result<Result<(String, String), Outcome>, Stop> {
-        let label = gate_label(gate);
-        let digest = bound_digest(binds, evidence)
+        let (digest, bound) = bound_digest(binds, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        let path = self.folder.approval(label);
-        let signed: SignedApproval = match approval::load_approval(&path) {
-            Err(ApprovalError::Missing { .. }) => {
+        match self.check_gate(gate, &digest, ttl, before_phase, &bound, false)? {
+            GateState::Open(opened) => Ok(Ok(opened.pseudo_evidence(gate))),
+            GateState::Waiting => {
                 self.rollback();
                 self.state.fingerprint.store_digest = self.store_digest()?;
                 let status = Status::Paused {
@@ -659,33 +601,13 @@ impl Runner {
                     before_phase: before_phase.to_string(),
                 };
                 self.transition(status)?;
-                return Ok(Err(Outcome::Paused {
+                Ok(Err(Outcome::Paused {
                     gate,
                     evidence_digest: digest,
                     before_phase: before_phase.to_string(),
-                }));
+                }))
             }
-            Err(e) => return Err(approval_stop(&e).in_phase(before_phase)),
-            Ok(signed) => signed,
-        };
-        let expect = Expectation::new(self.state.run_id.clone(), gate, digest.clone(), ttl);
-        let already = self
-            .ledger
-            .is_consumed(&signed.statement.approval_id)
-            .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
-        let verified = if already {
-            approval::verify_consumed(&signed, &expect, &self.trust, &self.ledger)
-        } else {
-            approval::verify_and_consume(
-                &signed,
-                &expect,
-                &self.trust,
-                &mut self.ledger as &mut dyn ConsumedLedger,
-                super::ids::now_secs(),
-            )
         }
-        .map_err(|e| approval_stop(&e).in_phase(before_phase))?;
-        Ok(Ok(self.accept_approval(label, &verified, digest)))
     }
 }
 
@@ -699,19 +621,9 @@ struct PluginOutput {
     denied: Option<Value>,
 }
 
-fn pseudo_evidence(label: &str, consumed: &ConsumedGate) -> (String, String) {
-    let value = json!({
-        "gate": label,
-        "approval_id": consumed.approval_id,
-        "evidence_digest": consumed.evidence_digest,
-        "key_id": consumed.key_id,
-        "review_decision_id": consumed.review_decision_id,
-    });
-    (format!("@{label}"), value.to_string())
-}
-
-/// The digest an approval binds to: field `field` of the latest evidence of `phase`.
-fn bound_digest(binds: &str, evidence: &[(String, String)]) -> Result<String, String> {
+/// The digest an approval binds to: field `field` of the latest evidence of
+/// `phase`; with that evidence (for the review).
+fn bound_digest(binds: &str, evidence: &[(String, String)]) -> Result<(String, Value), String> {
     let (phase, field) = binds
         .split_once('.')
         .ok_or_else(|| format!("bad binding `{binds}`"))?;
@@ -721,11 +633,12 @@ fn bound_digest(binds: &str, evidence: &[(String, String)]) -> Result<String, St
         .find(|(p, _)| p == phase)
         .ok_or_else(|| format!("the approval binds to `{binds}`, but `{phase}` has no evidence"))?;
     let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    value[field]
+    let digest = value[field]
         .as_str()
         .filter(|s| !s.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| format!("the approval binds to `{binds}`, which the evidence lacks"))
+        .ok_or_else(|| format!("the approval binds to `{binds}`, which the evidence lacks"))?;
+    Ok((digest, value))
 }
 
 /// The digest the approval of `gate` binds to, recomputed from the run
@@ -736,7 +649,7 @@ pub(super) fn paused_digest_from_evidence(
     state: &RunState,
     folder: &RunFolder,
     gate: Gate,
-) -> Result<String, Stop> {
+) -> Result<(String, Value), Stop> {
     let binds = match gate {
         Gate::Sg1 => plan.approvals.sg1_digest.as_deref(),
         Gate::Sg2 => plan.approvals.sg2_digest.as_deref(),

@@ -76,20 +76,6 @@ pub struct Fingerprint {
     pub store_digest: Option<String>,
 }
 
-/// A consumed approval, as the runner verified it from its signed file
-/// (kept in memory, never saved: the state file cannot open a gate).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsumedGate {
-    /// The approval's id.
-    pub approval_id: String,
-    /// The digest it bound to.
-    pub evidence_digest: String,
-    /// Who signed (key id).
-    pub key_id: String,
-    /// Its review decision id.
-    pub review_decision_id: String,
-}
-
 /// One phase that completed, with its evidence digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -347,6 +347,7 @@ fn run_claim(
         source: PathBuf::from(&claim.source_path),
         live: options.live,
         host_config: options.host_config.clone(),
+        as_key: None,
     };
     let mut attach = |run_id: &str| {
         queue
@@ -386,7 +387,9 @@ fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBo
             ));
         }
         Status::Paused { gate, .. }
-            if std::fs::symlink_metadata(folder.approval(gate.as_str())).is_err() =>
+            if folder
+                .approval_files(*gate)
+                .is_ok_and(|files| files.is_empty()) =>
         {
             return Step::Waiting(*gate);
         }
@@ -396,6 +399,7 @@ fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBo
         run_folder: folder.root().to_path_buf(),
         plan: options.plan.clone(),
         host_config: options.host_config.clone(),
+        as_key: None,
     };
     match super::resume_with(&request, Some(lost.clone())) {
         Ok(report) => step_of(report.outcome),

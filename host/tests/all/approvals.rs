@@ -25,7 +25,7 @@ fn paused_digest(folder: &Path) -> (String, String) {
 fn place(p: &Pipeline, folder: &Path, gate: &str, statement: ApprovalStatement) -> SignedApproval {
     let key = approval::load_signing_key(&p.key).unwrap();
     let signed = approval::sign(statement, key.signing_key());
-    let path = folder.join("approvals").join(format!("{gate}.json"));
+    let path = crate::support::approval_file(folder, gate, &p.key);
     let _ = std::fs::remove_file(&path);
     approval::save_approval(&path, &signed).unwrap();
     signed
@@ -126,14 +126,22 @@ fn an_approval_signed_by_an_untrusted_key_is_refused() {
     let err =
         crate::support::approve(&folder, Gate::Sg1, &paths.signing_key, &p.plan.path).unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalInvalid, "{err}");
-    assert!(!folder.join("approvals/sg1.json").exists());
+    assert!(
+        std::fs::read_dir(folder.join("approvals"))
+            .unwrap()
+            .all(|e| std::fs::read_dir(e.unwrap().path()).map_or(true, |mut d| d.next().is_none()))
+    );
     // ...and an untrusted approval file put there by hand is refused at resume.
     let (run_id, digest) = paused_digest(&folder);
     let mallory = approval::load_signing_key(&paths.signing_key).unwrap();
     let statement =
         ApprovalStatement::new(run_id, Gate::Sg1, digest, now(), 3600, mallory.key_id());
     let signed = approval::sign(statement, mallory.signing_key());
-    approval::save_approval(&folder.join("approvals/sg1.json"), &signed).unwrap();
+    approval::save_approval(
+        &crate::support::approval_file(&folder, "sg1", &paths.signing_key),
+        &signed,
+    )
+    .unwrap();
     assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
 }
 
@@ -141,7 +149,7 @@ fn an_approval_signed_by_an_untrusted_key_is_refused() {
 fn a_tampered_signature_is_refused() {
     let (p, folder) = paused_at_sg1();
     p.approve(&folder, Gate::Sg1);
-    let path = folder.join("approvals/sg1.json");
+    let path = crate::support::approval_file(&folder, "sg1", &p.key);
     let mut signed = approval::load_approval(&path).unwrap();
     let mut sig = signed.signature.into_bytes();
     sig[0] = if sig[0] == b'0' { b'1' } else { b'0' };
@@ -154,7 +162,7 @@ fn a_tampered_signature_is_refused() {
 fn a_tampered_statement_is_refused() {
     let (p, folder) = paused_at_sg1();
     p.approve(&folder, Gate::Sg1);
-    let path = folder.join("approvals/sg1.json");
+    let path = crate::support::approval_file(&folder, "sg1", &p.key);
     let mut signed = approval::load_approval(&path).unwrap();
     signed.statement.expires_at += 10;
     std::fs::write(&path, signed.to_json()).unwrap();
@@ -199,7 +207,8 @@ fn an_approval_this_run_consumed_is_reverified_after_a_restart_not_consumed_twic
 fn a_reused_review_decision_is_refused_at_sg2() {
     let p = Pipeline::new();
     let folder = p.to_sg2(false);
-    let sg1 = approval::load_approval(&folder.join("approvals/sg1.json")).unwrap();
+    let sg1 =
+        approval::load_approval(&crate::support::approval_file(&folder, "sg1", &p.key)).unwrap();
     let sg1_decision = sg1.statement.review_decision_id.clone();
     let (run_id, digest) = paused_digest(&folder);
     let mut st = statement(&p, &run_id, Gate::Sg2, &digest, now(), 3600);
@@ -211,7 +220,11 @@ fn a_reused_review_decision_is_refused_at_sg2() {
 #[test]
 fn a_malformed_approval_file_is_refused() {
     let (p, folder) = paused_at_sg1();
-    std::fs::write(folder.join("approvals/sg1.json"), "{ not json").unwrap();
+    std::fs::write(
+        crate::support::approval_file(&folder, "sg1", &p.key),
+        "{ not json",
+    )
+    .unwrap();
     assert_stopped(&p.resume(&folder), StopCode::ApprovalInvalid, &folder);
 }
 

@@ -97,7 +97,11 @@ fn each_document_waits_at_its_own_gate() {
         }
     ));
     // a's approval file copied into b's run folder is bound to a's run: refused.
-    std::fs::copy(a.join("approvals/sg1.json"), b.join("approvals/sg1.json")).unwrap();
+    std::fs::copy(
+        crate::support::approval_file(&a, "sg1", &iu.key),
+        crate::support::approval_file(&b, "sg1", &iu.key),
+    )
+    .unwrap();
     let Outcome::Stopped(stop) = crate::support::resume(&b, &iu.plan, &iu.host_config)
         .unwrap()
         .outcome

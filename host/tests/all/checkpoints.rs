@@ -19,6 +19,7 @@ fn approved_at_sg1(iu: &IuCut) -> PathBuf {
         source: corpus("hien-phap.txt"),
         live: true,
         host_config: Some(iu.host_config.clone()),
+        as_key: None,
     })
     .unwrap();
     let folder = report.folder.unwrap();

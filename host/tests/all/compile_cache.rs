@@ -339,6 +339,7 @@ fn a_run_with_an_open_cache_folder_stops() {
         source,
         live: false,
         host_config: Some(host),
+        as_key: None,
     }) {
         Err(stop) => stop,
         Ok(report) => match report.outcome {

@@ -143,7 +143,7 @@ fn sample() -> &'static Sample {
         let read = |rel: &str| std::fs::read(folder.join(rel)).unwrap();
         Sample {
             state: read("state.json"),
-            approval: read("approvals/sg1.json"),
+            approval: std::fs::read(crate::support::approval_file(&folder, "sg1", &p.key)).unwrap(),
             evidence: read("evidence/03-beta.json"),
             folder,
             p,
@@ -186,7 +186,11 @@ fn edits() -> impl Strategy<Value = Vec<Edit>> {
 fn status_and_the_state_reader_never_panic_on_a_mutated_state_file() {
     let s = sample();
     let (_dir, folder) = scratch(s);
-    std::fs::write(folder.join("approvals/sg1.json"), &s.approval).unwrap();
+    std::fs::write(
+        crate::support::approval_file(&folder, "sg1", &s.p.key),
+        &s.approval,
+    )
+    .unwrap();
     runner()
         .run(&edits(), |edits| {
             std::fs::write(folder.join("state.json"), apply(&s.state, &edits)).unwrap();
@@ -204,7 +208,7 @@ fn status_and_the_state_reader_never_panic_on_a_mutated_state_file() {
 fn approval_files_are_refused_with_a_type_never_a_panic() {
     let s = sample();
     let (_dir, folder) = scratch(s);
-    let path = folder.join("approvals/sg1.json");
+    let path = crate::support::approval_file(&folder, "sg1", &s.p.key);
     let key = approval::load_signing_key(&s.p.key).unwrap();
     let mut trust = TrustStore::new();
     trust.insert(key.signing_key().verifying_key());
@@ -240,7 +244,7 @@ fn approve_never_signs_and_never_panics_on_mutated_evidence_or_state() {
     let s = sample();
     let (_dir, folder) = scratch(s);
     let doc = folder.join("evidence/03-beta.json");
-    let approval_file = folder.join("approvals/sg2.json");
+    let approval_file = crate::support::approval_file(&folder, "sg2", &s.p.key);
     let honest_doc = std::fs::read(&doc).unwrap();
     runner()
         .run(&(edits(), any::<bool>()), |(edits, on_state)| {

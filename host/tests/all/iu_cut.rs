@@ -89,6 +89,12 @@ impl IuCut {
         let mut keys = toml_edit::Array::new();
         keys.push("keys/approver.pub");
         doc["approvals"]["trusted_keys"] = value(keys);
+        // One key starts nothing and approves both gates here: the bundled
+        // plan's separation of duties is tested in duties.rs and run by the demo.
+        if let Some(approvals) = doc["approvals"].as_table_mut() {
+            approvals.remove("require_signed_start");
+            approvals.remove("sg2");
+        }
         for section in ["gates", "phases"] {
             for table in doc[section].as_array_of_tables_mut().unwrap().iter_mut() {
                 let name = table["name"].as_str().unwrap().to_string();
@@ -208,6 +214,7 @@ impl IuCut {
             source: source.to_path_buf(),
             live,
             host_config: Some(self.host_config.clone()),
+            as_key: None,
         })
         .unwrap_or_else(|stop| panic!("start refused: {stop}"));
         let folder = report.folder.unwrap();
@@ -266,7 +273,12 @@ fn the_constitution_goes_through_both_approvals_live(backend: Backend) {
     let state = RunState::load(&folder).unwrap();
     assert_eq!(state.phases.len(), 11);
     for gate in ["sg1", "sg2"] {
-        assert!(folder.join(format!("approvals/{gate}.json")).is_file());
+        assert_eq!(
+            std::fs::read_dir(folder.join("approvals").join(gate))
+                .unwrap()
+                .count(),
+            1
+        );
     }
     let in_force = |kind: &str| {
         iu.query(&format!(

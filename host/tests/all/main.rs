@@ -6,6 +6,7 @@ mod checkpoints;
 mod cli;
 mod compile_cache;
 mod corpus;
+mod duties;
 mod fuzz_run_folder;
 mod hostile_output;
 mod iu_cut;

@@ -36,6 +36,26 @@ impl Pipeline {
 
     /// With extra phases appended before omega, and extra lines in alpha's config.
     pub fn with(extra: &[PhaseDef], alpha_config_extra: &str) -> Self {
+        Self::build(extra, alpha_config_extra, &[], "")
+    }
+
+    /// A team: `approver` plus `people` (file stem, holder) as trusted
+    /// keys, and `rules` appended to the plan (e.g. `[approvals.sg2]` tables).
+    pub fn team(people: &[(&str, &str)], rules: &str) -> Self {
+        Self::build(&[], "", people, rules)
+    }
+
+    /// The signing key file of team member `stem`.
+    pub fn key_of(&self, stem: &str) -> PathBuf {
+        self.dir().join("keys").join(format!("{stem}.key"))
+    }
+
+    fn build(
+        extra: &[PhaseDef],
+        alpha_config_extra: &str,
+        people: &[(&str, &str)],
+        rules: &str,
+    ) -> Self {
         let alpha_config =
             format!("mode = \"echo\"\nemit = {{ digest = \"{DIGEST_A}\" }}\n{alpha_config_extra}");
         let beta_config =
@@ -70,12 +90,25 @@ impl Pipeline {
                 .grants(PROBE_GRANTS)
                 .config("mode = \"echo\"\nemit = { index_entry = { closed = true } }"),
         );
-        let header = "[store]\nsqlite = \"store.sqlite\"\n\n[approvals]\ntrusted_keys = [\"keys/approver.pub\"]\nsg1_before = \"write1\"\nsg1_digest = \"alpha.digest\"\nsg2_before = \"omega\"\nsg2_digest = \"beta.digest\"\n";
-        let plan = TestPlan::write(&[("test-gates", TEST_GATES_COMPONENT)], &phases, header);
+        let trusted: Vec<String> = std::iter::once("\"keys/approver.pub\"".to_string())
+            .chain(
+                people
+                    .iter()
+                    .map(|(stem, _)| format!("\"keys/{stem}.pub\"")),
+            )
+            .collect();
+        let header = format!(
+            "[store]\nsqlite = \"store.sqlite\"\n\n[approvals]\ntrusted_keys = [{}]\nsg1_before = \"write1\"\nsg1_digest = \"alpha.digest\"\nsg2_before = \"omega\"\nsg2_digest = \"beta.digest\"\n{rules}\n",
+            trusted.join(", ")
+        );
+        let plan = TestPlan::write(&[("test-gates", TEST_GATES_COMPONENT)], &phases, &header);
         let dir = plan.dir.path().to_path_buf();
         let keys = dir.join("keys");
         std::fs::create_dir_all(&keys).unwrap();
         approval::write_key_files(&keys, "approver").unwrap();
+        for (stem, holder) in people {
+            approval::write_held_key_files(&keys, stem, Some(holder)).unwrap();
+        }
         let source = dir.join("doc.txt");
         std::fs::write(&source, "Điều 1. Một văn bản thử.\n").unwrap();
         let host_config = dir.join("host.toml");
@@ -108,6 +141,7 @@ impl Pipeline {
             source: self.source.clone(),
             live,
             host_config: Some(self.host_config.clone()),
+            as_key: None,
         })
         .unwrap_or_else(|stop| panic!("start refused: {stop}"));
         (report.folder.unwrap(), report.outcome)
@@ -178,7 +212,12 @@ fn live_run_goes_through_both_approvals_to_closeout() {
     assert_eq!(state.mode, Mode::Live);
     assert_eq!(state.phases.len(), 4);
     for gate in ["sg1", "sg2"] {
-        assert!(folder.join(format!("approvals/{gate}.json")).is_file());
+        assert_eq!(
+            std::fs::read_dir(folder.join("approvals").join(gate))
+                .unwrap()
+                .count(),
+            1
+        );
     }
     let omega: serde_json::Value =
         serde_json::from_slice(&std::fs::read(folder.join("evidence/04-omega.json")).unwrap())
@@ -222,6 +261,7 @@ fn live_needs_execution_enabled_in_the_host_config() {
         source: p.source.clone(),
         live: true,
         host_config: Some(p.host_config.clone()),
+        as_key: None,
     })
     .unwrap_err();
     assert_eq!(err.code, StopCode::ExecutionDisabled);
@@ -230,6 +270,7 @@ fn live_needs_execution_enabled_in_the_host_config() {
         source: p.source.clone(),
         live: true,
         host_config: None,
+        as_key: None,
     })
     .unwrap_err();
     assert_eq!(err.code, StopCode::ExecutionDisabled, "off by default");
@@ -245,6 +286,7 @@ fn a_kill_file_refuses_a_live_start() {
         source: p.source.clone(),
         live: true,
         host_config: Some(p.host_config.clone()),
+        as_key: None,
     })
     .unwrap_err();
     assert_eq!(err.code, StopCode::KillSwitch);

@@ -253,5 +253,17 @@ pub fn resume(
         run_folder: folder.to_path_buf(),
         plan: plan.to_path_buf(),
         host_config: Some(host_config.to_path_buf()),
+        as_key: None,
     })
+}
+
+/// Where `key`'s approval of `gate` lives in a run folder
+/// (`approvals/<gate>/<key id>.json`); the gate's folder is created.
+pub fn approval_file(folder: &Path, gate: &str, key: &Path) -> PathBuf {
+    let id = phasehost_policy::approval::load_signing_key(key)
+        .unwrap()
+        .key_id();
+    let dir = folder.join("approvals").join(gate);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{id}.json"))
 }

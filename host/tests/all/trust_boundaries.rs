@@ -62,7 +62,7 @@ fn approvals_written_into_the_state_file_open_nothing() {
     let outcome = p.resume(&folder);
     assert_stopped(&outcome, StopCode::CorruptState, &folder);
     assert_eq!(document_rows(&p.store_path()), 0, "write1 never ran");
-    assert!(!folder.join("approvals/sg1.json").exists());
+    assert!(!crate::support::approval_file(&folder, "sg1", &p.key).exists());
 }
 
 /// Finding 1, dry: a dry run replays from the start, so a state file
@@ -163,6 +163,7 @@ fn a_kill_file_created_between_a_write_and_its_commit_stops_the_commit() {
             run_folder: folder.clone(),
             plan: p.plan.path.clone(),
             host_config: Some(p.host_config.clone()),
+            as_key: None,
         },
         hooks,
     )
@@ -192,6 +193,7 @@ fn a_kill_file_that_cannot_be_looked_up_refuses_a_live_start() {
         source: p.source.clone(),
         live: true,
         host_config: Some(p.host_config.clone()),
+        as_key: None,
     })
     .unwrap_err();
     assert_eq!(err.code, StopCode::KillSwitch, "{err}");
@@ -279,7 +281,11 @@ fn symlinks_in_the_run_folder_are_never_followed() {
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
     std::fs::remove_file(folder.join(".lock")).unwrap();
     // An approval file.
-    std::os::unix::fs::symlink(&outside, folder.join("approvals/sg1.json")).unwrap();
+    std::os::unix::fs::symlink(
+        &outside,
+        crate::support::approval_file(&folder, "sg1", &p.key),
+    )
+    .unwrap();
     let outcome = p.resume(&folder);
     let stop = assert_stopped(&outcome, StopCode::ApprovalInvalid, &folder);
     assert!(stop.message.contains("symlink"), "{stop}");

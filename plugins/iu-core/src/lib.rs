@@ -7,6 +7,9 @@
 //!   closing), each with a `region_sha`, under [`Caps`].
 //! - [`cut::cut_plan`] — `cutplan`: regions → units with Akoma-Ntoso-style
 //!   eIds, checked 100 % coverage and a canonical plan digest.
+//! - [`structure::mark_report`] — the same, plus the marker-looking lines
+//!   that did not become regions (absorbed markers); [`review`] — facts
+//!   for approvers (article numbering, hidden controls, largest units).
 //! - [`probes::structural_probes`] — `structural_verify`: the 11 probes of
 //!   rows read back from a store against the plan.
 //!
@@ -25,6 +28,7 @@ pub mod digest;
 pub mod evidence;
 pub mod probes;
 pub mod region;
+pub mod review;
 mod scan;
 pub mod source;
 pub mod structure;
@@ -35,4 +39,4 @@ pub use digest::{CanonicalHasher, sha256_hex};
 pub use probes::{Probes, StoredUnit, stored_from_plan, structural_probes};
 pub use region::{Region, RegionKind};
 pub use source::{Pinned, SourceError, pin};
-pub use structure::{MarkError, mark};
+pub use structure::{MarkError, MarkReport, Unmarked, Why, mark, mark_report};

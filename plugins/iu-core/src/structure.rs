@@ -133,6 +133,28 @@ struct Context {
 }
 
 impl Context {
+    /// Why `accept` would refuse `c` (meaningful only when it does).
+    fn why_not(&self, c: &Candidate<'_>) -> Why {
+        match *c {
+            Candidate::Article {
+                key,
+                strength: Strength::Strong,
+                typo: false,
+                ..
+            } if self.last_article.is_some_and(|last| key < last) => Why::ArticleBelowLast,
+            Candidate::Article {
+                strength: Strength::Weak,
+                rest,
+                ..
+            } if !rest.starts_with(|c: char| c.is_uppercase()) => Why::ArticleReference,
+            Candidate::Article { .. } | Candidate::Container { .. } => Why::ArticleNotNext,
+            Candidate::Clause { .. } | Candidate::Point { .. } if !self.in_article => {
+                Why::OutsideArticle
+            }
+            Candidate::Clause { .. } | Candidate::Point { .. } => Why::OutOfSequence,
+        }
+    }
+
     fn accept(&mut self, c: &Candidate<'_>) -> bool {
         match *c {
             Candidate::Container { .. } => {
@@ -244,15 +266,24 @@ fn lines(text: &str) -> Vec<(usize, &str)> {
 
 /// Finds the structural regions of `normalized` (see the module rules).
 pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
+    mark_report(normalized, caps).map(|(regions, _)| regions)
+}
+
+/// Like [`mark`], and also reports the lines outside quotations that look
+/// like markers but did not start a region ([`MarkReport`]).
+pub fn mark_report(normalized: &str, caps: &Caps) -> Result<(Vec<Region>, MarkReport), MarkError> {
     let lines = lines(normalized);
     let mut markers: Vec<Marker<'_>> = Vec::new();
+    let mut rejected: Vec<(Marker<'_>, Why)> = Vec::new();
     let mut ctx = Context::default();
     let mut quotes = Quotes::default();
     let mut closing = ClosingCandidates::default();
+    let mut quoted_lines = 0u64;
     for (idx, &(start, line)) in lines.iter().enumerate() {
         let inside = quotes.inside();
         quotes.feed(line);
         if inside {
+            quoted_lines += 1;
             continue;
         }
         let t = line.trim();
@@ -260,8 +291,11 @@ pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
             continue;
         }
         if let Some(c) = scan::candidate(t) {
+            let why = ctx.why_not(&c);
             if ctx.accept(&c) {
                 markers.push(to_marker(idx, start, &c));
+            } else {
+                rejected.push((to_marker(idx, start, &c), why));
             }
             continue;
         }
@@ -287,7 +321,15 @@ pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
         });
     let closing_start = closing_line.map(|l| lines[l].0);
     if let Some(cs) = closing_start {
-        markers.retain(|m| m.start < cs);
+        let (body, in_closing): (Vec<_>, Vec<_>) = markers.into_iter().partition(|m| m.start < cs);
+        markers = body;
+        rejected.extend(in_closing.into_iter().map(|m| (m, Why::InClosing)));
+        for (m, why) in &mut rejected {
+            if m.start >= cs {
+                *why = Why::InClosing;
+            }
+        }
+        rejected.sort_by_key(|(m, _)| m.line);
     }
     if !markers.iter().any(|m| m.kind == RegionKind::Article) {
         return Err(MarkError::NoStructure);
@@ -326,7 +368,167 @@ pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
         r.region_sha = sha256_hex(&normalized.as_bytes()[r.start..r.end]);
     }
     check_caps(&regions, caps)?;
-    Ok(regions)
+    let report = MarkReport {
+        lines: lines.len() as u64,
+        quoted_lines,
+        closing_line: closing_line.map(|l| l as u64 + 1),
+        unmarked: rejected
+            .iter()
+            .map(|(m, why)| unmarked(&lines, &regions, m, *why))
+            .collect(),
+    };
+    Ok((regions, report))
+}
+
+/// The eId of the region whose span holds byte `at`.
+fn region_at(regions: &[Region], at: usize) -> &str {
+    let i = regions.partition_point(|r| r.start <= at);
+    regions[i.saturating_sub(1)].eid.as_str()
+}
+
+fn unmarked(lines: &[(usize, &str)], regions: &[Region], m: &Marker<'_>, why: Why) -> Unmarked {
+    let label = match (m.kind, m.suffix) {
+        (RegionKind::Point, _) => m.label.to_string(),
+        (_, Some(s)) => format!("{}{s}", m.value),
+        (_, None) => m.label.to_string(),
+    };
+    Unmarked {
+        line: m.line as u64 + 1,
+        kind: m.kind,
+        label,
+        reason: why,
+        into: region_at(regions, m.start).to_string(),
+        excerpt: excerpt(lines[m.line].1.trim(), EXCERPT_CHARS),
+    }
+}
+
+/// Characters of a line kept in an [`Unmarked::excerpt`].
+pub const EXCERPT_CHARS: usize = 80;
+
+/// The first `max` characters of `line`, with "…" if cut; control and
+/// bidirectional-formatting characters are shown as U+FFFD, so an excerpt
+/// printed to a terminal cannot reorder or hide text.
+pub fn excerpt(line: &str, max: usize) -> String {
+    let mut out: String = line
+        .chars()
+        .take(max)
+        .map(|c| {
+            if crate::review::is_hidden_control(c) || c.is_control() {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if line.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Why a marker-looking line did not start a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// An article number below the last article's ("Điều 8." after
+    /// "Điều 70.").
+    ArticleBelowLast,
+    /// A heading-shaped "Điều N Tên" (capital title) or a typo "Điền N."
+    /// whose N does not follow the last article.
+    ArticleNotNext,
+    /// "Điều N của Luật này …": a sentence that starts by citing an article
+    /// (no dot after the number, lowercase continuation), not a heading.
+    ArticleReference,
+    /// A clause or point outside any article (preamble, between a container
+    /// heading and the next article).
+    OutsideArticle,
+    /// A clause number or point letter that does not follow the previous one.
+    OutOfSequence,
+    /// After the start of the closing (signature, annexes): not read.
+    InClosing,
+}
+
+impl Why {
+    /// The stable name used in evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::ArticleBelowLast => "article_below_last",
+            Why::ArticleNotNext => "article_not_next",
+            Why::ArticleReference => "article_reference",
+            Why::OutsideArticle => "outside_article",
+            Why::OutOfSequence => "out_of_sequence",
+            Why::InClosing => "in_closing",
+        }
+    }
+}
+
+/// A line outside quotations that looks like a marker but did not start a
+/// region: its text belongs to the region [`Unmarked::into`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmarked {
+    /// 1-based line number in the normalized text.
+    pub line: u64,
+    /// What the line looks like.
+    pub kind: RegionKind,
+    /// The number as written ("8", "19a", "b").
+    pub label: String,
+    /// Why it was not taken.
+    pub reason: Why,
+    /// eId of the region that holds the line.
+    pub into: String,
+    /// The trimmed line, cut to [`EXCERPT_CHARS`] characters (see [`excerpt`]).
+    pub excerpt: String,
+}
+
+impl Unmarked {
+    /// Whether this line is an *absorbed marker*: a line in the body (before
+    /// the closing), outside quotations, shaped like an article heading or a
+    /// clause, that did not become a unit — so its text was silently
+    /// swallowed by the unit [`Unmarked::into`]:
+    /// - an article heading whose number is below the last article's, or
+    ///   that does not follow it ([`Why::ArticleBelowLast`],
+    ///   [`Why::ArticleNotNext`]): a mistyped "Điều 70." for "Điều 7."
+    ///   absorbs articles 8–69 into `art_70`;
+    /// - a clause "N." out of sequence or outside any article
+    ///   ([`Why::OutOfSequence`], [`Why::OutsideArticle`]): a mistyped
+    ///   article keyword puts the article's clauses after the previous
+    ///   article's.
+    ///
+    /// Not absorbed: a sentence citing an article ("Điều 11 của Luật
+    /// này."), points (lists of points legitimately restart inside a
+    /// point), and anything in the closing (annexes are not read).
+    pub fn is_absorbed(&self) -> bool {
+        match self.kind {
+            RegionKind::Article => {
+                matches!(self.reason, Why::ArticleBelowLast | Why::ArticleNotNext)
+            }
+            RegionKind::Clause => {
+                matches!(self.reason, Why::OutOfSequence | Why::OutsideArticle)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What `mark` saw besides the regions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkReport {
+    /// Lines of the normalized text.
+    pub lines: u64,
+    /// Lines inside quotations (never read as markers).
+    pub quoted_lines: u64,
+    /// 1-based line where the closing starts, if any.
+    pub closing_line: Option<u64>,
+    /// Marker-looking lines outside quotations that did not start a region,
+    /// in line order.
+    pub unmarked: Vec<Unmarked>,
+}
+
+impl MarkReport {
+    /// The absorbed markers ([`Unmarked::is_absorbed`]), in line order.
+    pub fn absorbed(&self) -> impl Iterator<Item = &Unmarked> {
+        self.unmarked.iter().filter(|u| u.is_absorbed())
+    }
 }
 
 fn to_marker<'a>(line: usize, start: usize, c: &Candidate<'a>) -> Marker<'a> {

@@ -286,6 +286,39 @@ pub const ALL: &[Def] = &[
         after: true,
         check: |e| hex(e, "mark", "region_list_digest"),
     },
+    Def {
+        name: "G-MARK-NO-ABSORBED-MARKERS",
+        description: "no line outside quotations shaped like an article heading or a clause was absorbed into another unit, unless mark's config allows it (allow_absorbed_markers = true)",
+        phase: "mark",
+        after: true,
+        check: |e| {
+            let count = at_u64(e, "mark", &["absorbed_markers", "count"])?;
+            let allowed = at(e, "mark", &["absorbed_markers", "allowed"])?
+                .as_bool()
+                .ok_or("`mark.absorbed_markers.allowed` is not a boolean")?;
+            if count == 0 {
+                return Ok((true, "no absorbed marker line".into()));
+            }
+            let first = at(e, "mark", &["absorbed_markers", "first"])?
+                .as_str()
+                .unwrap_or("(not recorded)");
+            if allowed {
+                Ok((
+                    true,
+                    format!(
+                        "{count} absorbed marker line(s), allowed by mark's config allow_absorbed_markers = true; first {first}"
+                    ),
+                ))
+            } else {
+                Ok((
+                    false,
+                    format!(
+                        "{count} line(s) outside quotations look like article/clause markers but were absorbed into other units; first {first}. Fix the source, or set allow_absorbed_markers = true in mark's config"
+                    ),
+                ))
+            }
+        },
+    },
     // cutplan
     Def {
         name: "G-PLAN-COVERAGE-100",
@@ -957,6 +990,34 @@ mod tests {
                 .unwrap()
                 .0
         );
+    }
+
+    fn mark_absorbed(count: u64, allowed: &str) -> EvidenceSet {
+        let first = if count == 0 {
+            "null".to_string()
+        } else {
+            r#""line 76: “Điều 8.” looks like article 8 but is part of art_70""#.to_string()
+        };
+        let json = format!(
+            r#"{{"absorbed_markers":{{"count":{count},"allowed":{allowed},"first":{first}}}}}"#
+        );
+        EvidenceSet::parse([("mark", json.as_str())]).unwrap()
+    }
+
+    #[test]
+    fn absorbed_markers_stop_the_run_unless_allowed() {
+        let name = "G-MARK-NO-ABSORBED-MARKERS";
+        assert!(evaluate(name, &mark_absorbed(0, "false")).unwrap().0);
+        let (holds, detail) = evaluate(name, &mark_absorbed(62, "false")).unwrap();
+        assert!(!holds);
+        assert!(
+            detail.contains("line 76") && detail.contains("62 line(s)"),
+            "{detail}"
+        );
+        assert!(detail.contains("allow_absorbed_markers"), "{detail}");
+        let (holds, detail) = evaluate(name, &mark_absorbed(62, "true")).unwrap();
+        assert!(holds, "{detail}");
+        assert!(evaluate(name, &mark_absorbed(1, r#""yes""#)).is_err());
     }
 
     #[test]

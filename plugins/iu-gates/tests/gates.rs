@@ -235,6 +235,10 @@ fn mutations() -> BTreeMap<&'static str, Mutation> {
         field("mark", &["region_list_digest"], json!("x")),
     );
     m.insert(
+        "G-MARK-NO-ABSORBED-MARKERS",
+        field("mark", &["absorbed_markers", "count"], json!(1)),
+    );
+    m.insert(
         "G-PLAN-COVERAGE-100",
         field("cutplan", &["coverage_bytes"], json!(1)),
     );
@@ -496,4 +500,51 @@ fn the_readme_lists_every_predicate() {
             d.name
         );
     }
+}
+
+/// The first predicate that does not hold, in the host's order (checkpoint
+/// by checkpoint, predicates in declaration order).
+fn first_stop(rec: &RunRecord) -> Option<(&'static str, String, String)> {
+    for c in &rec.checkpoints {
+        let set = set_of(&parsed(rec, c.len));
+        for d in ALL
+            .iter()
+            .filter(|d| d.phase == c.phase && d.after == c.after)
+        {
+            match evaluate(d.name, &set) {
+                Ok((true, _)) => {}
+                Ok((false, detail)) | Err(detail) => {
+                    return Some((d.name, c.phase.clone(), detail));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn a_mistyped_article_number_stops_after_mark_naming_the_line() {
+    let text = String::from_utf8(constitution()).unwrap();
+    let at = text.find("\nĐiều 7.").unwrap() + 1;
+    let mut typo = text.clone();
+    typo.replace_range(at..at + "Điều 7.".len(), "Điều 70.");
+    let mut s = MemoryStore::new("hien-phap", typo.into_bytes());
+    let rec = run(&mut s, "typo", true);
+    let (name, phase, detail) = first_stop(&rec).expect("the run must stop");
+    assert_eq!(
+        (name, phase.as_str()),
+        ("G-MARK-NO-ABSORBED-MARKERS", "mark")
+    );
+    assert!(
+        detail.contains("line 76: “Điều 8.” looks like article 8 but is part of art_70__para_2"),
+        "{detail}"
+    );
+    assert!(detail.starts_with("149 line(s)"), "{detail}");
+
+    // With mark's config allowing it, the run goes through every gate.
+    let mut sp = spec("typo-allowed", true);
+    sp.configs
+        .insert("mark".into(), r#"{"allow_absorbed_markers":true}"#.into());
+    let rec = run_iu_cut(&mut s, &sp).unwrap_or_else(|(p, r, _)| panic!("{p}: {r}"));
+    assert_eq!(first_stop(&rec), None);
 }

@@ -1,7 +1,7 @@
 //! Helpers the phases share: evidence and config access, recomputing the
 //! pinned text / regions / plan, refusals for capability errors, rows.
 
-use iu_core::{CutPlan, MarkError, Pinned, Region, SourceError};
+use iu_core::{CutPlan, MarkError, MarkReport, Pinned, Region, SourceError};
 use phasehost_sdk::EvidenceSet;
 use serde_json::{Map, Value};
 
@@ -47,6 +47,16 @@ impl Config {
             Some(v) => v.as_u64().map(Some).ok_or_else(|| {
                 Refusal::invariant(format!("config `{key}` is not an unsigned integer"))
             }),
+        }
+    }
+
+    /// An optional boolean (missing = `false`).
+    pub fn flag(&self, key: &str) -> Result<bool, Refusal> {
+        match self.0.get(key) {
+            None => Ok(false),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| Refusal::invariant(format!("config `{key}` is not a boolean"))),
         }
     }
 
@@ -126,7 +136,17 @@ pub fn marked(
     pinned: &Pinned,
     caps: &iu_core::Caps,
 ) -> Result<Vec<Region>, Refusal> {
-    iu_core::mark(&pinned.normalized, caps).map_err(|e| {
+    marked_report(input, pinned, caps).map(|(regions, _)| regions)
+}
+
+/// [`marked`], with the report of the marker-looking lines that did not
+/// become regions.
+pub fn marked_report(
+    input: &Input,
+    pinned: &Pinned,
+    caps: &iu_core::Caps,
+) -> Result<(Vec<Region>, MarkReport), Refusal> {
+    iu_core::mark_report(&pinned.normalized, caps).map_err(|e| {
         let kind = match e {
             MarkError::NoStructure => RefusalKind::UnknownDocument,
             MarkError::CapExceeded { .. } => RefusalKind::CapExceeded,

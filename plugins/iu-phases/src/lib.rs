@@ -20,6 +20,7 @@ pub mod domain;
 pub mod harness;
 pub mod memory;
 pub mod phases;
+pub mod review;
 
 pub use phases::{
     run_closeout, run_cut_leg_a, run_cutplan, run_grant_probe, run_leg_b_record,

@@ -61,6 +61,11 @@ pub enum KeyError {
         /// The refused name.
         name: String,
     },
+    /// The holder name is not readable.
+    #[error(
+        "invalid holder name: use 1-200 characters without control characters, e.g. \"Full Name <email>\""
+    )]
+    InvalidHolder,
     /// A trust store was built from no key at all.
     #[error("the trust store is empty: name at least one public key file")]
     EmptyTrustStore,
@@ -78,12 +83,14 @@ pub fn key_id(key: &VerifyingKey) -> String {
 #[derive(Clone)]
 pub struct SigningKeyFile {
     key: SigningKey,
+    holder: Option<String>,
 }
 
 /// A public key, as held in a `<name>.pub` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKeyFile {
     key: VerifyingKey,
+    holder: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -92,6 +99,8 @@ struct SigningKeyText {
     format: String,
     key_id: String,
     secret_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -100,6 +109,31 @@ struct PublicKeyText {
     format: String,
     key_id: String,
     public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<String>,
+}
+
+/// Longest holder name (`Full Name <email>`), in characters.
+pub const MAX_HOLDER_CHARS: usize = 200;
+
+/// Whether `holder` is a name a person can read: 1–200 characters, no
+/// control or bidi formatting characters, not only spaces.
+pub fn valid_holder(holder: &str) -> bool {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    !holder.trim().is_empty()
+        && holder.chars().count() <= MAX_HOLDER_CHARS
+        && !holder.chars().any(|c| c.is_control() || bidi(c))
+}
+
+fn checked_holder(holder: Option<String>, origin: &str) -> Result<Option<String>, KeyError> {
+    match holder {
+        Some(h) if !valid_holder(&h) => Err(KeyError::Malformed {
+            origin: origin.to_owned(),
+            detail: "holder is not a readable name (1-200 characters, no control characters)"
+                .to_owned(),
+        }),
+        other => Ok(other),
+    }
 }
 
 /// Generates a fresh key pair from the operating system's random source.
@@ -107,14 +141,26 @@ pub fn generate_keypair() -> (SigningKeyFile, PublicKeyFile) {
     let key = SigningKey::generate(&mut OsRng);
     let public = PublicKeyFile {
         key: key.verifying_key(),
+        holder: None,
     };
-    (SigningKeyFile { key }, public)
+    (SigningKeyFile { key, holder: None }, public)
 }
 
 impl SigningKeyFile {
     /// Wraps an existing signing key.
     pub fn new(key: SigningKey) -> Self {
-        Self { key }
+        Self { key, holder: None }
+    }
+
+    /// The same key, held by `holder` (`Full Name <email>`).
+    pub fn with_holder(mut self, holder: Option<String>) -> Self {
+        self.holder = holder;
+        self
+    }
+
+    /// Who holds the key, as the key file says.
+    pub fn holder(&self) -> Option<&str> {
+        self.holder.as_deref()
     }
 
     /// The signing key.
@@ -126,6 +172,7 @@ impl SigningKeyFile {
     pub fn public(&self) -> PublicKeyFile {
         PublicKeyFile {
             key: self.key.verifying_key(),
+            holder: self.holder.clone(),
         }
     }
 
@@ -140,6 +187,7 @@ impl SigningKeyFile {
             format: SIGNING_KEY_FORMAT.to_owned(),
             key_id: self.key_id(),
             secret_key: hex::encode(self.key.to_bytes()),
+            holder: self.holder.clone(),
         };
         to_json_line(&text)
     }
@@ -164,6 +212,7 @@ impl SigningKeyFile {
             .map_err(|_| bad("secret_key is not hex"))?;
         let file = Self {
             key: SigningKey::from_bytes(&bytes),
+            holder: checked_holder(parsed.holder, origin)?,
         };
         if parsed.key_id != file.key_id() {
             return Err(bad("key_id does not match the key"));
@@ -183,7 +232,12 @@ impl fmt::Debug for SigningKeyFile {
 impl PublicKeyFile {
     /// Wraps an existing public key.
     pub fn new(key: VerifyingKey) -> Self {
-        Self { key }
+        Self { key, holder: None }
+    }
+
+    /// Who holds the key, as the key file says.
+    pub fn holder(&self) -> Option<&str> {
+        self.holder.as_deref()
     }
 
     /// The public key.
@@ -202,6 +256,7 @@ impl PublicKeyFile {
             format: PUBLIC_KEY_FORMAT.to_owned(),
             key_id: self.key_id(),
             public_key: hex::encode(self.key.as_bytes()),
+            holder: self.holder.clone(),
         };
         to_json_line(&text)
     }
@@ -224,7 +279,10 @@ impl PublicKeyFile {
         if parsed.key_id != key_id(&key) {
             return Err(bad("key_id does not match the key"));
         }
-        Ok(Self { key })
+        Ok(Self {
+            key,
+            holder: checked_holder(parsed.holder, origin)?,
+        })
     }
 }
 
@@ -264,6 +322,21 @@ pub struct KeyFilePaths {
 /// Generates a key pair and writes `<dir>/<name>.key` (mode 0600 on unix)
 /// and `<dir>/<name>.pub`. Never overwrites an existing file.
 pub fn write_key_files(dir: &Path, name: &str) -> Result<KeyFilePaths, KeyError> {
+    write_held_key_files(dir, name, None)
+}
+
+/// [`write_key_files`] for a key held by `holder` (`Full Name <email>`),
+/// which both files record.
+pub fn write_held_key_files(
+    dir: &Path,
+    name: &str,
+    holder: Option<&str>,
+) -> Result<KeyFilePaths, KeyError> {
+    if let Some(h) = holder
+        && !valid_holder(h)
+    {
+        return Err(KeyError::InvalidHolder);
+    }
     let valid_name = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
@@ -282,7 +355,9 @@ pub fn write_key_files(dir: &Path, name: &str) -> Result<KeyFilePaths, KeyError>
             return Err(KeyError::AlreadyExists { path: path.clone() });
         }
     }
-    let (signing, public) = generate_keypair();
+    let (signing, _) = generate_keypair();
+    let signing = signing.with_holder(holder.map(str::to_owned));
+    let public = signing.public();
     write_new_file(&signing_path, signing.to_text().as_bytes(), 0o600)?;
     write_new_file(&public_path, public.to_text().as_bytes(), 0o644)?;
     Ok(KeyFilePaths {
@@ -396,6 +471,27 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn the_holder_is_in_both_files_and_must_be_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths =
+            write_held_key_files(dir.path(), "ana", Some("Ana Lê <ana@example.vn>")).unwrap();
+        assert_eq!(
+            load_public_key(&paths.public_key).unwrap().holder(),
+            Some("Ana Lê <ana@example.vn>")
+        );
+        assert_eq!(
+            load_signing_key(&paths.signing_key).unwrap().holder(),
+            Some("Ana Lê <ana@example.vn>")
+        );
+        for bad in ["", "   ", "a\u{202e}b", "a\nb"] {
+            assert!(matches!(
+                write_held_key_files(dir.path(), "x", Some(bad)),
+                Err(KeyError::InvalidHolder)
+            ));
         }
     }
 

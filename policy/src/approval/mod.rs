@@ -42,6 +42,7 @@ mod file_ledger;
 mod keys;
 mod ledger;
 mod signed;
+mod start;
 mod statement;
 mod trust;
 mod verify;
@@ -49,11 +50,16 @@ mod verify;
 pub use error::ApprovalError;
 pub use file_ledger::FileLedger;
 pub use keys::{
-    KeyError, KeyFilePaths, PUBLIC_KEY_FORMAT, PublicKeyFile, SIGNING_KEY_FORMAT, SigningKeyFile,
-    generate_keypair, key_id, load_public_key, load_signing_key, write_key_files,
+    KeyError, KeyFilePaths, MAX_HOLDER_CHARS, PUBLIC_KEY_FORMAT, PublicKeyFile, SIGNING_KEY_FORMAT,
+    SigningKeyFile, generate_keypair, key_id, load_public_key, load_signing_key, valid_holder,
+    write_held_key_files, write_key_files,
 };
 pub use ledger::{ConsumedLedger, MemoryLedger};
 pub use signed::{MAX_APPROVAL_FILE_BYTES, SignedApproval, load_approval, save_approval, sign};
+pub use start::{
+    RunStartStatement, START_DOMAIN, SignedStart, StartKind, load_start, save_start, sign_start,
+    verify_start,
+};
 pub use statement::{ApprovalStatement, DOMAIN, Gate, random_id};
 pub use trust::TrustStore;
 pub use verify::{

@@ -63,6 +63,11 @@ pub struct ApprovalStatement {
     pub expires_at: u64,
     /// Key id of the signing key (see [`super::key_id`]).
     pub key_id: String,
+    /// sha256 of the review the approver was shown (`review/<gate>.md`,
+    /// made from the evidence); when present it is signed, and the host
+    /// refuses the approval if the review made from the evidence now differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_sha256: Option<String>,
 }
 
 /// A fresh random 128-bit id as 32 lowercase hex characters.
@@ -93,7 +98,14 @@ impl ApprovalStatement {
             issued_at,
             expires_at: issued_at.saturating_add(ttl_secs),
             key_id: key_id.into(),
+            review_sha256: None,
         }
+    }
+
+    /// The same statement, bound to the review the approver was shown.
+    pub fn with_review(mut self, review_sha256: impl Into<String>) -> Self {
+        self.review_sha256 = Some(review_sha256.into());
+        self
     }
 
     /// The bytes that are signed: the [`DOMAIN`] prefix, then run_id, gate
@@ -115,6 +127,12 @@ impl ApprovalStatement {
         put(&self.issued_at.to_be_bytes());
         put(&self.expires_at.to_be_bytes());
         put(self.key_id.as_bytes());
+        // An optional field is appended with its name, so a statement with
+        // it never encodes like one without.
+        if let Some(review) = &self.review_sha256 {
+            put(b"review_sha256");
+            put(review.as_bytes());
+        }
         out
     }
 
@@ -142,6 +160,11 @@ impl ApprovalStatement {
         if self.expires_at <= self.issued_at {
             return Err("expires_at must be later than issued_at".to_owned());
         }
+        if let Some(review) = &self.review_sha256
+            && !is_lower_hex(review, 64)
+        {
+            return Err("review_sha256 must be 64 lowercase hex characters".to_owned());
+        }
         Ok(())
     }
 }
@@ -166,7 +189,20 @@ mod tests {
             issued_at: 1_700_000_000,
             expires_at: 1_700_003_600,
             key_id: "0123456789abcdef".to_owned(),
+            review_sha256: None,
         }
+    }
+
+    #[test]
+    fn a_review_digest_is_signed_and_changes_the_encoding() {
+        let plain = fixed();
+        let reviewed = fixed().with_review("1".repeat(64));
+        assert_ne!(plain.canonical_bytes(), reviewed.canonical_bytes());
+        assert_ne!(
+            reviewed.canonical_bytes(),
+            fixed().with_review("2".repeat(64)).canonical_bytes()
+        );
+        assert!(fixed().with_review("short").validate().is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::keys::{KeyError, key_id, load_public_key};
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     keys: BTreeMap<String, VerifyingKey>,
+    holders: BTreeMap<String, String>,
 }
 
 impl TrustStore {
@@ -28,9 +29,29 @@ impl TrustStore {
         }
         let mut store = Self::new();
         for path in paths {
-            store.insert(*load_public_key(path.as_ref())?.verifying_key());
+            let file = load_public_key(path.as_ref())?;
+            store.insert(*file.verifying_key());
+            if let Some(holder) = file.holder() {
+                store
+                    .holders
+                    .insert(key_id(file.verifying_key()), holder.to_owned());
+            }
         }
         Ok(store)
+    }
+
+    /// Who holds the trusted key `key_id`, as its public key file says.
+    pub fn holder(&self, key_id: &str) -> Option<&str> {
+        self.holders.get(key_id).map(String::as_str)
+    }
+
+    /// `Full Name <email> (key id)`, or the key id alone when the key file
+    /// names nobody: how people are shown in messages.
+    pub fn describe(&self, key_id: &str) -> String {
+        match self.holder(key_id) {
+            Some(holder) => format!("{holder} (key {key_id})"),
+            None => format!("key {key_id}"),
+        }
     }
 
     /// Adds a trusted key.

@@ -162,17 +162,36 @@ fn authenticate<'a>(
 ) -> Result<&'a ApprovalStatement, ApprovalError> {
     let statement = &approval.statement;
     statement.validate().map_err(ApprovalError::malformed)?;
-    let public = decode_public_key(&approval.public_key).map_err(ApprovalError::malformed)?;
-    if !is_lower_hex(&approval.signature, 2 * Signature::BYTE_SIZE) {
+    verify_signature(
+        &statement.canonical_bytes(),
+        &approval.signature,
+        &approval.public_key,
+        &statement.key_id,
+        trust,
+    )?;
+    Ok(statement)
+}
+
+/// Check that `signature_hex` is `public_key_hex`'s Ed25519 signature over
+/// `signed`, that the key is the one `key_id` names and that `trust` holds it.
+pub(crate) fn verify_signature(
+    signed: &[u8],
+    signature_hex: &str,
+    public_key_hex: &str,
+    claimed_key_id: &str,
+    trust: &TrustStore,
+) -> Result<(), ApprovalError> {
+    let public = decode_public_key(public_key_hex).map_err(ApprovalError::malformed)?;
+    if !is_lower_hex(signature_hex, 2 * Signature::BYTE_SIZE) {
         return Err(ApprovalError::malformed(
             "signature must be 128 lowercase hex characters",
         ));
     }
     let mut signature = [0u8; Signature::BYTE_SIZE];
-    hex::decode_to_slice(&approval.signature, &mut signature)
+    hex::decode_to_slice(signature_hex, &mut signature)
         .map_err(|e| ApprovalError::malformed(format!("signature: {e}")))?;
     let signer_id = key_id(&public);
-    if signer_id != statement.key_id {
+    if signer_id != claimed_key_id {
         return Err(ApprovalError::malformed(
             "key_id does not match the embedded public key",
         ));
@@ -181,12 +200,8 @@ fn authenticate<'a>(
         return Err(ApprovalError::UntrustedKey { key_id: signer_id });
     }
     public
-        .verify_strict(
-            &statement.canonical_bytes(),
-            &Signature::from_bytes(&signature),
-        )
-        .map_err(|_| ApprovalError::BadSignature)?;
-    Ok(statement)
+        .verify_strict(signed, &Signature::from_bytes(&signature))
+        .map_err(|_| ApprovalError::BadSignature)
 }
 
 /// [`verify`], then [`ConsumedLedger::consume`]: the approval is usable

@@ -20,6 +20,7 @@
 //! caller's budget caps the decoded bytes (see `scan.rs`).
 
 use super::b64::decode_base64_lenient;
+use super::entropy::RUN_CHARS;
 use super::steps;
 
 /// Shortest hex run that is decoded (20 bytes of text).
@@ -39,41 +40,62 @@ pub(crate) struct Decoded {
 }
 
 fn is_base64_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    RUN_CHARS[usize::from(b)]
 }
 
-/// Every hex or base64 run of `text` that decodes to text, in order of
-/// kind then position, while `budget` (decoded bytes) lasts; each run
+/// Every hex or base64 run of `text` that decodes to text, hex runs first,
+/// each kind in text order, while `budget` (decoded bytes) lasts; each run
 /// decoded takes its decoded length from `budget`.
 pub(crate) fn decoded_runs(text: &str, budget: &mut usize) -> Vec<Decoded> {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    // Hex runs: every maximal run of hex digits, even inside a longer
-    // base64 run (`0x6768…`).
+    let mut hex_runs = Vec::new();
+    let mut base64_runs = Vec::new();
+    // Every hex run of MIN_HEX_RUN or more lies in a base64 run at least as
+    // long (hex digits are base64 characters): one pass finds the base64
+    // runs, the hex runs are looked for inside the long ones.
     steps::add(bytes.len());
-    for (start, end) in runs(bytes, |b| b.is_ascii_hexdigit(), 0) {
-        let len = end - start;
-        if len < MIN_HEX_RUN || len % 2 == 1 || len / 2 > *budget {
+    for (start, end) in runs(bytes, is_base64_char, 2, MIN_BASE64_RUN) {
+        let run = &bytes[start..end];
+        steps::add(run.len());
+        if run.len() >= MIN_HEX_RUN {
+            hex_runs.extend(
+                runs(run, |b| b.is_ascii_hexdigit(), 0, MIN_HEX_RUN)
+                    .into_iter()
+                    .map(|(s, e)| (start + s, start + e)),
+            );
+        }
+        if !run.iter().all(u8::is_ascii_hexdigit) {
+            base64_runs.push((start, end));
+        }
+    }
+
+    let mut out = Vec::new();
+    for (start, end) in hex_runs {
+        let run = &bytes[start..end];
+        let len = run.len();
+        if len % 2 == 1 || len / 2 > *budget {
+            continue;
+        }
+        // Random binary is told from text by its first bytes.
+        let head = &run[..len.min(2 * PEEK_BYTES)];
+        steps::add(head.len());
+        if !hex::decode(head).is_ok_and(|decoded| starts_as_text(&decoded)) {
             continue;
         }
         *budget -= len / 2;
         steps::add(len);
-        if let Ok(decoded) = hex::decode(&bytes[start..end])
+        if let Ok(decoded) = hex::decode(run)
             && let Some(text) = as_text(decoded)
         {
             out.push(Decoded { start, end, text });
         }
     }
-    // Base64 runs.
-    steps::add(bytes.len());
-    for (start, end) in runs(bytes, is_base64_char, 2) {
+    for (start, end) in base64_runs {
         let run = &bytes[start..end];
         let len = run.len();
-        steps::add(len);
-        if len < MIN_BASE64_RUN || len * 3 / 4 > *budget || run.iter().all(u8::is_ascii_hexdigit) {
+        if len * 3 / 4 > *budget {
             continue;
         }
-        *budget -= len * 3 / 4;
         // A run glued to one stray character: decode without it.
         let unpadded = run.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
         let run = if unpadded % 4 == 1 {
@@ -81,6 +103,12 @@ pub(crate) fn decoded_runs(text: &str, budget: &mut usize) -> Vec<Decoded> {
         } else {
             run
         };
+        // Random binary is told from text by its first bytes.
+        let head = &run[..run.len().min(PEEK_BYTES / 3 * 4)];
+        if !decode_base64_lenient(head).is_some_and(|decoded| starts_as_text(&decoded)) {
+            continue;
+        }
+        *budget -= len * 3 / 4;
         if let Some(decoded) = decode_base64_lenient(run)
             && let Some(text) = as_text(decoded)
         {
@@ -90,9 +118,29 @@ pub(crate) fn decoded_runs(text: &str, budget: &mut usize) -> Vec<Decoded> {
     out
 }
 
+/// How many decoded bytes are looked at before a run is decoded whole.
+const PEEK_BYTES: usize = 48;
+
+/// Whether the first decoded bytes of a run can be the start of text: the
+/// test of [`as_text`], a character cut at the end forgiven.
+fn starts_as_text(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(text) => mostly_printable(text),
+        Err(err) if err.error_len().is_none() => {
+            mostly_printable(std::str::from_utf8(&head[..err.valid_up_to()]).unwrap_or_default())
+        }
+        Err(_) => mostly_printable(&String::from_utf8_lossy(head)),
+    }
+}
+
 /// The maximal runs of `member` bytes in `bytes`, each extended by up to
-/// `padding` trailing `=`.
-fn runs(bytes: &[u8], member: fn(u8) -> bool, padding: usize) -> Vec<(usize, usize)> {
+/// `padding` trailing `=`, of at least `min` bytes before the padding.
+fn runs(
+    bytes: &[u8],
+    member: impl Fn(u8) -> bool,
+    padding: usize,
+    min: usize,
+) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -108,8 +156,10 @@ fn runs(bytes: &[u8], member: fn(u8) -> bool, padding: usize) -> Vec<(usize, usi
         while end < bytes.len() && end - i < padding && bytes[end] == b'=' {
             end += 1;
         }
+        if i - start >= min {
+            out.push((start, end));
+        }
         i = end;
-        out.push((start, end));
     }
     out
 }
@@ -124,6 +174,10 @@ fn as_text(bytes: Vec<u8>) -> Option<String> {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
     };
+    mostly_printable(&text).then_some(text)
+}
+
+fn mostly_printable(text: &str) -> bool {
     let (mut total, mut printable) = (0usize, 0usize);
     for c in text.chars() {
         total += 1;
@@ -132,7 +186,7 @@ fn as_text(bytes: Vec<u8>) -> Option<String> {
             printable += 1;
         }
     }
-    (total > 0 && printable * 100 >= total * MIN_PRINTABLE_PERCENT).then_some(text)
+    total > 0 && printable * 100 >= total * MIN_PRINTABLE_PERCENT
 }
 
 #[cfg(test)]
@@ -164,6 +218,12 @@ mod tests {
         assert_eq!(decoded(b64), [(0, b64.len(), plain.to_owned())]);
         let padded = "dGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdg==";
         assert_eq!(decoded(padded)[0].1, padded.len());
+        // A run right after another's padding.
+        let two = format!("{padded}{b64}");
+        assert_eq!(
+            decoded(&two)[1],
+            (padded.len(), two.len(), plain.to_owned())
+        );
     }
 
     #[test]

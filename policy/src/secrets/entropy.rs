@@ -50,8 +50,21 @@ pub fn entropy_threshold(len: usize) -> f64 {
     5.5 - 45.4 / len as f64
 }
 
+/// Which bytes are `A-Z a-z 0-9 + / - _`: the characters of a run here, and
+/// of a base64 run in `decode.rs`.
+pub(crate) static RUN_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        b += 1;
+    }
+    table
+};
+
 fn is_run_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    RUN_CHARS[usize::from(b)]
 }
 
 /// Appends every high-entropy run in `text` to `out`.

@@ -17,10 +17,12 @@
 //! where bytes were copied, the whole source segment where characters were
 //! normalized.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::steps;
@@ -52,6 +54,9 @@ pub(crate) struct View {
     pub text: String,
     /// Sorted by `to`; together they cover the whole view.
     pieces: Vec<Piece>,
+    /// When not empty, the view is the source without the bytes at these
+    /// positions (sorted), and `pieces` is empty.
+    removed: Vec<usize>,
 }
 
 impl View {
@@ -59,7 +64,26 @@ impl View {
         Self {
             text: String::with_capacity(capacity),
             pieces: Vec::new(),
+            removed: Vec::new(),
         }
+    }
+
+    /// The source position of view byte `at` when bytes were removed: `at`
+    /// plus the number of removed bytes before it. The `i`-th removed
+    /// byte (from 0) would have been at `removed[i] - i` in the view, so
+    /// those before `at` are the ones with `removed[i] - i <= at`.
+    fn unremoved(&self, at: usize) -> usize {
+        // `removed[i] - i` never decreases: a binary search.
+        let (mut low, mut high) = (0, self.removed.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.removed[mid] - mid <= at {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        at + low
     }
 
     /// Appends `s`, a copy of `source[from..from + s.len()]`.
@@ -109,7 +133,11 @@ impl View {
     /// non-empty range on character boundaries) comes from; on character
     /// boundaries of the source.
     pub fn source(&self, start: usize, end: usize) -> (usize, usize) {
-        steps::add(2 * (usize::BITS - self.pieces.len().leading_zeros()) as usize);
+        let entries = self.pieces.len().max(self.removed.len());
+        steps::add(2 * (usize::BITS - entries.leading_zeros()) as usize);
+        if !self.removed.is_empty() {
+            return (self.unremoved(start), self.unremoved(end - 1) + 1);
+        }
         let first = self.piece(start);
         let from = if first.exact {
             first.from + (start - first.to)
@@ -122,7 +150,9 @@ impl View {
         } else {
             last.from_end
         };
-        (from, to.max(from + 1))
+        // Pieces are in source order, so a non-empty range maps to one.
+        debug_assert!(from < to, "{start}..{end} maps to {from}..{to}");
+        (from, to)
     }
 }
 
@@ -156,83 +186,257 @@ pub(crate) fn is_invisible(c: char) -> bool {
     )
 }
 
-/// Whether `c` is its own NFKC form and nothing before it can reorder or
-/// compose with it.
+/// How a character stands in NFKC normalization.
+#[derive(Clone, Copy)]
+struct Class {
+    /// It is its own NFKC form and nothing before it can reorder or compose
+    /// with it.
+    stable: bool,
+    /// It starts a normalization segment: nothing before it can reorder or
+    /// compose with it or its decomposition (a stable character, or one
+    /// whose compatibility decomposition starts with one, like the
+    /// fullwidth `ｇ`).
+    starts: bool,
+}
+
 fn is_stable(c: char) -> bool {
     c.is_ascii()
         || (canonical_combining_class(c) == 0
             && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes)
 }
 
-/// Whether `c` starts a normalization segment: nothing before it can
-/// reorder or compose with it or with its decomposition (a stable
-/// character, or one whose compatibility decomposition starts with one,
-/// like the fullwidth `ｇ`).
-fn starts_segment(c: char) -> bool {
-    if is_stable(c) {
-        return true;
+fn class(c: char) -> Class {
+    if c.is_ascii() {
+        return Class {
+            stable: true,
+            starts: true,
+        };
     }
-    canonical_combining_class(c) == 0
-        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::No
-        && std::iter::once(c).nfkd().next().is_some_and(is_stable)
+    if canonical_combining_class(c) != 0 {
+        return Class {
+            stable: false,
+            starts: false,
+        };
+    }
+    match is_nfkc_quick(std::iter::once(c)) {
+        IsNormalized::Yes => Class {
+            stable: true,
+            starts: true,
+        },
+        IsNormalized::Maybe => Class {
+            stable: false,
+            starts: false,
+        },
+        IsNormalized::No => {
+            let mut first = None;
+            decompose_compatible(c, |d| {
+                first.get_or_insert(d);
+            });
+            Class {
+                stable: false,
+                starts: first.is_some_and(is_stable),
+            }
+        }
+    }
+}
+
+/// Slots of the table of character facts (a power of two).
+const CLASS_SLOTS: usize = 1024;
+
+/// Most segments whose NFKC form is remembered during one [`clean`].
+const CACHE_SEGMENTS: usize = 1024;
+
+/// NFKC of segments, remembered: natural text repeats few distinct ones
+/// (a letter and its accents).
+struct Normalizer {
+    cache: HashMap<String, String>,
+    decomposed: Vec<char>,
+}
+
+impl Normalizer {
+    fn new() -> Self {
+        Self {
+            cache: HashMap::new(),
+            decomposed: Vec::new(),
+        }
+    }
+
+    /// Appends the NFKC form of `segment` (`source[from..end]`) to `view`.
+    fn push(&mut self, view: &mut View, segment: &str, from: usize, end: usize) {
+        steps::add(2 * segment.len());
+        let mut chars = segment.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            // One character whose decomposition is stable characters only:
+            // nothing composes, its NFKC form is its decomposition.
+            self.decomposed.clear();
+            decompose_compatible(c, |d| self.decomposed.push(d));
+            if self.decomposed.iter().all(|&d| is_stable(d)) {
+                let to = view.text.len();
+                view.text.extend(self.decomposed.iter());
+                view.pieces.push(Piece {
+                    to,
+                    from,
+                    from_end: end,
+                    exact: false,
+                });
+                return;
+            }
+        }
+        if let Some(normalized) = self.cache.get(segment) {
+            view.push_derived(normalized, from, end);
+            return;
+        }
+        let normalized: String = segment.nfkc().collect();
+        steps::add(normalized.len());
+        view.push_derived(&normalized, from, end);
+        if self.cache.len() < CACHE_SEGMENTS {
+            self.cache.insert(segment.to_owned(), normalized);
+        }
+    }
+}
+
+/// Whether cleaning `text` can change what the detectors see, which is
+/// ASCII only: when it has an invisible character (removing one can join
+/// ASCII characters) or a character whose NFKC form has ASCII in it
+/// (fullwidth and circled letters, ligatures, no-break and other spaces,
+/// the Kelvin sign …). Composition never makes ASCII, so text in NFD (a
+/// letter, then its accents) needs no clean view.
+fn may_change_ascii(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    FACTS.with_borrow_mut(|table| {
+        let mut at = 0;
+        while let Some(skip) = bytes[at..].iter().position(|b| !b.is_ascii()) {
+            at += skip;
+            let c = text[at..].chars().next().unwrap_or_default();
+            at += c.len_utf8();
+            if facts(table, c).changes_ascii {
+                return true;
+            }
+        }
+        false
+    })
+}
+
+/// What [`clean`] needs to know of a non-ASCII character.
+#[derive(Clone, Copy)]
+struct Facts {
+    invisible: bool,
+    /// Removing it or normalizing it can change the ASCII characters.
+    changes_ascii: bool,
+    class: Class,
+}
+
+thread_local! {
+    /// The facts of recently seen characters, in a direct-mapped table of
+    /// [`CLASS_SLOTS`]: natural text has few distinct non-ASCII characters,
+    /// and the facts of a character never change.
+    static FACTS: RefCell<Vec<Option<(char, Facts)>>> = RefCell::new(vec![None; CLASS_SLOTS]);
+}
+
+fn facts(table: &mut [Option<(char, Facts)>], c: char) -> Facts {
+    let slot = &mut table[slot_of(c)];
+    match *slot {
+        Some((known, facts)) if known == c => facts,
+        _ => {
+            let invisible = is_invisible(c);
+            let facts = Facts {
+                invisible,
+                changes_ascii: invisible || yields_ascii(c),
+                class: class(c),
+            };
+            *slot = Some((c, facts));
+            facts
+        }
+    }
+}
+
+/// The slot of `c` in a table of [`CLASS_SLOTS`] (a multiplicative hash:
+/// the accented letters of one script are spread out).
+fn slot_of(c: char) -> usize {
+    ((c as u32).wrapping_mul(0x9E37_79B1) >> (32 - CLASS_SLOTS.trailing_zeros())) as usize
+}
+
+/// Whether the NFKC decomposition of `c` has an ASCII character in it.
+fn yields_ascii(c: char) -> bool {
+    if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        return false;
+    }
+    let mut ascii = false;
+    decompose_compatible(c, |d| ascii |= d.is_ascii());
+    ascii
 }
 
 /// The NFKC form of `text` without invisible characters, or `None` when
-/// that is `text` itself.
+/// that is `text` itself or cannot change what the detectors see (see
+/// [`may_change_ascii`]).
 ///
 /// Normalized segment by segment (a segment is a character that starts one,
-/// see [`starts_segment`], and the characters up to the next), which is the
+/// see [`Class::starts`], and the characters up to the next), which is the
 /// NFKC form of the whole text: normalization never reorders or composes
-/// across such a boundary.
+/// across such a boundary. A segment is also cut after [`MAX_SEGMENT`]
+/// characters (Unicode's stream-safe format), so that reordering a long
+/// run of combining marks costs O(run), not O(run log run).
 pub(crate) fn clean(text: &str) -> Option<View> {
     steps::add(text.len());
     if text.is_ascii() {
         return None;
     }
-    steps::add(2 * text.len());
-    if !text.chars().any(is_invisible) && is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+    steps::add(text.len());
+    if !may_change_ascii(text) {
         return None;
     }
     // The loop, then the comparison at the end.
     steps::add(2 * text.len());
+    let bytes = text.as_bytes();
     let mut view = View::new(text.len());
+    let mut normalizer = Normalizer::new();
+    // The current segment: its visible characters, the source range
+    // `seg_from..seg_end`, whether it is one stable character, its length.
     let mut segment = String::new();
-    let mut normalized = String::new();
-    // The current segment: `seg_from..seg_end` of `text`, its visible
-    // characters in `segment`.
-    let (mut seg_from, mut seg_end) = (0, 0);
-    let mut flush = |view: &mut View, segment: &mut String, from: usize, end: usize| {
-        if segment.is_empty() {
-            return;
-        }
-        if segment.len() == end - from && segment.chars().all(is_stable) {
-            view.push_copy(segment, from);
-        } else {
-            normalized.clear();
-            normalized.extend(segment.nfkc());
-            steps::add(segment.len() + normalized.len());
-            view.push_derived(&normalized, from, end);
-        }
-        segment.clear();
-    };
-    let mut seg_chars = 0;
-    for (at, c) in text.char_indices() {
-        if is_invisible(c) {
+    let (mut seg_from, mut seg_end, mut seg_stable, mut seg_chars) = (0, 0, true, 0);
+    let mut flush =
+        |view: &mut View, segment: &mut String, from: usize, end: usize, stable: bool| {
+            if segment.is_empty() {
+                return;
+            }
+            if stable && segment.len() == end - from {
+                view.push_copy(segment, from);
+            } else {
+                normalizer.push(view, segment, from, end);
+            }
+            segment.clear();
+        };
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at].is_ascii() {
+            // ASCII characters are stable: all but the last of a run are
+            // whole segments, the last starts one (marks may follow).
+            let run = bytes[at..].iter().take_while(|b| b.is_ascii()).count();
+            flush(&mut view, &mut segment, seg_from, seg_end, seg_stable);
+            let last = at + run - 1;
+            view.push_copy(&text[at..last], at);
+            segment.push(char::from(bytes[last]));
+            (seg_from, seg_end, seg_stable, seg_chars) = (last, last + 1, true, 1);
+            at += run;
             continue;
         }
-        // A segment is cut after `MAX_SEGMENT` characters (Unicode's
-        // stream-safe format), so reordering a long run of combining marks
-        // costs O(run), not O(run log run).
-        if starts_segment(c) || seg_chars >= MAX_SEGMENT {
-            seg_chars = 0;
-            flush(&mut view, &mut segment, seg_from, seg_end);
-            seg_from = at;
+        let c = text[at..].chars().next().unwrap_or_default();
+        let len = c.len_utf8();
+        let facts = FACTS.with_borrow_mut(|table| facts(table, c));
+        if !facts.invisible {
+            let class = facts.class;
+            if class.starts || seg_chars >= MAX_SEGMENT {
+                flush(&mut view, &mut segment, seg_from, seg_end, seg_stable);
+                (seg_from, seg_stable, seg_chars) = (at, true, 0);
+            }
+            segment.push(c);
+            seg_stable &= class.stable && seg_chars == 0;
+            seg_chars += 1;
+            seg_end = at + len;
         }
-        segment.push(c);
-        seg_chars += 1;
-        seg_end = at + c.len_utf8();
+        at += len;
     }
-    flush(&mut view, &mut segment, seg_from, seg_end);
+    flush(&mut view, &mut segment, seg_from, seg_end, seg_stable);
     (view.text != text).then_some(view)
 }
 
@@ -254,24 +458,30 @@ pub(crate) fn collapse_spaced(text: &str) -> Option<View> {
         run_spaces.clear();
     };
     // The end of the previous single character.
-    let mut last_end = usize::MAX;
-    let mut after_blank = true;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let blank = c.is_whitespace();
-        let single = !blank && after_blank && chars.peek().is_none_or(|&(_, n)| n.is_whitespace());
-        after_blank = blank;
-        if !single {
+    let mut last_end = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
             continue;
         }
-        if run_len > 0 && at == last_end.wrapping_add(1) && bytes[last_end] == b' ' {
+        // A word starts at `start`: is it one character?
+        let start = i;
+        i += utf8_len(bytes[i]);
+        if i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            continue;
+        }
+        if run_len > 0 && start == last_end + 1 && bytes[last_end] == b' ' {
             run_spaces.push(last_end);
             run_len += 1;
         } else {
             end_run(&mut run_spaces, run_len);
             run_len = 1;
         }
-        last_end = at + c.len_utf8();
+        last_end = i;
     }
     end_run(&mut run_spaces, run_len);
     if removed.is_empty() {
@@ -279,12 +489,23 @@ pub(crate) fn collapse_spaced(text: &str) -> Option<View> {
     }
     let mut view = View::new(text.len());
     let mut from = 0;
-    for space in removed {
-        view.push_copy(&text[from..space], from);
+    for &space in &removed {
+        view.text.push_str(&text[from..space]);
         from = space + 1;
     }
-    view.push_copy(&text[from..], from);
+    view.text.push_str(&text[from..]);
+    view.removed = removed;
     Some(view)
+}
+
+/// The length of the UTF-8 sequence that starts with `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..0x80 => 1,
+        0x80..0xE0 => 2,
+        0xE0..0xF0 => 3,
+        _ => 4,
+    }
 }
 
 /// What a detector starts from, reversed: the token prefixes, the PEM
@@ -346,6 +567,11 @@ mod tests {
     fn ascii_and_normalized_text_have_no_clean_view() {
         assert!(clean("plain ascii").is_none());
         assert!(clean("Điều 5. Nước Cộng hòa").is_none());
+        // Decomposed (NFD): composing it makes no ASCII.
+        assert!(clean("Đie\u{0302}\u{0300}u 5").is_none());
+        // But a no-break space or a Kelvin sign is ASCII in NFKC.
+        assert_eq!(clean("Bearer\u{00A0}x").unwrap().text, "Bearer x");
+        assert_eq!(clean("\u{212A}ey").unwrap().text, "Key");
     }
 
     #[test]
@@ -360,7 +586,7 @@ mod tests {
 
     #[test]
     fn clean_composes_decomposed_letters() {
-        let text = "Đie\u{0302}\u{0300}u 5";
+        let text = "Đie\u{0302}\u{0300}u 5\u{200B}";
         let view = clean(text).unwrap();
         assert_eq!(view.text, "Điều 5");
         assert_eq!(source_text(text, &view, 3, 6), "e\u{0302}\u{0300}");

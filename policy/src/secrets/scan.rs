@@ -4,8 +4,8 @@
 //! The detectors run over:
 //!
 //! 1. the text as it is;
-//! 2. its clean form (NFKC, invisible characters removed), when that
-//!    differs ([`normalize::clean`]);
+//! 2. its clean form (NFKC, invisible characters removed), when that can
+//!    change what the detectors see ([`normalize::clean`]);
 //! 3. the clean form with spaced-out runs collapsed, when there are any
 //!    ([`normalize::collapse_spaced`]);
 //! 4. the clean form reversed, when it has a reversed marker
@@ -139,11 +139,13 @@ fn find_derived(text: &str, depth: usize, budget: &mut usize, out: &mut Vec<Secr
     };
     let push = |out: &mut Vec<SecretFinding>, kind, range| {
         let (offset, end) = to_text(range);
-        out.push(SecretFinding {
-            kind,
-            offset,
-            len: end - offset,
-        });
+        if end > offset {
+            out.push(SecretFinding {
+                kind,
+                offset,
+                len: end - offset,
+            });
+        }
     };
     let mut found = Vec::new();
 
@@ -182,12 +184,19 @@ fn find_derived(text: &str, depth: usize, budget: &mut usize, out: &mut Vec<Secr
 /// The kind of the first secret shape, other than high entropy, in a
 /// decoded run's text or its derived views.
 fn secret_in_decoded(text: &str, depth: usize, budget: &mut usize) -> Option<SecretKind> {
+    let first = |found: Vec<SecretFinding>| {
+        found
+            .into_iter()
+            .filter(|f| f.kind != SecretKind::HighEntropy)
+            .min_by_key(|f| f.offset)
+            .map(|f| f.kind)
+    };
     let mut found = Vec::new();
     find_specific(text, &mut found);
+    if let Some(kind) = first(found) {
+        return Some(kind);
+    }
+    let mut found = Vec::new();
     find_derived(text, depth, budget, &mut found);
-    found
-        .into_iter()
-        .filter(|f| f.kind != SecretKind::HighEntropy)
-        .min_by_key(|f| f.offset)
-        .map(|f| f.kind)
+    first(found)
 }

@@ -72,7 +72,8 @@ impl fmt::Display for StreamFinding {
 /// assert_eq!(found.len(), 1);
 /// assert_eq!(found[0].kind, SecretKind::GithubToken);
 /// assert!(found[0].split);
-/// assert_eq!((found[0].stream_offset, found[0].len), (5, token.len()));
+/// // In the stream the secret spans the line break too.
+/// assert_eq!((found[0].stream_offset, found[0].len), (5, token.len() + 1));
 /// assert_eq!((found[0].chunk_offset, found[0].chunk_len), (0, second.len()));
 /// ```
 #[derive(Debug, Clone)]

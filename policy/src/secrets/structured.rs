@@ -16,6 +16,8 @@ use super::steps;
 
 /// Fewest characters of a `Bearer` token.
 const MIN_BEARER_LEN: usize = 20;
+/// Shortest JWT header (base64url characters) that can have an `alg`.
+const MIN_JWT_HEADER_LEN: usize = 12;
 /// Longest JWT header (base64url characters) that is decoded.
 const MAX_JWT_HEADER_LEN: usize = 4096;
 
@@ -140,9 +142,11 @@ fn find_jwts(text: &str, out: &mut Vec<SecretFinding>) {
         // The signature is empty for `alg: none`, which is still a token.
         let end = dot2 + 1 + run(dot2 + 1);
         steps::add(header_len);
-        let header_has_alg = decode_base64url(&text[start..dot1])
-            .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-            .is_some_and(|v| v.get("alg").is_some());
+        // The shortest header with `alg`, `{"alg":0}`, is 12 characters.
+        let header_has_alg = header_len >= MIN_JWT_HEADER_LEN
+            && decode_base64url(&text[start..dot1])
+                .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+                .is_some_and(|v| v.get("alg").is_some());
         if header_has_alg {
             out.push(SecretFinding {
                 kind: SecretKind::Jwt,

@@ -65,7 +65,7 @@ fn assert_found(kind: SecretKind, secret: &str, text: &str, span: (usize, usize)
         span,
         "{how} {kind}: {text:?} {shown:?}"
     );
-    assert_eq!(scan_value(text).map(|f| f.kind).is_some(), true);
+    assert!(scan_value(text).is_some());
     let disguised = &text[span.0..span.1];
     for shown in [finding.to_string(), format!("{finding:?}")] {
         assert!(
@@ -163,7 +163,7 @@ fn base64_encoded_secrets_are_found() {
 
 #[test]
 fn fullwidth_secrets_are_found() {
-    check_disguise("fullwidth", &[], |s| fullwidth(s));
+    check_disguise("fullwidth", &[], fullwidth);
     // Half fullwidth.
     let token = github();
     let mixed: String = token
@@ -403,5 +403,60 @@ fn digests_ids_and_random_base64_have_no_new_findings() {
 fn derived_views_do_not_change_plain_findings() {
     for (_, _, text) in examples() {
         assert_no_new_findings(&text);
+    }
+}
+
+#[test]
+fn findings_are_sorted_disjoint_and_on_character_boundaries() {
+    let token = github();
+    let fragments = [
+        token.clone(),
+        reversed(&token),
+        fullwidth(&token[..10]),
+        interleave(&token[..12], " "),
+        base64(token.as_bytes()),
+        hex_encode(token.as_bytes()),
+        "\u{200B}".to_owned(),
+        "\u{202E}".to_owned(),
+        "\u{0301}".to_owned(),
+        "e\u{0302}".to_owned(),
+        "Đ".to_owned(),
+        "ｇ".to_owned(),
+        "ﬁ".to_owned(),
+        "\u{00A0}".to_owned(),
+        " ".to_owned(),
+        "\n".to_owned(),
+        "a".to_owned(),
+        "=".to_owned(),
+        "Bearer ".to_owned(),
+        "://u:p@".to_owned(),
+        "-----BEGIN RSA PRIVATE KEY-----".to_owned(),
+        "eyJhbGciOiJIUzI1NiJ9.".to_owned(),
+        "Jq8vXw2LmZ4pT9rYk3NbC6dHf1sGa7Ue".to_owned(),
+    ];
+    let mut rng = Rng(11);
+    let mut scanner = StreamScanner::new();
+    for _ in 0..5_000 {
+        let count = 1 + (rng.next_u64() % 12) as usize;
+        let text: String = (0..count)
+            .map(|_| fragments[(rng.next_u64() % fragments.len() as u64) as usize].as_str())
+            .collect();
+        let findings = scan_all(&text);
+        for pair in findings.windows(2) {
+            assert!(pair[0].end() <= pair[1].offset, "{text:?}: {findings:?}");
+        }
+        for f in &findings {
+            assert!(f.len > 0 && f.end() <= text.len(), "{text:?}: {f:?}");
+            assert!(text.is_char_boundary(f.offset) && text.is_char_boundary(f.end()));
+        }
+        let _ = redact(&text);
+        for f in scanner.feed(&text) {
+            assert!(
+                f.chunk_offset + f.chunk_len <= text.len(),
+                "{text:?}: {f:?}"
+            );
+            assert!(text.is_char_boundary(f.chunk_offset));
+            assert!(text.is_char_boundary(f.chunk_offset + f.chunk_len));
+        }
     }
 }

@@ -16,7 +16,7 @@ mod inputs {
 use inputs::{Rng, adversarial_inputs, token_prefixes};
 
 /// The most steps a scan may take per byte of its input.
-const MAX_STEPS_PER_BYTE: u64 = 64;
+const MAX_STEPS_PER_BYTE: u64 = 40;
 
 fn steps_of(run: impl FnOnce()) -> u64 {
     steps::take();

@@ -8,6 +8,7 @@ use crate::run::{
 use crate::stop::Stop;
 use anyhow::Result;
 use phasehost_policy::approval::Gate;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 fn report(report: RunReport) -> Result<i32> {
@@ -88,19 +89,35 @@ fn stop_err(stop: Stop) -> anyhow::Error {
     anyhow::Error::new(stop)
 }
 
-pub(super) fn run(
-    plan: PathBuf,
-    source: PathBuf,
-    live: bool,
-    host_config: Option<PathBuf>,
-) -> Result<i32> {
-    let request = StartRequest {
-        plan,
-        source,
-        live,
-        host_config,
-    };
+pub(super) fn run(request: StartRequest) -> Result<i32> {
     report(run::start(&request).map_err(stop_err)?)
+}
+
+fn gate_of(gate: GateArg) -> Gate {
+    match gate {
+        GateArg::Sg1 => Gate::Sg1,
+        GateArg::Sg2 => Gate::Sg2,
+    }
+}
+
+pub(super) fn review(
+    run_folder: &Path,
+    plan: &Path,
+    gate: Option<GateArg>,
+    json: bool,
+) -> Result<i32> {
+    let review = run::review(run_folder, plan, gate.map(gate_of)).map_err(stop_err)?;
+    if json {
+        println!("{}", serde_json::to_string(&review)?);
+    } else {
+        print!("{}", review.text);
+        println!(
+            "\n(written to {}; sha256 {})",
+            review.file.display(),
+            review.sha256
+        );
+    }
+    Ok(0)
 }
 
 pub(super) fn resume(request: ResumeRequest) -> Result<i32> {
@@ -112,20 +129,45 @@ pub(super) fn approve(
     gate: GateArg,
     key: PathBuf,
     plan: PathBuf,
+    yes: bool,
 ) -> Result<i32> {
-    let gate = match gate {
-        GateArg::Sg1 => Gate::Sg1,
-        GateArg::Sg2 => Gate::Sg2,
-    };
     let request = ApproveRequest {
         run_folder,
-        gate,
+        gate: gate_of(gate),
         key_file: key,
         plan,
     };
-    let approved = run::approve(&request).map_err(stop_err)?;
-    println!("approval written: {}", approved.file.display());
-    if approved.requeued {
+    // The approver reads what they approve before signing; on a terminal
+    // they confirm it (unless --yes).
+    let ask = !yes && std::io::stdin().is_terminal();
+    let mut confirm = |review: &str| {
+        print!("{review}");
+        if !ask {
+            return true;
+        }
+        print!("\nSign this approval? [y/N] ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok()
+            && matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    let approved = run::approve_with(&request, &mut confirm).map_err(stop_err)?;
+    println!(
+        "\napproval written: {} (signed by {}; review {})",
+        approved.file.display(),
+        approved.signer,
+        approved.review.display()
+    );
+    println!(
+        "{} of {} approval(s) for {}",
+        approved.approvals, approved.quorum, request.gate
+    );
+    if approved.approvals < approved.quorum as usize {
+        println!(
+            "the gate opens when {} distinct approvers have signed",
+            approved.quorum
+        );
+    } else if approved.requeued {
         println!("the document is queued again: a `phasehost worker` resumes it");
     } else {
         println!(
@@ -142,9 +184,30 @@ pub(super) fn status(run_folder: &Path, plan: Option<&Path>) -> Result<i32> {
     Ok(0)
 }
 
-pub(super) fn keygen(out: &Path, name: &str) -> Result<i32> {
+/// A file stem from a holder name: `Ana Lê <ana@x>` → `ana-l`.
+fn stem_of(name: &str) -> String {
+    let before_email = name.split('<').next().unwrap_or_default();
+    let words: Vec<String> = before_email
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let stem = words.join("-");
+    if stem.is_empty() {
+        "approver".into()
+    } else {
+        stem.chars().take(64).collect()
+    }
+}
+
+pub(super) fn keygen(out: &Path, name: Option<&str>, file: Option<&str>) -> Result<i32> {
     std::fs::create_dir_all(out)?;
-    let paths = phasehost_policy::approval::write_key_files(out, name)?;
+    let stem = match (file, name) {
+        (Some(file), _) => file.to_string(),
+        (None, Some(name)) => stem_of(name),
+        (None, None) => "approver".into(),
+    };
+    let paths = phasehost_policy::approval::write_held_key_files(out, &stem, name)?;
     println!(
         "signing key (keep private): {}",
         paths.signing_key.display()
@@ -154,5 +217,8 @@ pub(super) fn keygen(out: &Path, name: &str) -> Result<i32> {
         paths.public_key.display()
     );
     println!("key id: {}", paths.key_id);
+    if let Some(name) = name {
+        println!("holder: {name}");
+    }
     Ok(0)
 }

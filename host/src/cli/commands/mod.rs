@@ -33,7 +33,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             source,
             live,
             host_config,
-        } => lifecycle::run(plan, source, live, host_config),
+            as_key,
+        } => lifecycle::run(crate::run::StartRequest {
+            plan,
+            source,
+            live,
+            host_config,
+            as_key,
+        }),
         Command::Worker {
             plan,
             live,
@@ -58,11 +65,19 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             run_folder,
             plan,
             host_config,
+            as_key,
         } => lifecycle::resume(crate::run::ResumeRequest {
             run_folder,
             plan,
             host_config,
+            as_key,
         }),
+        Command::Review {
+            run_folder,
+            plan,
+            gate,
+            json,
+        } => lifecycle::review(&run_folder, &plan, gate, json),
         Command::Batch {
             queue,
             live,
@@ -74,9 +89,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             gate,
             key,
             plan,
-        } => lifecycle::approve(run_folder, gate, key, plan),
+            yes,
+        } => lifecycle::approve(run_folder, gate, key, plan, yes),
         Command::Status { run_folder, plan } => lifecycle::status(&run_folder, plan.as_deref()),
-        Command::Keygen { out, name } => lifecycle::keygen(&out, &name),
+        Command::Keygen { out, name, file } => {
+            lifecycle::keygen(&out, name.as_deref(), file.as_deref())
+        }
     }
 }
 

@@ -4,9 +4,9 @@ use serde_json::{Value, json};
 
 use crate::common::{
     Config, LIST_CAP, cap_failed, capped, caps_from_config, col_str, col_u64, evidence, info,
-    marked, parse_rows, planned, read_pinned,
+    marked_report, parse_rows, planned, read_pinned,
 };
-use crate::{Caps, Input, Refusal, RefusalKind};
+use crate::{Caps, Input, Refusal, RefusalKind, review};
 
 /// `source_pin`: read the source, pin it (raw and normalized sha256,
 /// counts), and look up the document's known versions (`source_versions`,
@@ -83,12 +83,19 @@ pub fn run_source_pin<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Re
 }
 
 /// `mark`: recompute the pin, find the structural regions under the caps of
-/// the config (`max_units`, `max_unit_bytes`, `max_depth`).
+/// the config (`max_units`, `max_unit_bytes`, `max_depth`), and report the
+/// marker-looking lines outside quotations that did not become regions:
+/// `absorbed_markers` (count, the first lines, and `allowed` = config
+/// `allow_absorbed_markers`, default false; `G-MARK-NO-ABSORBED-MARKERS`
+/// stops the run on them unless allowed) and `unmarked_lines` (all of them,
+/// counted by kind and reason).
 pub fn run_mark<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
     let cfg = Config::parse(input)?;
     let limits = caps_from_config(&cfg)?;
+    let allow_absorbed = cfg.flag(ALLOW_ABSORBED_MARKERS)?;
     let pinned = read_pinned(input, caps)?;
-    let regions = marked(input, &pinned, &limits)?;
+    let (regions, report) = marked_report(input, &pinned, &limits)?;
+    let (absorbed, unmarked) = review::mark_fields(&report, allow_absorbed);
     let usage = iu_core::evidence::cap_usage(&regions);
     let dups: Vec<&str> = iu_core::evidence::duplicates(&regions)
         .iter()
@@ -98,9 +105,10 @@ pub fn run_mark<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal>
     info(
         caps,
         &format!(
-            "marked {} regions ({} articles)",
+            "marked {} regions ({} articles), {} absorbed marker line(s)",
             regions.len(),
-            counts.get("article").copied().unwrap_or(0)
+            counts.get("article").copied().unwrap_or(0),
+            absorbed["count"]
         ),
     );
     Ok(json!({
@@ -112,16 +120,31 @@ pub fn run_mark<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal>
         "cap_usage": usage,
         "duplicates": dups.len(),
         "duplicate_eids": capped(&dups),
+        "absorbed_markers": absorbed,
+        "unmarked_lines": unmarked,
     })
     .to_string())
 }
 
+/// The mark config key that lets a plan accept absorbed markers.
+pub const ALLOW_ABSORBED_MARKERS: &str = "allow_absorbed_markers";
+
+/// Whether mark's evidence says the plan allows absorbed markers.
+fn absorbed_allowed(ev: &phasehost_sdk::EvidenceSet) -> bool {
+    ev.get("mark")
+        .and_then(|m| m.get("absorbed_markers"))
+        .and_then(|a| a.get("allowed"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
 /// `cutplan`: recompute pin and mark, cut the plan; evidence is its digest,
-/// counts and coverage (the host runs it twice and compares).
+/// counts and coverage (the host runs it twice and compares), and the
+/// `review` the SG_1 approver is shown (see [`review::cutplan_review`]).
 pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
     let ev = evidence(input)?;
     let pinned = read_pinned(input, caps)?;
-    let regions = marked(input, &pinned, &crate::common::caps_of_mark(&ev))?;
+    let (regions, report) = marked_report(input, &pinned, &crate::common::caps_of_mark(&ev))?;
     let plan = planned(input, &pinned, &regions)?;
     let complete = plan.coverage_bytes == plan.body_bytes;
     if !complete {
@@ -146,6 +169,9 @@ pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refus
         "normalized_sha256": pinned.normalized_sha256,
         "region_list_digest": iu_core::evidence::region_list_digest(&regions),
         "max_unit_bytes": plan.units.iter().map(|u| u.text.len()).max().map_or(Value::Null, Value::from),
+        "article_numbering": review::numbering_field(&plan),
+        "control_chars": review::controls_field(&pinned),
+        "review": review::cutplan_review(&pinned, &plan, &report, absorbed_allowed(&ev)).to_json(),
     })
     .to_string())
 }

@@ -1,7 +1,7 @@
 //! cut_leg_a, structural_verify, leg_b_record, write_verify: the writes
 //! between SG_1 and SG_2 and their read-back checks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use iu_core::{CutPlan, StoredUnit};
 use serde_json::{Map, Value, json};
@@ -11,8 +11,10 @@ use crate::common::{
     recompute, require_plan_digest, select_rows,
 };
 use crate::domain::{
-    EnvelopeKey, UnitKey, envelope_id, envelopes_digest, id_digest, units_digest, verify_digest,
+    Diff, EnvelopeKey, UnitKey, diff_eids, envelope_id, envelopes_digest, id_digest, units_digest,
+    verify_digest,
 };
+use crate::review::{Verified, diff_field, write_verify_review};
 use crate::{Caps, Input, Refusal, RefusalKind};
 
 /// The first non-empty line of the text, at most 200 characters.
@@ -312,7 +314,9 @@ pub fn run_leg_b_record<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
 /// `write_verify`: re-read the version's units and envelopes (one select
 /// each) and compare them with the recomputed plan: every eid, text_sha,
 /// parent, kind, ordinal and seq; exactly one envelope per unit with the
-/// right id. Evidence carries `verify_digest`, which SG_2 binds to.
+/// right id. Evidence carries `verify_digest`, which SG_2 binds to, the
+/// eId `diff` against the version in force (counts, first eIds), and the
+/// `review` the SG_2 approver is shown.
 pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
     let ev = evidence(input)?;
     let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
@@ -392,6 +396,20 @@ pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
         source_sha256: col_str(e, "source_sha256").unwrap_or_default(),
     }));
     let digest = verify_digest(&plan.digest, &ud, &ed);
+    let (diff, against, this_in_force) = diff_against_in_force(caps, &plan, v)?;
+    let review = write_verify_review(
+        &Verified {
+            document_id: &input.document_id,
+            version: v,
+            plan_digest: &plan.digest,
+            verify_digest: &digest,
+            units_read: units.len(),
+            envelopes_read: envs.len(),
+        },
+        &diff,
+        &against,
+        this_in_force,
+    );
     info(
         caps,
         &format!(
@@ -409,6 +427,56 @@ pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
         "units_digest": ud,
         "envelopes_digest": ed,
         "verify_digest": digest,
+        "diff": diff_field(&diff, &against, this_in_force),
+        "review": review.to_json(),
     })
     .to_string())
+}
+
+/// The eId diff of the plan against the units in force (one select of the
+/// document's in-force rows): the version(s) diffed against, and whether
+/// this version's own rows are already in force. Normally the rows in force
+/// belong to other versions, and `lifecycle_enact` enacts the same diff; on
+/// a re-run of the version in force the diff is against its own rows (all
+/// unchanged), where lifecycle_enact, which retires nothing, reports every
+/// unit as added.
+fn diff_against_in_force<C: Caps>(
+    caps: &mut C,
+    plan: &CutPlan,
+    version: &str,
+) -> Result<(Diff, Vec<String>, bool), Refusal> {
+    let in_force = select_rows(caps, "units", &[("status", "in_force")])?;
+    let this_in_force = in_force
+        .iter()
+        .any(|r| col_str(r, "version") == Some(version));
+    let others = in_force
+        .iter()
+        .any(|r| col_str(r, "version") != Some(version));
+    let mut old: Vec<&Map<String, Value>> = in_force
+        .iter()
+        .filter(|r| !others || col_str(r, "version") != Some(version))
+        .collect();
+    old.sort_by_key(|r| (col_str(r, "version"), col_u64(r, "seq")));
+    let against: Vec<String> = old
+        .iter()
+        .filter_map(|r| col_str(r, "version"))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let old_pairs: Vec<(&str, &str)> = old
+        .iter()
+        .map(|r| {
+            (
+                col_str(r, "eid").unwrap_or_default(),
+                col_str(r, "text_sha").unwrap_or_default(),
+            )
+        })
+        .collect();
+    let new_pairs: Vec<(&str, &str)> = plan
+        .units
+        .iter()
+        .map(|u| (u.eid.as_str(), u.text_sha.as_str()))
+        .collect();
+    Ok((diff_eids(&old_pairs, &new_pairs), against, this_in_force))
 }
