@@ -38,7 +38,17 @@ fn report(error: &anyhow::Error) -> i32 {
         .unwrap_or(StopCode::Internal);
     let mut stderr = std::io::stderr().lock();
     let _ = write!(stderr, "phasehost: {code}: ");
-    let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+    // A stop's own Display starts with its code, already printed above.
+    let chain: Vec<String> = error
+        .chain()
+        .map(|c| match c.downcast_ref::<Stop>() {
+            Some(stop) => match &stop.phase {
+                Some(phase) => format!("{} (phase {phase})", stop.message),
+                None => stop.message.clone(),
+            },
+            None => c.to_string(),
+        })
+        .collect();
     let _ = writeln!(stderr, "{}", chain.join("\n  caused by: "));
     let _ = writeln!(stderr, "hint: {}", code.hint());
     code.exit_status()

@@ -44,6 +44,7 @@ pub fn render(input: &ReviewInput<'_>) -> String {
     let _ = writeln!(out, "- document: {} ({})", input.document_id, input.version);
     let _ = writeln!(out, "- approves: `{}` = {}", input.binds, input.digest);
     match input.evidence.get("review") {
+        Some(review) if render_known(&mut out, review) => {}
         Some(review) => {
             let _ = writeln!(out, "\n## What the phase reports\n");
             render_value(&mut out, review, 0);
@@ -65,11 +66,84 @@ pub fn render(input: &ReviewInput<'_>) -> String {
     out
 }
 
+/// Plugin text as it may be shown on an approver's terminal: control and
+/// bidirectional-formatting characters (which could move the cursor,
+/// recolour or reorder what the approver reads) become U+FFFD.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi { '\u{fffd}' } else { c }
+        })
+        .collect()
+}
+
 fn scalar(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => clean(s),
+        other => clean(&other.to_string()),
     }
+}
+
+/// The documented shape (`title`, `facts`, `warnings`, `tables`, see
+/// plugins/README.md), rendered for people; false when `review` does not
+/// have that shape (then it is rendered generically).
+fn render_known(out: &mut String, review: &Value) -> bool {
+    let (Some(title), Some(facts), Some(warnings), Some(tables)) = (
+        review.get("title").and_then(Value::as_str),
+        review.get("facts").and_then(Value::as_array),
+        review.get("warnings").and_then(Value::as_array),
+        review.get("tables").and_then(Value::as_array),
+    ) else {
+        return false;
+    };
+    let _ = writeln!(out, "\n## {}\n", clean(title));
+    for fact in facts.iter().take(MAX_ITEMS) {
+        let label = fact.get("label").map(scalar).unwrap_or_default();
+        let value = fact.get("value").map(scalar).unwrap_or_default();
+        let _ = writeln!(out, "- **{label}**: {value}");
+    }
+    let _ = writeln!(out, "\n### Warnings\n");
+    if warnings.is_empty() {
+        let _ = writeln!(out, "none");
+    }
+    for warning in warnings.iter().take(MAX_ITEMS) {
+        let text = warning.get("text").map(scalar).unwrap_or_default();
+        match warning.get("line").and_then(Value::as_u64) {
+            Some(line) => {
+                let _ = writeln!(out, "- line {line}: {text}");
+            }
+            None => {
+                let _ = writeln!(out, "- {text}");
+            }
+        }
+    }
+    for table in tables.iter().take(MAX_ITEMS) {
+        let title = table.get("title").map(scalar).unwrap_or_default();
+        let cell = |v: &Value| scalar(v).replace('|', "\\|");
+        let columns: Vec<String> = table
+            .get("columns")
+            .and_then(Value::as_array)
+            .map(|c| c.iter().map(cell).collect())
+            .unwrap_or_default();
+        let _ = writeln!(out, "\n### {title}\n");
+        let _ = writeln!(out, "| {} |", columns.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(columns.len().max(1)));
+        for row in table
+            .get("rows")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .take(MAX_ITEMS)
+        {
+            let cells: Vec<String> = row
+                .as_array()
+                .map(|r| r.iter().map(cell).collect())
+                .unwrap_or_default();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
+    true
 }
 
 fn render_value(out: &mut String, value: &Value, depth: usize) {
@@ -146,6 +220,45 @@ mod tests {
         assert!(
             a.contains("line: 12, text: Điều 7. looks like a marker"),
             "{a}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_documented_shape_is_rendered_for_people_and_terminal_controls_are_defused() {
+        let evidence = json!({"review": {
+            "title": "Cut plan\u{1b}[2J",
+            "facts": [{"label": "Article numbering", "value": "1–6, 70–120; gap 7–69"}],
+            "warnings": [{"line": 12, "text": "“Điều 7.” absorbed\u{202e}"}],
+            "tables": [{"title": "Units", "columns": ["kind", "n|x"], "rows": [["article", "120"]]}]
+        }});
+        let input = ReviewInput {
+            gate: Gate::Sg1,
+            run_id: "r",
+            document_id: "d",
+            version: "v",
+            binds: "cutplan.plan_digest",
+            digest: "ab",
+            evidence: &evidence,
+        };
+        let text = render(&input);
+        assert!(
+            text.contains("- **Article numbering**: 1–6, 70–120; gap 7–69"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- line 12: “Điều 7.” absorbed\u{fffd}"),
+            "{text}"
+        );
+        assert!(text.contains("| kind | n\\|x |"), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
         );
     }
 }

@@ -88,6 +88,11 @@ fn a_malformed_plan_exits_plan_invalid_with_its_line() {
     let (status, _, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{err}");
     assert!(err.contains("plan.toml:1:"), "{err}");
+    assert_eq!(
+        err.matches("plan-invalid").count(),
+        1,
+        "printed once: {err}"
+    );
 }
 
 #[test]
