@@ -24,7 +24,11 @@ impl Host for PhaseState {
                 "the plugin exceeded its log budget (see its stop document)",
             ));
         }
-        if self.scan_outbound("a log line", &message).is_err() {
+        if self.scan_outbound("a log line", &message).is_err()
+            || self
+                .scan_stream("consecutive log lines", &message, true)
+                .is_err()
+        {
             return Ok(());
         }
         let level = match level {

@@ -74,6 +74,33 @@ impl PhaseState {
     }
 }
 
+impl PhaseState {
+    /// Scan `text` as the next chunk of the run's log lines (`log`) or rows
+    /// (`!log`), so a secret split across chunks is refused like a whole
+    /// one; ends the phase on a finding.
+    pub(crate) fn scan_stream(
+        &mut self,
+        what: &str,
+        text: &str,
+        log: bool,
+    ) -> Result<(), CapError> {
+        let stream = if log {
+            &mut self.log_stream
+        } else {
+            &mut self.row_stream
+        };
+        self.services
+            .scanner
+            .scan_stream(stream, text)
+            .map_err(|finding| {
+                let description = format!("{what}: {finding}");
+                self.incidents.push(Incident::Secret(description.clone()));
+                self.halted = true;
+                CapError::Refused(format!("secret-shaped data refused in {description}"))
+            })
+    }
+}
+
 /// A plugin-provided name as it may appear in a message: bounded.
 pub(crate) fn shown(name: &str) -> &str {
     crate::runtime::budget::cut(name, MAX_NAME_IN_INCIDENT)

@@ -31,6 +31,7 @@ impl PhaseState {
 
     fn parse_row(&mut self, table: &str, json: &str) -> Result<Row, CapError> {
         self.scan_outbound(&format!("a row for `{}`", shown(table)), json)?;
+        self.scan_stream("consecutive rows", json, false)?;
         match serde_json::from_str::<serde_json::Value>(json) {
             Ok(serde_json::Value::Object(row)) => Ok(row),
             _ => Err(CapError::Invalid(format!(

@@ -16,6 +16,13 @@ impl OutboundScanner for SecretScanner {
             Some(finding) => Err(finding.to_string()),
         }
     }
+
+    fn scan_stream(&self, stream: &mut secrets::StreamScanner, chunk: &str) -> Result<(), String> {
+        match stream.feed(chunk).into_iter().next() {
+            None => Ok(()),
+            Some(finding) => Err(finding.to_string()),
+        }
+    }
 }
 
 /// Check a phase's evidence: a secret-shaped value stops the run (Err with a

@@ -37,7 +37,17 @@ pub trait OutboundScanner: Send + Sync {
     /// `Err(description)` when `text` carries a secret; the description must
     /// not contain the secret.
     fn scan(&self, text: &str) -> Result<(), String>;
+
+    /// Scan `chunk` as the next piece of a stream (consecutive log lines,
+    /// consecutive rows) whose window `stream` keeps, so a secret split
+    /// across two chunks is found. The default scans nothing.
+    fn scan_stream(&self, stream: &mut StreamScanner, chunk: &str) -> Result<(), String> {
+        let _ = (stream, chunk);
+        Ok(())
+    }
 }
+
+pub use phasehost_policy::secrets::StreamScanner;
 
 /// The services of one run, shared by all its phases.
 #[derive(Clone)]
@@ -104,6 +114,10 @@ pub struct PhaseState {
     pub(crate) denied: u64,
     /// Set when the host ended the phase: every further call traps.
     pub(crate) halted: bool,
+    /// The window over this run's log lines (split secrets).
+    pub(crate) log_stream: StreamScanner,
+    /// The window over this run's rows, in call order (split secrets).
+    pub(crate) row_stream: StreamScanner,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -129,6 +143,8 @@ impl PhaseState {
             on_denied,
             denied: 0,
             halted: false,
+            log_stream: StreamScanner::new(),
+            row_stream: StreamScanner::new(),
             wasi,
             table: ResourceTable::new(),
         }

@@ -264,3 +264,108 @@ fn the_audit_shows_each_plugins_budget() {
     assert_eq!(info["limits"]["max_arg_bytes"], 1 << 20, "{info}");
     assert_eq!(info["on_denied"], "record", "{info}");
 }
+
+fn scanned_services(
+    store: Option<phasehost::runtime::state::SharedStore>,
+) -> phasehost::runtime::state::RunServices {
+    let mut s = services("r1", None);
+    s.scanner = std::sync::Arc::new(phasehost::run::SecretScanner);
+    s.store = store;
+    s
+}
+
+/// Finding 5: a secret split across two log lines is refused like a whole
+/// one, and none of the lines is kept.
+#[test]
+fn a_secret_split_across_log_lines_is_refused() {
+    let plan = probe("", "").load();
+    let t = token();
+    let (a, b) = t.split_at(10);
+    let config = serde_json::json!({"mode": "log-lines", "lines": [format!("part one {a}"), b]});
+    let run = run_phase(&plan, "probe", &scanned_services(None), &config.to_string());
+    let stop = run.outcome.unwrap_err();
+    assert_eq!(stop.code, StopCode::SecretDetected, "{stop}");
+    assert!(stop.message.contains("consecutive log lines"), "{stop}");
+    assert!(!stop.message.contains(&t));
+}
+
+/// Finding 5: disguised secrets in log lines — hex, base64, fullwidth,
+/// zero-width spaces, reversed, spaced out — are all refused.
+#[test]
+fn disguised_secrets_in_log_lines_are_refused() {
+    let t = token();
+    let fullwidth: String = t
+        .chars()
+        .map(|c| char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c))
+        .collect();
+    let zero_width: String = t.chars().flat_map(|c| [c, '\u{200b}']).collect();
+    let reversed: String = t.chars().rev().collect();
+    let spaced: String = t.chars().map(|c| format!("{c} ")).collect();
+    let base64 = {
+        use std::fmt::Write as _;
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in format!("the key is {t}").as_bytes().chunks(3) {
+            let n =
+                chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                let _ = write!(out, "{}", A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+            for _ in chunk.len()..3 {
+                out.push('=');
+            }
+        }
+        out
+    };
+    let plan = probe("", "").load();
+    for disguised in [
+        hex(&format!("the key is {t}")),
+        base64,
+        fullwidth,
+        zero_width,
+        reversed,
+        spaced,
+    ] {
+        let config = serde_json::json!({"mode": "log", "message": disguised});
+        let run = run_phase(&plan, "probe", &scanned_services(None), &config.to_string());
+        let stop = run.outcome.expect_err(&disguised);
+        assert_eq!(stop.code, StopCode::SecretDetected, "{disguised}: {stop}");
+        assert!(run.log.is_empty());
+    }
+}
+
+/// Finding 5: a hex-encoded token in a row is refused before it reaches
+/// the store.
+#[test]
+fn a_hex_encoded_secret_in_a_row_is_not_inserted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let plan = TestPlan::write(
+        &[],
+        &[PhaseDef::new("probe", TEST_PROBE_COMPONENT).grants(PROBE_GRANTS)],
+        "",
+    )
+    .load();
+    let row = serde_json::json!({"title": hex(&format!("the key is {}", token())), "first_seen_run": "r"});
+    let config = serde_json::json!({"mode": "write", "table": "documents", "rows": [row]});
+    let run = run_phase(
+        &plan,
+        "probe",
+        &scanned_services(Some(store.clone())),
+        &config.to_string(),
+    );
+    let stop = run.outcome.unwrap_err();
+    assert_eq!(stop.code, StopCode::SecretDetected, "{stop}");
+    let rows = store
+        .lock()
+        .unwrap()
+        .count(
+            "documents",
+            &phasehost::store::Scope {
+                document_id: "doc".into(),
+            },
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+}

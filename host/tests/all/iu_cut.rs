@@ -56,6 +56,7 @@ on_both_backends!(
     a_second_version_enacts_and_retires_the_first,
     the_empty_corpus_file_stops_at_source_pin,
     a_text_without_articles_stops_as_unknown_document,
+    a_mistyped_article_number_stops_after_mark_naming_the_line,
     a_document_over_the_unit_cap_stops_with_cap_exceeded,
     an_unneeded_delete_grant_stops_before_any_write,
     the_runs_index_chains_every_completed_run,
@@ -439,6 +440,34 @@ fn a_text_without_articles_stops_as_unknown_document(backend: Backend) {
     let (_, stop) = stops(&iu, &src);
     assert_eq!(stop.code, StopCode::UnknownDocument, "{stop}");
     assert_eq!(stop.phase.as_deref(), Some("mark"));
+}
+
+/// "Điều 7." mistyped "Điều 70.": articles 8–69 would be swallowed into
+/// art_70; the gate G-MARK-NO-ABSORBED-MARKERS stops the run after mark,
+/// naming the first absorbed line, before any approval or write.
+fn a_mistyped_article_number_stops_after_mark_naming_the_line(backend: Backend) {
+    let iu = IuCut::on(backend, |_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(constitution()).unwrap();
+    let at = text.find("\nĐiều 7.").unwrap() + 1;
+    let mut typo = text.clone();
+    typo.replace_range(at..at + "Điều 7.".len(), "Điều 70.");
+    let src = dir.path().join("hien-phap.txt");
+    std::fs::write(&src, typo).unwrap();
+    let (folder, stop) = stops(&iu, &src);
+    assert_eq!(stop.code, StopCode::InvariantFailed, "{stop}");
+    assert_eq!(stop.phase.as_deref(), Some("mark"));
+    assert!(
+        stop.message.contains("G-MARK-NO-ABSORBED-MARKERS"),
+        "{stop}"
+    );
+    assert!(stop.message.contains("line 76: “Điều 8.”"), "{stop}");
+    let stop_json = std::fs::read_to_string(folder.join("stop.json")).unwrap();
+    assert!(
+        stop_json.contains("G-MARK-NO-ABSORBED-MARKERS"),
+        "{stop_json}"
+    );
+    assert_eq!(iu.query("SELECT count(*) FROM units"), 0, "nothing written");
 }
 
 fn a_document_over_the_unit_cap_stops_with_cap_exceeded(backend: Backend) {

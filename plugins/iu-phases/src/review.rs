@@ -109,17 +109,24 @@ pub fn reason_text(u: &Unmarked) -> &'static str {
     }
 }
 
-/// "line 76: “Điều 8.” looks like article 8 but is part of art_70__para_2
-/// (its number is below the last article's)".
-pub fn absorbed_text(u: &Unmarked) -> String {
+/// "“Điều 8.” looks like article 8 but is part of art_70__para_2 (its
+/// number is below the last article's)" — a review warning, whose `line`
+/// the host prints in front.
+pub fn absorbed_warning(u: &Unmarked) -> String {
     format!(
-        "line {}: “{}” looks like {} but is part of {} ({})",
-        u.line,
+        "“{}” looks like {} but is part of {} ({})",
         u.excerpt,
         looks_like(u),
         u.into,
         reason_text(u)
     )
+}
+
+/// "line 76: “Điều 8.” looks like …" ([`absorbed_warning`] with its line):
+/// the mark evidence's `absorbed_markers.first`, which the gate's detail
+/// quotes.
+pub fn absorbed_text(u: &Unmarked) -> String {
+    format!("line {}: {}", u.line, absorbed_warning(u))
 }
 
 /// The mark evidence's `absorbed_markers` object: count, whether the plan
@@ -308,7 +315,7 @@ pub fn cutplan_review(
 
     // Warnings: absorbed markers, numbering gaps and repeats, controls.
     for u in absorbed.iter().take(ABSORBED_SHOWN) {
-        r.warn(Some(u.line), absorbed_text(u));
+        r.warn(Some(u.line), absorbed_warning(u));
     }
     if absorbed.len() > ABSORBED_SHOWN {
         r.warn(
@@ -372,7 +379,7 @@ pub fn cutplan_review(
     {
         r.warn(
             Some(*line),
-            format!("invisible control/bidi character {what} on this line"),
+            format!("invisible control/bidi character {what}"),
         );
     }
     if controls.lines > controls.first_lines.len() as u64 {

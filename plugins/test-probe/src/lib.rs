@@ -1,7 +1,7 @@
 //! A test phase plugin whose behaviour is chosen by its config, so the
 //! host's tests can drive every route: `{"mode": "echo" | "write" | "log" |
 //! "source" | "artifact" | "select" | "spin" | "grow" | "trap" | "refuse" |
-//! "deny-loop" | "log-flood" | "big-evidence"}`. The last three are hostile:
+//! "deny-loop" | "log-flood" | "big-evidence" | "log-lines"}`. The last three are hostile:
 //! they try to make the host do unbounded work for them.
 //! Capability errors are returned as evidence (`{"error": ...}`), showing
 //! that a denial is a value the plugin can handle.
@@ -67,6 +67,12 @@ fn run(input: &PhaseInput, config: &Value) -> Result<Value, Refusal> {
         }
         "log" => {
             log::emit(log::Level::Info, str_of(config, "message"));
+            json!({ "logged": true })
+        }
+        "log-lines" => {
+            for line in config["lines"].as_array().into_iter().flatten() {
+                log::emit(log::Level::Info, line.as_str().unwrap_or_default());
+            }
             json!({ "logged": true })
         }
         "source" => match source::read() {
