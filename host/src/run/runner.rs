@@ -1,7 +1,8 @@
 //! The run state machine: phases in order; at SG_1 / SG_2 an approval or a
 //! pause; per phase: gates before → plugin → gates after → evidence document
 //! → kill-switch → commit (live) → state saved. Every way out writes a stop
-//! document; every change of status goes through [`Runner::transition`].
+//! document; every change of status goes through [`Runner::transition`],
+//! or, for a stop, through the one stop writer [`super::kb::write_stop`].
 //!
 //! Nothing the run folder says opens a gate or feeds one unchecked: an
 //! approval is accepted only from its signed file (verified against the
