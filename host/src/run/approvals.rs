@@ -16,7 +16,7 @@ use crate::plan::{GateRules, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::{
-    self, ApprovalError, ConsumedLedger, Expectation, Gate, TrustStore, VerifiedApproval,
+    self, ApprovalError, Expectation, Gate, TrustStore, VerifiedApproval,
 };
 use serde_json::{Value, json};
 
@@ -206,7 +206,7 @@ impl Runner {
                 .is_consumed(&signed.statement.approval_id)
                 .map_err(refuse)?;
             let verified = if consumed {
-                approval::verify_consumed(&signed, &expect, &self.trust, &self.ledger)
+                approval::verify_consumed(&signed, &expect, &self.trust, self.ledger.as_ref())
             } else if replaying {
                 Err(ApprovalError::NotConsumed {
                     approval_id: signed.statement.approval_id.clone(),
@@ -216,7 +216,7 @@ impl Runner {
                     &signed,
                     &expect,
                     &self.trust,
-                    &self.ledger,
+                    self.ledger.as_ref(),
                     super::ids::now_secs(),
                 )
             }
@@ -264,9 +264,7 @@ impl Runner {
         }
         for (verified, consumed) in &valid {
             if !consumed {
-                (&mut self.ledger as &mut dyn ConsumedLedger)
-                    .consume(verified)
-                    .map_err(refuse)?;
+                self.ledger.consume(verified).map_err(refuse)?;
             }
         }
         let approvers = valid

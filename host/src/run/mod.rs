@@ -11,6 +11,7 @@ pub mod host_config;
 pub mod ids;
 mod kb;
 pub mod kill_switch;
+mod ledger;
 pub mod review;
 mod runner;
 mod secret_scan;
@@ -172,9 +173,13 @@ fn assemble(
     let store = store_open::open(&plan)?;
     let kb = plan.resolve(&plan.kb.path);
     let inputs_digest = fingerprint::inputs_digest(&state.fingerprint);
+    let ledger: Box<dyn approval::ConsumedLedger + Send> = match (&store, state.mode) {
+        (Some(store), Mode::Live) => Box::new(ledger::StoreLedger::new(store.clone())),
+        _ => Box::new(ledger(&kb)?),
+    };
     Ok(Runner {
         trust: trust(&plan)?,
-        ledger: ledger(&kb)?,
+        ledger,
         plan,
         runtime,
         phases,

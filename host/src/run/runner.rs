@@ -23,7 +23,7 @@ use crate::runtime::state::{RunServices, SharedStore};
 use crate::runtime::{LoadedPhase, PhaseInput, Runtime};
 use crate::stop::{Stop, StopCode};
 use crate::store::Scope;
-use phasehost_policy::approval::{FileLedger, Gate, TrustStore};
+use phasehost_policy::approval::{Gate, TrustStore};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -58,7 +58,8 @@ pub struct Runner {
     pub(super) state: RunState,
     pub(super) source: Arc<[u8]>,
     pub(super) kill: KillSwitch,
-    pub(super) ledger: FileLedger,
+    /// The consumed-approvals ledger (see [`super::ledger`]).
+    pub(super) ledger: Box<dyn phasehost_policy::approval::ConsumedLedger + Send>,
     pub(super) trust: TrustStore,
     /// Approvals verified from their signed files in this process, by gate.
     pub(super) approvals: BTreeMap<String, OpenedGate>,

@@ -352,3 +352,23 @@ fn a_source_swapped_in_the_state_file_is_drift_on_a_live_resume() {
     assert!(stop.message.contains("other inputs"), "{stop}");
     assert_eq!(document_rows(&p.store_path()), 0);
 }
+
+/// The consumed ledger of a live run is the store's table, which someone
+/// who can write the KB folder cannot edit; the KB file is not used.
+#[test]
+fn a_live_runs_approvals_are_consumed_in_the_store_not_the_kb() {
+    let p = Pipeline::new();
+    let folder = p.to_sg2(true);
+    let conn = rusqlite::Connection::open(p.store_path()).unwrap();
+    let consumed: i64 = conn
+        .query_row("SELECT count(*) FROM consumed_approvals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(consumed, 1, "SG_1's approval");
+    assert!(!p.kb().join("consumed-approvals.jsonl").exists());
+    p.approve(&folder, Gate::Sg2);
+    assert_eq!(p.resume(&folder), Outcome::Completed);
+    let consumed: i64 = conn
+        .query_row("SELECT count(*) FROM consumed_approvals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(consumed, 2);
+}
