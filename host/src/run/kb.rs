@@ -77,6 +77,9 @@ pub struct RunLock {
 /// The folders a run folder holds.
 const SUBFOLDERS: [&str; 3] = ["evidence", "artifacts", "approvals"];
 
+/// How many times (20 ms apart) a held run lock is tried again.
+const LOCK_RETRIES: usize = 25;
+
 /// The most approval files one gate may hold.
 pub const MAX_APPROVERS: usize = 32;
 
@@ -160,7 +163,20 @@ impl RunFolder {
         let path = self.root.join(".lock");
         let file = safe_fs::open_or_create_regular(&path)
             .map_err(|e| kb_error("the run lock", &path, e))?;
-        match file.try_lock() {
+        // A lock released a moment ago can still be held for an instant by
+        // a child another thread of this process is forking (the child has
+        // a copy of every descriptor until it execs): wait briefly before
+        // calling the folder taken, so back-to-back approve/resume and
+        // parallel tests do not see a lock nobody holds.
+        let mut result = file.try_lock();
+        for _ in 0..LOCK_RETRIES {
+            if !matches!(result, Err(std::fs::TryLockError::WouldBlock)) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            result = file.try_lock();
+        }
+        match result {
             Ok(()) => Ok(RunLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(Stop::new(
                 StopCode::InvariantFailed,
