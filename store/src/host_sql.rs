@@ -14,10 +14,6 @@ fn claimable(d: Dialect) -> String {
 /// Claim the oldest claimable entry: `(worker, lease_ms)` →
 /// `(document_id, source_path, attempts, run_id, plan_sha256)`.
 pub(crate) fn claim(d: Dialect) -> String {
-    let lock = match d {
-        Dialect::Sqlite => "",
-        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-    };
     format!(
         "UPDATE queue SET state = 'claimed', lease_owner = {p1}, lease_until = {now} + {p2}, \
          attempts = attempts + 1 \
@@ -28,6 +24,90 @@ pub(crate) fn claim(d: Dialect) -> String {
         p2 = d.param(2),
         now = d.now_ms(),
         c = claimable(d),
+        lock = d.skip_locked(),
+    )
+}
+
+/// Queue one document: `(document_id, source_path, plan_sha256)`, then on
+/// SQLite its `position` (PostgreSQL's is an identity column, numbered by
+/// the database).
+pub(crate) fn enqueue(d: Dialect) -> String {
+    let (column, value) = match d {
+        Dialect::Sqlite => (", position", format!(", {}", d.param(4))),
+        Dialect::Postgres => ("", String::new()),
+    };
+    format!(
+        "INSERT INTO queue (document_id, source_path, plan_sha256, enqueued_at{column}) \
+         VALUES ({}, {}{value})",
+        d.params(3),
+        d.now_ms()
+    )
+}
+
+/// Whether [`enqueue`] takes the position as a parameter.
+pub(crate) fn numbers_positions(d: Dialect) -> bool {
+    d == Dialect::Sqlite
+}
+
+/// The largest queue position so far (0 for an empty queue).
+pub(crate) const LAST_POSITION: &str = "SELECT COALESCE(MAX(position), 0) FROM queue";
+
+/// Whether a document is queued: `(document_id)`.
+pub(crate) fn queued(d: Dialect) -> String {
+    format!("SELECT 1 FROM queue WHERE document_id = {}", d.param(1))
+}
+
+/// Whether an approval was consumed: `(approval_id)`.
+pub(crate) fn approval_by_id(d: Dialect) -> String {
+    format!(
+        "SELECT 1 FROM consumed_approvals WHERE approval_id = {}",
+        d.param(1)
+    )
+}
+
+/// Whether a review decision was used: `(review_decision_id)`.
+pub(crate) fn approval_by_review(d: Dialect) -> String {
+    format!(
+        "SELECT 1 FROM consumed_approvals WHERE review_decision_id = {}",
+        d.param(1)
+    )
+}
+
+/// Record a consumed approval: `(approval_id, review_decision_id, run_id,
+/// gate, evidence_digest, key_id)`.
+pub(crate) fn insert_approval(d: Dialect) -> String {
+    format!(
+        "INSERT INTO consumed_approvals (approval_id, review_decision_id, run_id, gate, \
+         evidence_digest, key_id, consumed_at) VALUES ({}, {})",
+        d.params(6),
+        d.now_ms()
+    )
+}
+
+/// A run's first runs-index entry: `(run_id)` → `(seq, entry, prev_hash, hash)`.
+pub(crate) fn index_entry_of_run(d: Dialect) -> String {
+    format!(
+        "SELECT seq, entry, prev_hash, hash FROM runs_index WHERE run_id = {} \
+         ORDER BY seq LIMIT 1",
+        d.param(1)
+    )
+}
+
+/// The last runs-index entry: `(seq, hash)`.
+pub(crate) const LAST_INDEX_ENTRY: &str =
+    "SELECT seq, hash FROM runs_index ORDER BY seq DESC LIMIT 1";
+
+/// The whole runs index in order: `(seq, entry, prev_hash, hash)`.
+pub(crate) const INDEX: &str = "SELECT seq, entry, prev_hash, hash FROM runs_index ORDER BY seq";
+
+/// Append to the runs index:
+/// `(seq, run_id, document_id, entry, prev_hash, hash)`.
+pub(crate) fn insert_index(d: Dialect) -> String {
+    format!(
+        "INSERT INTO runs_index (seq, run_id, document_id, entry, prev_hash, hash, appended_at) \
+         VALUES ({}, {})",
+        d.params(6),
+        d.now_ms()
     )
 }
 
@@ -115,13 +195,8 @@ pub(crate) fn counts(d: Dialect) -> String {
 pub(crate) fn insert_checkpoint(d: Dialect) -> String {
     format!(
         "INSERT INTO run_checkpoints (run_id, phase_index, phase, evidence_digest, \
-         store_digest, inputs_digest, committed_at) VALUES ({}, {}, {}, {}, {}, {}, {})",
-        d.param(1),
-        d.param(2),
-        d.param(3),
-        d.param(4),
-        d.param(5),
-        d.param(6),
+         store_digest, inputs_digest, committed_at) VALUES ({}, {})",
+        d.params(6),
         d.now_ms()
     )
 }

@@ -17,6 +17,7 @@ mod open;
 mod pg;
 pub mod schema;
 mod sql;
+mod sql_store;
 mod sqlite;
 
 use serde_json::{Map, Value};

@@ -155,13 +155,7 @@ pub fn table(name: &str) -> Result<&'static Table, StoreError> {
         .ok_or_else(|| StoreError::UnknownTable(name.to_string()))
 }
 
-/// A typed SQL value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum SqlValue {
-    Null,
-    Text(String),
-    Int(i64),
-}
+pub(crate) use crate::sql::SqlValue;
 
 impl SqlValue {
     /// The JSON form plugins see.
@@ -180,6 +174,24 @@ impl SqlValue {
             Self::Text(s) => s.clone(),
             Self::Int(i) => i.to_string(),
         }
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(s: &str) -> Self {
+        Self::Text(s.to_string())
+    }
+}
+
+impl From<Option<&str>> for SqlValue {
+    fn from(s: Option<&str>) -> Self {
+        s.map_or(Self::Null, Self::from)
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(i: i64) -> Self {
+        Self::Int(i)
     }
 }
 
@@ -206,6 +218,11 @@ impl Table {
                 table: self.name.to_string(),
                 column: name.to_string(),
             })
+    }
+
+    /// The column types, in schema order (what a row is read as).
+    pub(crate) fn column_types(&self) -> Vec<ColumnType> {
+        self.columns.iter().map(|c| c.ty).collect()
     }
 
     /// True when `name` is a primary-key column.

@@ -4,10 +4,23 @@
 
 use crate::schema::{Condition, Table};
 
+/// A typed SQL value (a bound parameter or a cell read back).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SqlValue {
+    /// NULL.
+    Null,
+    /// TEXT.
+    Text(String),
+    /// A 64-bit INTEGER.
+    Int(i64),
+}
+
 /// Which SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
+pub enum Dialect {
+    /// SQLite.
     Sqlite,
+    /// PostgreSQL.
     Postgres,
 }
 
@@ -18,6 +31,57 @@ impl Dialect {
             Self::Sqlite => format!("?{n}"),
             Self::Postgres => format!("${n}"),
         }
+    }
+
+    /// `sqlite` or `postgres` ([`crate::StoreBackend::kind`]).
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    /// Opens a transaction that writes (SQLite takes its write lock at once).
+    pub(crate) fn begin_write(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// Opens a transaction that only reads, on one consistent snapshot.
+    pub(crate) fn begin_read(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN DEFERRED",
+            Self::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+
+    /// Locks `table` against other writers until the transaction ends;
+    /// `None` where the transaction already holds the database's write
+    /// lock (SQLite).
+    pub(crate) fn lock_table(self, table: &str) -> Option<String> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")),
+        }
+    }
+
+    /// The clause a claiming sub-select ends with, so concurrent claimers
+    /// skip each other's rows (SQLite has one writer at a time).
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// `n` placeholders from 1, comma-separated.
+    pub(crate) fn params(self, n: usize) -> String {
+        (1..=n)
+            .map(|i| self.param(i))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// An SQL expression: the database clock, milliseconds since the epoch.

@@ -6,6 +6,9 @@
 
 use crate::StoreError;
 
+#[cfg(test)]
+mod agreement;
+
 /// One schema change.
 pub(crate) struct Migration {
     /// The version it brings the schema to.

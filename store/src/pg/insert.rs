@@ -1,7 +1,13 @@
 //! Batched, idempotent inserts: one array parameter per column, then one
 //! lookup of the rows that were skipped, compared with what was sent.
 
-use super::*;
+use std::collections::{HashMap, HashSet};
+
+use super::{Param, PgConnection, db, read_values, refs};
+use crate::StoreError;
+use crate::schema::{ColumnType, SqlValue, Table};
+use crate::sql;
+use crate::sql_store::different_content;
 
 /// Rows sent per batched INSERT.
 pub(super) const INSERT_CHUNK: usize = 5_000;
@@ -37,14 +43,14 @@ fn column_arrays(table: &Table, rows: &[Vec<SqlValue>]) -> Vec<Param> {
 
 /// Inserts one chunk; returns rows inserted, or the conflict.
 pub(super) fn insert_chunk(
-    client: &mut Client,
-    cache: &mut HashMap<String, Statement>,
+    conn: &mut PgConnection,
     table: &Table,
     rows: &[Vec<SqlValue>],
 ) -> Result<u64, StoreError> {
-    let insert = PgStore::statement(client, cache, &sql::pg_insert_many(table))?;
+    let insert = conn.statement(&sql::pg_insert_many(table))?;
     let params = column_arrays(table, rows);
-    let mut inserted_keys: HashSet<Vec<SqlValue>> = client
+    let mut inserted_keys: HashSet<Vec<SqlValue>> = conn
+        .client
         .query(&insert, &refs(&params))
         .map_err(db)?
         .iter()
@@ -82,20 +88,19 @@ pub(super) fn insert_chunk(
             )
         })
         .collect();
+    let types = table.column_types();
     let mut existing: HashMap<Vec<SqlValue>, Vec<SqlValue>> = HashMap::new();
-    for row in client
+    for row in conn
+        .client
         .query(select.as_str(), &refs(&key_arrays))
         .map_err(db)?
     {
-        let values = read_values(table, &row)?;
+        let values = read_values(&types, &row)?;
         existing.insert(table.key_of(&values), values);
     }
     for values in to_check {
         if existing.get(&table.key_of(values)) != Some(values) {
-            return Err(StoreError::Conflict(format!(
-                "{} exists with different content",
-                table.describe_key(values)
-            )));
+            return Err(different_content(table, values));
         }
     }
     Ok(inserted)
