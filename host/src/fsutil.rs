@@ -11,6 +11,12 @@ use std::path::Path;
 /// Write `bytes` to `path` atomically: readers see the old file or the new
 /// one, never a half-written one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] with the new file's permission bits (e.g. 0o600 for
+/// files only this user may read).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
@@ -23,7 +29,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     ));
     let mut created = false;
     let result = (|| {
-        let mut file = phasehost_policy::safe_fs::create_new(&tmp)?;
+        let mut file = phasehost_policy::safe_fs::create_new_mode(&tmp, mode)?;
         created = true;
         file.write_all(bytes)?;
         file.sync_all()?;

@@ -17,17 +17,18 @@ fn refuse(path: &Path, what: &str) -> io::Error {
     )
 }
 
-/// Open `path` for reading: a regular file, not reached through a symlink.
-pub fn open_regular(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
+/// Open `path` with `options` plus `O_NOFOLLOW` (a symlink there is refused
+/// with a clear error) and `O_NONBLOCK` (a FIFO never blocks the open), and
+/// refuse anything but a regular file.
+fn open_nofollow(path: &Path, options: &mut OpenOptions, verb: &str) -> io::Result<File> {
+    let file = options
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(libc::ELOOP) {
                 refuse(
                     path,
-                    "is a symlink; files in the KB are never read through one",
+                    &format!("is a symlink; files in the KB are never {verb} through one"),
                 )
             } else {
                 e
@@ -37,6 +38,11 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         return Err(refuse(path, "is not a regular file"));
     }
     Ok(file)
+}
+
+/// Open `path` for reading: a regular file, not reached through a symlink.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    open_nofollow(path, OpenOptions::new().read(true), "read")
 }
 
 /// Read the whole regular file at `path` (see [`open_regular`]), refusing
@@ -74,36 +80,26 @@ pub fn read_regular_following(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 /// Open (creating it if missing) `path` for writing without following a
 /// symlink at it and without truncating it; refuse anything but a regular file.
 pub fn open_or_create_regular(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                refuse(
-                    path,
-                    "is a symlink; files in the KB are never written through one",
-                )
-            } else {
-                e
-            }
-        })?;
-    if !file.metadata()?.is_file() {
-        return Err(refuse(path, "is not a regular file"));
-    }
-    Ok(file)
+    open_nofollow(
+        path,
+        OpenOptions::new().write(true).create(true).truncate(false),
+        "written",
+    )
 }
 
 /// Create `path` new, for writing (`O_EXCL`: an existing file or symlink
-/// there is an error, never followed).
+/// there is an error, never followed), mode 0644.
 pub fn create_new(path: &Path) -> io::Result<File> {
+    create_new_mode(path, 0o644)
+}
+
+/// [`create_new`] with the file's permission bits.
+pub fn create_new_mode(path: &Path, mode: u32) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
         .custom_flags(libc::O_CLOEXEC)
-        .mode(0o644)
+        .mode(mode)
         .open(path)
 }
 

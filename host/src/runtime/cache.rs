@@ -34,12 +34,11 @@
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -380,8 +379,8 @@ impl CompileCache {
         let Ok(record) = serde_json::to_vec(&record) else {
             return;
         };
-        if write_private_atomic(&self.entry_path(sha256), &serialized).is_ok() {
-            let _ = write_private_atomic(&self.record_path(sha256), &record);
+        if crate::fsutil::write_atomic_mode(&self.entry_path(sha256), &serialized, 0o600).is_ok() {
+            let _ = crate::fsutil::write_atomic_mode(&self.record_path(sha256), &record, 0o600);
         }
     }
 }
@@ -390,40 +389,6 @@ enum Verified {
     Missing,
     Rejected(RejectedEntry),
     Bytes(Vec<u8>),
-}
-
-/// Write `bytes` to `path` through a new mode-0600 temp file in the same
-/// folder (unique per process and call), fsynced, then renamed over `path`.
-fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}-{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 fn wasmtime_version() -> &'static str {
