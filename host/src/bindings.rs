@@ -6,6 +6,11 @@ pub(crate) mod phase {
         path: "../wit",
         world: "phase-plugin",
         imports: { default: trappable },
+        // Capability calls return `Result<T, CapFailure>`: a WIT `error`
+        // goes back to the plugin as a value, anything else is a trap.
+        trappable_error_type: {
+            "phasehost:plugin/types.error" => crate::caps::CapFailure,
+        },
     });
 }
 

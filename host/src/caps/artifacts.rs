@@ -1,7 +1,7 @@
 //! `phasehost:plugin/artifacts`: named blobs in the run folder. Names are
 //! granted one by one; a name is a plain file name (no path separators).
 
-use super::CapError;
+use super::{CapError, CapResult};
 use crate::bindings::phase::phasehost::plugin::artifacts::Host;
 use crate::plan::Op;
 use crate::runtime::cache::sha256_hex;
@@ -43,44 +43,33 @@ impl PhaseState {
 }
 
 impl Host for PhaseState {
-    fn put(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<String, CapError>> {
+    fn put(&mut self, name: String, bytes: Vec<u8>) -> CapResult<String> {
         self.enter(&[name.len(), bytes.len()], 0)?;
-        let path = match self.artifact_path(&name, Op::Insert) {
-            Ok(path) => path,
-            Err(e) => return Ok(Err(e)),
-        };
+        let path = self.artifact_path(&name, Op::Insert)?;
         if bytes.len() > MAX_ARTIFACT_BYTES {
-            return Ok(Err(CapError::Refused(format!(
+            return Err(CapError::Refused(format!(
                 "artifact `{name}` is larger than {MAX_ARTIFACT_BYTES} bytes"
-            ))));
+            ))
+            .into());
         }
-        if let Err(e) = self.guard_mutation() {
-            return Ok(Err(e));
-        }
-        if let Err(e) = self.scan_outbound(
+        self.guard_mutation()?;
+        self.scan_outbound(
             &format!("artifact `{name}`"),
             &String::from_utf8_lossy(&bytes),
-        ) {
-            return Ok(Err(e));
-        }
-        if let Err(e) = crate::fsutil::write_atomic(&path, &bytes) {
-            return Ok(Err(CapError::Refused(format!(
-                "artifact `{name}` could not be written: {e}"
-            ))));
-        }
-        Ok(Ok(sha256_hex(&bytes)))
+        )?;
+        crate::fsutil::write_atomic(&path, &bytes).map_err(|e| {
+            CapError::Refused(format!("artifact `{name}` could not be written: {e}"))
+        })?;
+        Ok(sha256_hex(&bytes))
     }
 
-    fn get(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, CapError>> {
+    fn get(&mut self, name: String) -> CapResult<Vec<u8>> {
         self.enter(&[name.len()], 0)?;
-        let path = match self.artifact_path(&name, Op::Read) {
-            Ok(path) => path,
-            Err(e) => return Ok(Err(e)),
-        };
+        let path = self.artifact_path(&name, Op::Read)?;
         // Never through a symlink planted in the run folder, never a FIFO.
         Ok(
             phasehost_policy::safe_fs::read_regular(&path, MAX_ARTIFACT_BYTES as u64)
-                .map_err(|_| CapError::NotFound(format!("artifact `{name}`"))),
+                .map_err(|_| CapError::NotFound(format!("artifact `{name}`")))?,
         )
     }
 }

@@ -14,7 +14,41 @@ use crate::runtime::state::{Incident, MAX_DENIED_KEPT, MAX_NAME_IN_INCIDENT, Pha
 
 pub(crate) use types::Error as CapError;
 
-impl types::Host for PhaseState {}
+/// How a capability call that did not succeed ends: a WIT `error` value
+/// the plugin can handle, or a trap (host bug, budget, halted phase). The
+/// bindings turn it back into one or the other (`convert_error`), so the
+/// host functions can use `?` on both.
+#[derive(Debug)]
+pub(crate) enum CapFailure {
+    /// Returned to the plugin as a value.
+    Cap(CapError),
+    /// Ends the plugin's call with a trap.
+    Trap(wasmtime::Error),
+}
+
+impl From<CapError> for CapFailure {
+    fn from(e: CapError) -> Self {
+        CapFailure::Cap(e)
+    }
+}
+
+impl From<wasmtime::Error> for CapFailure {
+    fn from(e: wasmtime::Error) -> Self {
+        CapFailure::Trap(e)
+    }
+}
+
+/// What a capability call returns: its value, a WIT error, or a trap.
+pub(crate) type CapResult<T> = Result<T, CapFailure>;
+
+impl types::Host for PhaseState {
+    fn convert_error(&mut self, err: CapFailure) -> wasmtime::Result<CapError> {
+        match err {
+            CapFailure::Cap(e) => Ok(e),
+            CapFailure::Trap(trap) => Err(trap),
+        }
+    }
+}
 
 impl PhaseState {
     /// The first thing every capability call does: refuse at once (a trap)
@@ -125,11 +159,11 @@ fn filter_pairs(filters: Vec<types::Filter>) -> Vec<(String, String)> {
 fn call_store<T>(
     store: &crate::runtime::state::SharedStore,
     call: impl FnOnce(&mut dyn crate::store::StoreBackend) -> Result<T, crate::store::StoreError>,
-) -> wasmtime::Result<Result<T, CapError>> {
+) -> CapResult<T> {
     let mut guard = store
         .lock()
         .map_err(|_| wasmtime::Error::msg("store lock poisoned"))?;
-    Ok(call(guard.as_mut()).map_err(store_error))
+    Ok(call(guard.as_mut()).map_err(store_error)?)
 }
 
 fn store_error(e: crate::store::StoreError) -> CapError {

@@ -1,19 +1,19 @@
 //! `phasehost:plugin/source`: the pinned source bytes.
 
-use super::CapError;
+use super::{CapError, CapResult};
 use crate::bindings::phase::phasehost::plugin::source::Host;
 use crate::plan::Capability;
 use crate::runtime::state::PhaseState;
 
 impl Host for PhaseState {
-    fn read(&mut self) -> wasmtime::Result<Result<Vec<u8>, CapError>> {
+    fn read(&mut self) -> CapResult<Vec<u8>> {
         self.enter(&[], 0)?;
         if !self.grants.source {
-            return Ok(Err(self.deny(Capability::Source.import_name())));
+            return Err(self.deny(Capability::Source.import_name()).into());
         }
-        Ok(match &self.services.source {
+        match &self.services.source {
             Some(bytes) => Ok(bytes.to_vec()),
-            None => Err(CapError::NotFound("this run has no source".into())),
-        })
+            None => Err(CapError::NotFound("this run has no source".into()).into()),
+        }
     }
 }

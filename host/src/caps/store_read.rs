@@ -1,6 +1,6 @@
 //! `phasehost:plugin/store-read`: select and count, scoped to the run's document.
 
-use super::{CapError, call_sizes, call_store, filter_pairs, shown};
+use super::{CapError, CapResult, call_sizes, call_store, filter_pairs, shown};
 use crate::bindings::phase::phasehost::plugin::store_read::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
@@ -22,35 +22,20 @@ impl PhaseState {
 }
 
 impl Host for PhaseState {
-    fn select(
-        &mut self,
-        table: String,
-        filters: Vec<Filter>,
-    ) -> wasmtime::Result<Result<Vec<String>, CapError>> {
+    fn select(&mut self, table: String, filters: Vec<Filter>) -> CapResult<Vec<String>> {
         self.enter(&call_sizes(&table, &filters, None), 0)?;
-        let store = match self.readable_store(&table) {
-            Ok(store) => store,
-            Err(e) => return Ok(Err(e)),
-        };
+        let store = self.readable_store(&table)?;
         let scope = &self.services.scope;
         let rows = call_store(&store, |s| s.select(&table, scope, &filter_pairs(filters)))?;
-        Ok(rows.map(|rows| {
-            rows.iter()
-                .map(|row| serde_json::to_string(row).expect("a JSON map serializes"))
-                .collect()
-        }))
+        Ok(rows
+            .iter()
+            .map(|row| serde_json::to_string(row).expect("a JSON map serializes"))
+            .collect())
     }
 
-    fn count(
-        &mut self,
-        table: String,
-        filters: Vec<Filter>,
-    ) -> wasmtime::Result<Result<u64, CapError>> {
+    fn count(&mut self, table: String, filters: Vec<Filter>) -> CapResult<u64> {
         self.enter(&call_sizes(&table, &filters, None), 0)?;
-        let store = match self.readable_store(&table) {
-            Ok(store) => store,
-            Err(e) => return Ok(Err(e)),
-        };
+        let store = self.readable_store(&table)?;
         let scope = &self.services.scope;
         call_store(&store, |s| s.count(&table, scope, &filter_pairs(filters)))
     }

@@ -2,7 +2,7 @@
 //! against the grants, the kill-switch and the secret scanner, scoped to the
 //! run's document.
 
-use super::{CapError, call_sizes, call_store, filter_pairs, shown};
+use super::{CapError, CapResult, call_sizes, call_store, filter_pairs, shown};
 use crate::bindings::phase::phasehost::plugin::store_write::Host;
 use crate::bindings::phase::phasehost::plugin::types::Filter;
 use crate::plan::Op;
@@ -43,61 +43,33 @@ impl PhaseState {
 }
 
 impl Host for PhaseState {
-    fn insert(
-        &mut self,
-        table: String,
-        rows: Vec<String>,
-    ) -> wasmtime::Result<Result<u64, CapError>> {
+    fn insert(&mut self, table: String, rows: Vec<String>) -> CapResult<u64> {
         let sizes: Vec<usize> = std::iter::once(table.len())
             .chain(rows.iter().map(String::len))
             .collect();
         self.enter(&sizes, rows.len())?;
-        let store = match self.writable_store(&table, Op::Insert) {
-            Ok(store) => store,
-            Err(e) => return Ok(Err(e)),
-        };
-        let mut parsed = Vec::with_capacity(rows.len());
-        for json in &rows {
-            match self.parse_row(&table, json) {
-                Ok(row) => parsed.push(row),
-                Err(e) => return Ok(Err(e)),
-            }
-        }
+        let store = self.writable_store(&table, Op::Insert)?;
+        let parsed = rows
+            .iter()
+            .map(|json| self.parse_row(&table, json))
+            .collect::<Result<Vec<_>, _>>()?;
         let scope = &self.services.scope;
         call_store(&store, |s| s.insert(&table, scope, &parsed))
     }
 
-    fn update(
-        &mut self,
-        table: String,
-        filters: Vec<Filter>,
-        set: String,
-    ) -> wasmtime::Result<Result<u64, CapError>> {
+    fn update(&mut self, table: String, filters: Vec<Filter>, set: String) -> CapResult<u64> {
         self.enter(&call_sizes(&table, &filters, Some(&set)), 1)?;
-        let store = match self.writable_store(&table, Op::Update) {
-            Ok(store) => store,
-            Err(e) => return Ok(Err(e)),
-        };
-        let set = match self.parse_row(&table, &set) {
-            Ok(set) => set,
-            Err(e) => return Ok(Err(e)),
-        };
+        let store = self.writable_store(&table, Op::Update)?;
+        let set = self.parse_row(&table, &set)?;
         let scope = &self.services.scope;
         call_store(&store, |s| {
             s.update(&table, scope, &filter_pairs(filters), &set)
         })
     }
 
-    fn delete(
-        &mut self,
-        table: String,
-        filters: Vec<Filter>,
-    ) -> wasmtime::Result<Result<u64, CapError>> {
+    fn delete(&mut self, table: String, filters: Vec<Filter>) -> CapResult<u64> {
         self.enter(&call_sizes(&table, &filters, None), 0)?;
-        let store = match self.writable_store(&table, Op::Delete) {
-            Ok(store) => store,
-            Err(e) => return Ok(Err(e)),
-        };
+        let store = self.writable_store(&table, Op::Delete)?;
         let scope = &self.services.scope;
         call_store(&store, |s| s.delete(&table, scope, &filter_pairs(filters)))
     }

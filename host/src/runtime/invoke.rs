@@ -3,7 +3,8 @@
 //! typed stop, never a host panic.
 
 use super::engine::deadline_ticks;
-use super::load::{LoadedGate, LoadedPhase};
+use super::limiter::RunLimiter;
+use super::loaded::{LoadedGate, LoadedPhase, Predicate, Verdict};
 use super::state::{GateState, Incident, LogLine, PhaseState, RunServices};
 use crate::bindings::gate::GatePluginPre;
 use crate::bindings::gate::exports::phasehost::plugin::gate as wit_gate;
@@ -11,7 +12,6 @@ use crate::bindings::phase::exports::phasehost::plugin::phase as wit_phase;
 use crate::bindings::phase::phasehost::plugin::types::Evidence as WitEvidence;
 use crate::plan::{Limits, OnDenied};
 use crate::stop::{Stop, StopCode};
-use serde::Serialize;
 use wasmtime::{Engine, Store, Trap};
 
 /// What the host hands a phase.
@@ -43,28 +43,6 @@ pub struct PhaseRun {
     /// How many capability calls were denied (with `on_denied = "record"`
     /// the run goes on, and the runner records them).
     pub denied_calls: u64,
-}
-
-/// A predicate a gate plugin declares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Predicate {
-    /// Its name.
-    pub name: String,
-    /// What it checks.
-    pub description: String,
-    /// The phase it guards.
-    pub phase: String,
-    /// `before` or `after`.
-    pub checkpoint: &'static str,
-}
-
-/// A predicate's verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verdict {
-    /// Whether it holds.
-    pub holds: bool,
-    /// Why.
-    pub detail: String,
 }
 
 fn wasm_failure(error: &wasmtime::Error, memory_refused: bool, deadline_ms: u64) -> Stop {
@@ -153,6 +131,45 @@ fn incident_stop(state: &PhaseState, location: &str) -> Option<Stop> {
     over.or_else(other).or_else(denied)
 }
 
+/// The state of a plugin's store: it carries the memory limiter.
+trait Limited: 'static {
+    fn limiter(&mut self) -> &mut RunLimiter;
+    fn memory_refused(&self) -> bool;
+}
+
+impl Limited for PhaseState {
+    fn limiter(&mut self) -> &mut RunLimiter {
+        &mut self.limiter
+    }
+    fn memory_refused(&self) -> bool {
+        self.limiter.memory_refused
+    }
+}
+
+impl Limited for GateState {
+    fn limiter(&mut self) -> &mut RunLimiter {
+        &mut self.limiter
+    }
+    fn memory_refused(&self) -> bool {
+        self.limiter.memory_refused
+    }
+}
+
+/// A fresh store for one call: `state`, its memory limiter and the epoch
+/// deadline of `limits`.
+fn fresh_store<T: Limited>(engine: &Engine, state: T, limits: &Limits) -> Store<T> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| s.limiter());
+    store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
+    store.epoch_deadline_trap();
+    store
+}
+
+/// Why a call into the plugin failed, given what its store's limiter saw.
+fn store_failure<T: Limited>(error: &wasmtime::Error, store: &Store<T>, limits: &Limits) -> Stop {
+    wasm_failure(error, store.data().memory_refused(), limits.deadline_ms)
+}
+
 fn to_wit_evidence(evidence: &[(String, String)]) -> Vec<WitEvidence> {
     evidence
         .iter()
@@ -171,47 +188,33 @@ impl LoadedPhase {
         engine: &Engine,
         services: &RunServices,
     ) -> Result<(String, String), Stop> {
-        let limits = self.info.limits;
-        let state = PhaseState::new(
-            &self.phase_name,
-            self.info.grants.clone(),
-            limits,
-            self.info.on_denied,
-            services.clone(),
-        );
-        let mut store = Store::new(engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
-        store.epoch_deadline_trap();
+        let mut store = self.fresh_store(engine, services);
         let described = self
             .pre
             .instantiate(&mut store)
             .and_then(|plugin| plugin.phasehost_plugin_phase().call_describe(&mut store));
-        match described {
-            Ok(d) => Ok((d.name, d.version)),
-            Err(error) => Err(wasm_failure(
-                &error,
-                store.data().limiter.memory_refused,
-                limits.deadline_ms,
-            )),
-        }
+        described
+            .map(|d| (d.name, d.version))
+            .map_err(|error| store_failure(&error, &store, &self.info.limits))
+    }
+
+    /// A fresh store with this phase's grants, limits and the run's services.
+    fn fresh_store(&self, engine: &Engine, services: &RunServices) -> Store<PhaseState> {
+        let state = PhaseState::new(
+            &self.phase_name,
+            self.info.grants.clone(),
+            self.info.limits,
+            self.info.on_denied,
+            services.clone(),
+        );
+        fresh_store(engine, state, &self.info.limits)
     }
 
     /// Run the phase once in a fresh store.
     pub fn run(&self, engine: &Engine, services: &RunServices, input: &PhaseInput) -> PhaseRun {
         let name = self.phase_name.clone();
         let limits = self.info.limits;
-        let state = PhaseState::new(
-            &name,
-            self.info.grants.clone(),
-            limits,
-            self.info.on_denied,
-            services.clone(),
-        );
-        let mut store = Store::new(engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
-        store.epoch_deadline_trap();
+        let mut store = self.fresh_store(engine, services);
 
         let wit_input = wit_phase::PhaseInput {
             run_id: input.run_id.clone(),
@@ -296,15 +299,11 @@ fn parse_evidence(
     }
 }
 
-fn gate_store(engine: &Engine, limits: Limits) -> Store<GateState> {
+fn gate_store(engine: &Engine, limits: &Limits) -> Store<GateState> {
     let state = GateState {
-        limiter: super::limiter::RunLimiter::new(limits.memory_mib as usize * (1 << 20)),
+        limiter: RunLimiter::new(limits.memory_mib as usize * (1 << 20)),
     };
-    let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
-    store.epoch_deadline_trap();
-    store
+    fresh_store(engine, state, limits)
 }
 
 /// Ask a gate plugin for its predicates.
@@ -313,7 +312,7 @@ pub(crate) fn list_predicates(
     pre: &GatePluginPre<GateState>,
     limits: Limits,
 ) -> Result<Vec<Predicate>, Stop> {
-    let mut store = gate_store(engine, limits);
+    let mut store = gate_store(engine, &limits);
     let listed = pre
         .instantiate(&mut store)
         .and_then(|plugin| plugin.phasehost_plugin_gate().call_predicates(&mut store));
@@ -350,11 +349,7 @@ pub(crate) fn list_predicates(
                 })
             })
             .collect(),
-        Err(error) => Err(wasm_failure(
-            &error,
-            store.data().limiter.memory_refused,
-            limits.deadline_ms,
-        )),
+        Err(error) => Err(store_failure(&error, &store, &limits)),
     }
 }
 
@@ -369,7 +364,7 @@ impl LoadedGate {
         evidence: &[(String, String)],
     ) -> Result<Verdict, Stop> {
         let limits = self.info.limits;
-        let mut store = gate_store(engine, limits);
+        let mut store = gate_store(engine, &limits);
         let wit_evidence: Vec<wit_gate::Evidence> = to_wit_evidence(evidence)
             .into_iter()
             .map(|e| wit_gate::Evidence {
@@ -416,11 +411,7 @@ impl LoadedGate {
                 ),
             }),
             Err(error) => {
-                let cause = wasm_failure(
-                    &error,
-                    store.data().limiter.memory_refused,
-                    limits.deadline_ms,
-                );
+                let cause = store_failure(&error, &store, &limits);
                 Err(Stop::new(
                     if cause.code == StopCode::SecretDetected {
                         StopCode::SecretDetected

@@ -2,14 +2,14 @@
 //! cache), compare imports with grants, pre-instantiate.
 
 use super::imports::{GrantDiff, Import, component_world};
-use super::state::{GateState, PhaseState};
-use super::{CacheOutcome, Runtime, invoke};
+use super::loaded::{LoadedGate, LoadedPhase, PluginInfo};
+use super::{Runtime, invoke};
 use crate::bindings;
 use crate::plan::{GateSpec, Grants, Limits, OnDenied, PhaseSpec, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
-use serde::Serialize;
 use std::path::PathBuf;
+use wasmtime::component::{Component, InstancePre, Linker};
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -79,70 +79,6 @@ impl LoadError {
     }
 }
 
-/// What an auditor needs to know about a loaded plugin.
-#[derive(Debug, Clone, Serialize)]
-pub struct PluginInfo {
-    /// Phase or gate name.
-    pub name: String,
-    /// `phase` or `gate`.
-    pub role: &'static str,
-    /// The component file.
-    pub path: PathBuf,
-    /// sha256 of its bytes.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// What it imports.
-    pub imports: Vec<Import>,
-    /// What it exports.
-    pub exports: Vec<String>,
-    /// What the plan grants it.
-    pub grants: Grants,
-    /// The limits it runs under (memory, deadline and its host budget).
-    pub limits: Limits,
-    /// What a call without a grant does (gates: always stop).
-    pub on_denied: OnDenied,
-    /// Where it is declared, for messages: `<plan> line <n>`.
-    pub plan_location: String,
-    /// Imports vs grants.
-    pub diff: GrantDiff,
-    /// Whether the compiled code came from the cache.
-    pub cache: CacheOutcome,
-}
-
-/// A phase plugin ready to run.
-pub struct LoadedPhase {
-    pub(crate) phase_name: String,
-    pub(crate) info: PluginInfo,
-    pub(crate) pre: bindings::phase::PhasePluginPre<PhaseState>,
-}
-
-/// A gate plugin ready to evaluate, with the predicates it declared.
-pub struct LoadedGate {
-    pub(crate) info: PluginInfo,
-    pub(crate) pre: bindings::gate::GatePluginPre<GateState>,
-    pub(crate) predicates: Vec<invoke::Predicate>,
-}
-
-impl LoadedPhase {
-    /// Audit facts.
-    pub fn info(&self) -> &PluginInfo {
-        &self.info
-    }
-}
-
-impl LoadedGate {
-    /// Audit facts.
-    pub fn info(&self) -> &PluginInfo {
-        &self.info
-    }
-
-    /// The predicates the plugin implements.
-    pub fn predicates(&self) -> &[invoke::Predicate] {
-        &self.predicates
-    }
-}
-
 /// What the loader needs to know about one plugin of the plan.
 struct PluginRef<'a> {
     name: &'a str,
@@ -155,8 +91,36 @@ struct PluginRef<'a> {
 }
 
 struct Checked {
-    component: wasmtime::component::Component,
+    component: Component,
     info: PluginInfo,
+}
+
+/// A load error for a component that is not what `who` should be.
+fn invalid(who: &str, message: String) -> LoadError {
+    LoadError::Invalid {
+        who: who.to_string(),
+        message,
+    }
+}
+
+/// Link `component` (imports) and check that it exports `interface`,
+/// through the world's typed `pre` constructor.
+fn link<T, P>(
+    linker: &Linker<T>,
+    component: &Component,
+    who: &str,
+    interface: &str,
+    typed: impl FnOnce(InstancePre<T>) -> wasmtime::Result<P>,
+) -> Result<P, LoadError> {
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| invalid(who, format!("cannot be linked: {e:#}")))?;
+    typed(instance_pre).map_err(|e| {
+        invalid(
+            who,
+            format!("does not export the {interface} interface: {e:#}"),
+        )
+    })
 }
 
 impl Runtime {
@@ -256,16 +220,13 @@ impl Runtime {
                 &location,
             )));
         }
-        let invalid = |message: String| LoadError::Invalid {
-            who: who.clone(),
-            message,
-        };
-        let instance_pre = self
-            .phase_linker
-            .instantiate_pre(&checked.component)
-            .map_err(|e| invalid(format!("cannot be linked: {e:#}")))?;
-        let pre = bindings::phase::PhasePluginPre::new(instance_pre)
-            .map_err(|e| invalid(format!("does not export the phase interface: {e:#}")))?;
+        let pre = link(
+            &self.phase_linker,
+            &checked.component,
+            &who,
+            "phase",
+            bindings::phase::PhasePluginPre::new,
+        )?;
         Ok(LoadedPhase {
             phase_name: spec.name.clone(),
             info,
@@ -303,18 +264,20 @@ impl Runtime {
                 names.join(", ")
             )));
         }
-        let invalid = |message: String| LoadError::Invalid {
-            who: who.clone(),
-            message,
-        };
-        let instance_pre = self
-            .gate_linker
-            .instantiate_pre(&checked.component)
-            .map_err(|e| invalid(format!("cannot be linked: {e:#}")))?;
-        let pre = bindings::gate::GatePluginPre::new(instance_pre)
-            .map_err(|e| invalid(format!("does not export the gate interface: {e:#}")))?;
-        let predicates = invoke::list_predicates(&self.engine, &pre, spec.limits)
-            .map_err(|stop| invalid(format!("listing its predicates failed: {}", stop.message)))?;
+        let pre = link(
+            &self.gate_linker,
+            &checked.component,
+            &who,
+            "gate",
+            bindings::gate::GatePluginPre::new,
+        )?;
+        let predicates =
+            invoke::list_predicates(&self.engine, &pre, spec.limits).map_err(|stop| {
+                invalid(
+                    &who,
+                    format!("listing its predicates failed: {}", stop.message),
+                )
+            })?;
         Ok(LoadedGate {
             info,
             pre,

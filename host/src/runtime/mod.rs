@@ -9,13 +9,15 @@ pub mod imports;
 mod invoke;
 mod limiter;
 mod load;
+mod loaded;
 pub mod plugin_text;
 pub mod state;
 
 pub use cache::{CacheDirError, CacheOutcome, CompileCache, RejectedEntry};
 pub use imports::{GrantDiff, Import};
-pub use invoke::{PhaseInput, PhaseRun, Predicate, Verdict};
-pub use load::{LoadError, LoadedGate, LoadedPhase, PluginInfo};
+pub use invoke::{PhaseInput, PhaseRun};
+pub use load::LoadError;
+pub use loaded::{LoadedGate, LoadedPhase, PluginInfo, Predicate, Verdict};
 
 use crate::bindings;
 use engine::EpochTicker;

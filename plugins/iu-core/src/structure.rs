@@ -574,6 +574,97 @@ struct Body {
     has_preamble: bool,
 }
 
+impl Open {
+    /// A marker of `kind` starts: close what it ends and return the index
+    /// of its parent region, if any.
+    fn enter(&mut self, kind: RegionKind) -> Option<usize> {
+        match kind {
+            RegionKind::Part => {
+                *self = Open::default();
+                None
+            }
+            RegionKind::Chapter => {
+                *self = Open {
+                    part: self.part,
+                    ..Open::default()
+                };
+                self.part
+            }
+            RegionKind::Section => {
+                self.section = None;
+                self.subsection = None;
+                self.article = None;
+                self.clause = None;
+                self.chapter.or(self.part)
+            }
+            RegionKind::Subsection => {
+                self.subsection = None;
+                self.article = None;
+                self.clause = None;
+                self.section.or(self.chapter).or(self.part)
+            }
+            RegionKind::Article => {
+                self.article = None;
+                self.clause = None;
+                self.subsection
+                    .or(self.section)
+                    .or(self.chapter)
+                    .or(self.part)
+            }
+            RegionKind::Clause => {
+                self.clause = None;
+                self.article
+            }
+            RegionKind::Point => self.clause.or(self.article),
+            RegionKind::Preamble | RegionKind::Closing => None,
+        }
+    }
+
+    /// The region at `idx`, of `kind`, is now the open one of its level.
+    fn opened(&mut self, kind: RegionKind, idx: usize) {
+        match kind {
+            RegionKind::Part => self.part = Some(idx),
+            RegionKind::Chapter => self.chapter = Some(idx),
+            RegionKind::Section => self.section = Some(idx),
+            RegionKind::Subsection => self.subsection = Some(idx),
+            RegionKind::Article => self.article = Some(idx),
+            RegionKind::Clause => self.clause = Some(idx),
+            _ => {}
+        }
+    }
+}
+
+/// `natural` if no region has it yet, else the first free `{natural}_dupN`
+/// (N from 2) with `natural` as what it duplicates.
+fn unique_eid(used: &BTreeSet<String>, natural: String) -> (String, Option<String>) {
+    if !used.contains(&natural) {
+        return (natural, None);
+    }
+    let mut n = 2;
+    loop {
+        let candidate = format!("{natural}_dup{n}");
+        if !used.contains(&candidate) {
+            return (candidate, Some(natural));
+        }
+        n += 1;
+    }
+}
+
+/// A marker's heading: the rest of its line, or for a container whose
+/// line has nothing after the label, the first non-empty line before the
+/// next marker.
+fn heading_of<'a>(lines: &[(usize, &'a str)], m: &Marker<'a>, next_line: usize) -> &'a str {
+    if m.kind.is_container() && m.rest.is_empty() {
+        lines[m.line + 1..next_line]
+            .iter()
+            .map(|(_, l)| l.trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+    } else {
+        m.rest
+    }
+}
+
 fn build(lines: &[(usize, &str)], markers: &[Marker<'_>], body: &Body) -> Vec<Region> {
     let has_preamble = body.has_preamble;
     let mut regions: Vec<Region> = Vec::with_capacity(markers.len() + 2);
@@ -597,85 +688,18 @@ fn build(lines: &[(usize, &str)], markers: &[Marker<'_>], body: &Body) -> Vec<Re
     let mut open = Open::default();
     for (i, m) in markers.iter().enumerate() {
         let next_line = markers.get(i + 1).map_or(body.end_line, |n| n.line);
-        let parent = match m.kind {
-            RegionKind::Part => {
-                open = Open::default();
-                None
-            }
-            RegionKind::Chapter => {
-                open = Open {
-                    part: open.part,
-                    ..Open::default()
-                };
-                open.part
-            }
-            RegionKind::Section => {
-                open.section = None;
-                open.subsection = None;
-                open.article = None;
-                open.clause = None;
-                open.chapter.or(open.part)
-            }
-            RegionKind::Subsection => {
-                open.subsection = None;
-                open.article = None;
-                open.clause = None;
-                open.section.or(open.chapter).or(open.part)
-            }
-            RegionKind::Article => {
-                open.article = None;
-                open.clause = None;
-                open.subsection
-                    .or(open.section)
-                    .or(open.chapter)
-                    .or(open.part)
-            }
-            RegionKind::Clause => {
-                open.clause = None;
-                open.article
-            }
-            RegionKind::Point => open.clause.or(open.article),
-            RegionKind::Preamble | RegionKind::Closing => None,
-        };
+        let parent = open.enter(m.kind);
         let parent_eid = parent.map(|p| regions[p].eid.as_str());
         let natural = natural_eid(m, parent_eid);
-        let (eid, duplicate_of) = if used.contains(&natural) {
-            let mut n = 2;
-            let eid = loop {
-                let candidate = format!("{natural}_dup{n}");
-                if !used.contains(&candidate) {
-                    break candidate;
-                }
-                n += 1;
-            };
-            (eid, Some(natural))
-        } else {
-            (natural, None)
-        };
+        let (eid, duplicate_of) = unique_eid(&used, natural);
         used.insert(eid.clone());
         let ordinal = ordinals.entry((parent, m.kind)).or_insert(0);
         *ordinal += 1;
-        let heading = if m.kind.is_container() && m.rest.is_empty() {
-            lines[m.line + 1..next_line]
-                .iter()
-                .map(|(_, l)| l.trim())
-                .find(|l| !l.is_empty())
-                .unwrap_or("")
-        } else {
-            m.rest
-        };
+        let heading = heading_of(lines, m, next_line);
         let start = if i == 0 && !has_preamble { 0 } else { m.start };
         let end = markers.get(i + 1).map_or(body.end, |n| n.start);
         let idx = regions.len();
-        match m.kind {
-            RegionKind::Part => open.part = Some(idx),
-            RegionKind::Chapter => open.chapter = Some(idx),
-            RegionKind::Section => open.section = Some(idx),
-            RegionKind::Subsection => open.subsection = Some(idx),
-            RegionKind::Article => open.article = Some(idx),
-            RegionKind::Clause => open.clause = Some(idx),
-            _ => {}
-        }
+        open.opened(m.kind, idx);
         regions.push(Region {
             kind: m.kind,
             eid,

@@ -98,6 +98,99 @@ fn field(evidence: &[(String, String)], phase: &str, name: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The `@host` pseudo-evidence: store kind, mode, what the plan needs and
+/// grants, and what the role holds.
+fn host_evidence(spec: &RunSpec) -> Value {
+    let grants = spec.grants.clone().unwrap_or_default();
+    let phase_grants: BTreeMap<&String, Value> =
+        grants.iter().map(|(p, g)| (p, json!(g.store))).collect();
+    json!({
+        "store_kind": spec.store_kind,
+        "mode": if spec.dry_run { "dry" } else { "live" },
+        "plan_needs": plan_needs(&grants),
+        "role_privileges": spec.role_privileges,
+        "phase_grants": phase_grants,
+    })
+}
+
+/// The approval pseudo-evidence (`@sg1`, `@sg2`) the host adds before the
+/// phase a human gate guards, binding the digest of the evidence so far.
+fn approval_evidence(
+    phase: &str,
+    spec: &RunSpec,
+    evidence: &[(String, String)],
+) -> Option<(String, String)> {
+    let (name, approval) = match phase {
+        "cut_leg_a" => (
+            "@sg1",
+            json!({
+                "gate": "sg1",
+                "approval_id": format!("approval-sg1-{}", spec.run_id),
+                "evidence_digest": field(evidence, "cutplan", "plan_digest"),
+                "key_id": "test-key",
+                "review_decision_id": Value::Null,
+            }),
+        ),
+        "lifecycle_enact" => (
+            "@sg2",
+            json!({
+                "gate": "sg2",
+                "approval_id": format!("approval-sg2-{}", spec.run_id),
+                "evidence_digest": field(evidence, "write_verify", "verify_digest"),
+                "key_id": "test-key",
+                "review_decision_id": format!("review-{}", spec.run_id),
+            }),
+        ),
+        _ => return None,
+    };
+    Some((name.into(), approval.to_string()))
+}
+
+/// Runs one phase (twice if `spec` says so) with its grants and config,
+/// recording its evidence and checkpoints in `rec`.
+fn run_phase(
+    store: &mut MemoryStore,
+    spec: &RunSpec,
+    rec: &mut RunRecord,
+    phase: &str,
+) -> Result<(), Refusal> {
+    rec.evidence
+        .extend(approval_evidence(phase, spec, &rec.evidence));
+    rec.checkpoints.push(Checkpoint {
+        phase: phase.into(),
+        after: false,
+        len: rec.evidence.len(),
+    });
+    let input = Input {
+        run_id: spec.run_id.clone(),
+        document_id: store.document_id.clone(),
+        version: rec.version.clone(),
+        dry_run: spec.dry_run,
+        config: spec
+            .configs
+            .get(phase)
+            .cloned()
+            .unwrap_or_else(|| "{}".into()),
+        evidence: rec.evidence.clone(),
+    };
+    store.grants = spec
+        .grants
+        .as_ref()
+        .map(|g| g.get(phase).cloned().unwrap_or_default());
+    let run = phase_fn::<MemoryStore>(phase).expect("known phase");
+    rec.evidence.push((phase.into(), run(&input, store)?));
+    if spec.run_twice.iter().any(|p| p == phase) {
+        rec.evidence
+            .push((format!("@{phase}-rerun"), run(&input, store)?));
+    }
+    rec.checkpoints.push(Checkpoint {
+        phase: phase.into(),
+        after: true,
+        len: rec.evidence.len(),
+    });
+    Ok(())
+}
+
 /// Runs the iu-cut phases on `store` (its `document_id` and `source`).
 /// Stops at the first refusal, returning the phase and the refusal along
 /// with the evidence so far.
@@ -111,83 +204,11 @@ pub fn run_iu_cut(
         version: version_label(&store.source),
         ..RunRecord::default()
     };
-    let grants = spec.grants.clone().unwrap_or_default();
-    let phase_grants: BTreeMap<&String, Value> =
-        grants.iter().map(|(p, g)| (p, json!(g.store))).collect();
-    let host = json!({
-        "store_kind": spec.store_kind,
-        "mode": if spec.dry_run { "dry" } else { "live" },
-        "plan_needs": plan_needs(&grants),
-        "role_privileges": spec.role_privileges,
-        "phase_grants": phase_grants,
+    rec.evidence
+        .push(("@host".into(), host_evidence(spec).to_string()));
+    let outcome = PHASES.iter().try_for_each(|&phase| {
+        run_phase(store, spec, &mut rec, phase).map_err(|r| (phase.to_string(), r))
     });
-    rec.evidence.push(("@host".into(), host.to_string()));
-    let mut outcome = Ok(());
-    for phase in PHASES {
-        if phase == "cut_leg_a" {
-            let sg1 = json!({
-                "gate": "sg1",
-                "approval_id": format!("approval-sg1-{}", spec.run_id),
-                "evidence_digest": field(&rec.evidence, "cutplan", "plan_digest"),
-                "key_id": "test-key",
-                "review_decision_id": Value::Null,
-            });
-            rec.evidence.push(("@sg1".into(), sg1.to_string()));
-        }
-        if phase == "lifecycle_enact" {
-            let sg2 = json!({
-                "gate": "sg2",
-                "approval_id": format!("approval-sg2-{}", spec.run_id),
-                "evidence_digest": field(&rec.evidence, "write_verify", "verify_digest"),
-                "key_id": "test-key",
-                "review_decision_id": format!("review-{}", spec.run_id),
-            });
-            rec.evidence.push(("@sg2".into(), sg2.to_string()));
-        }
-        rec.checkpoints.push(Checkpoint {
-            phase: phase.into(),
-            after: false,
-            len: rec.evidence.len(),
-        });
-        let input = Input {
-            run_id: spec.run_id.clone(),
-            document_id: store.document_id.clone(),
-            version: rec.version.clone(),
-            dry_run: spec.dry_run,
-            config: spec
-                .configs
-                .get(phase)
-                .cloned()
-                .unwrap_or_else(|| "{}".into()),
-            evidence: rec.evidence.clone(),
-        };
-        store.grants = spec
-            .grants
-            .as_ref()
-            .map(|g| g.get(phase).cloned().unwrap_or_default());
-        let run = phase_fn::<MemoryStore>(phase).expect("known phase");
-        match run(&input, store) {
-            Ok(json) => rec.evidence.push((phase.into(), json)),
-            Err(r) => {
-                outcome = Err((phase.to_string(), r));
-                break;
-            }
-        }
-        if spec.run_twice.iter().any(|p| p == phase) {
-            match run(&input, store) {
-                Ok(json) => rec.evidence.push((format!("@{phase}-rerun"), json)),
-                Err(r) => {
-                    outcome = Err((phase.to_string(), r));
-                    break;
-                }
-            }
-        }
-        rec.checkpoints.push(Checkpoint {
-            phase: phase.into(),
-            after: true,
-            len: rec.evidence.len(),
-        });
-    }
     store.grants = None;
     if let Some(tables) = snapshot {
         store.tables = tables;

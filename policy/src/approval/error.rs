@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::verify::MAX_CLOCK_SKEW_SECS;
+use super::statement::MAX_CLOCK_SKEW_SECS;
 
 /// Why an approval was refused (or the ledger failed). Each variant maps to
 /// one of the host's stop codes, see [`ApprovalError::stop_code`].

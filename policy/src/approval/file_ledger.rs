@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApprovalError;
 use super::ledger::{ConsumedIds, ConsumedLedger};
 use super::statement::{Gate, is_lower_hex};
-use super::verify::VerifiedApproval;
+use super::verified::VerifiedApproval;
 
 /// Consumed approvals, one JSON object per line, appended and fsynced:
 ///

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::error::ApprovalError;
-use super::verify::VerifiedApproval;
+use super::verified::VerifiedApproval;
 
 /// Where consumed approval ids and their review decision ids are recorded.
 /// Implementations: [`MemoryLedger`], [`super::FileLedger`]; the host adds

@@ -45,6 +45,7 @@ mod signed;
 mod start;
 mod statement;
 mod trust;
+mod verified;
 mod verify;
 
 pub use error::ApprovalError;
@@ -60,12 +61,10 @@ pub use start::{
     RunStartStatement, START_DOMAIN, SignedStart, StartKind, load_start, save_start, sign_start,
     verify_start,
 };
-pub use statement::{ApprovalStatement, DOMAIN, Gate, random_id};
+pub use statement::{ApprovalStatement, DOMAIN, Gate, MAX_CLOCK_SKEW_SECS, random_id};
 pub use trust::TrustStore;
-pub use verify::{
-    Expectation, MAX_CLOCK_SKEW_SECS, VerifiedApproval, check_signature, verify,
-    verify_and_consume, verify_consumed,
-};
+pub use verified::VerifiedApproval;
+pub use verify::{Expectation, check_signature, verify, verify_and_consume, verify_consumed};
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// approval can never be mistaken for a signature over anything else.
 pub const DOMAIN: &str = "phasehost-approval-v1";
 
+/// How far in the future `issued_at` may be (clock skew between the
+/// signer's machine and the host), in seconds.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+
 /// Longest accepted run id, in bytes.
 const MAX_RUN_ID_BYTES: usize = 256;
 

@@ -6,12 +6,9 @@ use super::error::ApprovalError;
 use super::keys::{decode_public_key, key_id};
 use super::ledger::ConsumedLedger;
 use super::signed::SignedApproval;
-use super::statement::{ApprovalStatement, Gate, is_lower_hex};
+use super::statement::{ApprovalStatement, Gate, MAX_CLOCK_SKEW_SECS, is_lower_hex};
 use super::trust::TrustStore;
-
-/// How far in the future `issued_at` may be (clock skew between the
-/// signer's machine and the host), in seconds.
-pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+use super::verified::VerifiedApproval;
 
 /// What the host expects an approval to bind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,41 +40,6 @@ impl Expectation {
             require_fresh_review_decision: gate == Gate::Sg2,
             ttl_secs,
         }
-    }
-}
-
-/// An approval that passed [`verify`]. Only `verify` makes one, so a ledger
-/// only ever consumes verified approvals.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedApproval {
-    approval: SignedApproval,
-    fresh_review_required: bool,
-}
-
-impl VerifiedApproval {
-    /// The verified statement.
-    pub fn statement(&self) -> &ApprovalStatement {
-        &self.approval.statement
-    }
-
-    /// The whole signed approval (e.g. to keep as evidence).
-    pub fn signed(&self) -> &SignedApproval {
-        &self.approval
-    }
-
-    /// The approval id.
-    pub fn approval_id(&self) -> &str {
-        &self.approval.statement.approval_id
-    }
-
-    /// The review decision id.
-    pub fn review_decision_id(&self) -> &str {
-        &self.approval.statement.review_decision_id
-    }
-
-    /// Whether consuming must also refuse a review decision seen before.
-    pub fn requires_fresh_review_decision(&self) -> bool {
-        self.fresh_review_required
     }
 }
 
@@ -115,10 +77,10 @@ pub fn verify(
             review_decision_id: statement.review_decision_id.clone(),
         });
     }
-    Ok(VerifiedApproval {
-        approval: approval.clone(),
-        fresh_review_required: expect.require_fresh_review_decision,
-    })
+    Ok(VerifiedApproval::new(
+        approval.clone(),
+        expect.require_fresh_review_decision,
+    ))
 }
 
 /// Verifies an approval the run consumed earlier (a resumed run passing
@@ -142,10 +104,10 @@ pub fn verify_consumed(
             approval_id: statement.approval_id.clone(),
         });
     }
-    Ok(VerifiedApproval {
-        approval: approval.clone(),
-        fresh_review_required: expect.require_fresh_review_decision,
-    })
+    Ok(VerifiedApproval::new(
+        approval.clone(),
+        expect.require_fresh_review_decision,
+    ))
 }
 
 /// Checks only that `approval` is well formed and signed by a key `trust`

@@ -1,13 +1,31 @@
 //! Base64 decoding: strict unpadded base64url for JWT headers, and a
 //! lenient decoder (either alphabet, optional padding) for runs that may
-//! hide an encoded secret.
+//! hide an encoded secret. The `base64` crate decodes; this module picks
+//! the dialect and counts the work.
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 
 use super::steps;
+
+/// Unpadded base64url. Bits past the last whole byte are dropped, not
+/// refused: a scanner looks for what a text could decode to, it does not
+/// check that the text is canonical.
+const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Decodes unpadded base64url; `None` on any other character or an
 /// impossible length.
 pub(crate) fn decode_base64url(text: &str) -> Option<Vec<u8>> {
-    decode(text.as_bytes(), false)
+    steps::add(text.len());
+    BASE64URL.decode(text).ok()
 }
 
 /// Decodes base64 in the standard or the URL-safe alphabet (or a mix),
@@ -15,37 +33,18 @@ pub(crate) fn decode_base64url(text: &str) -> Option<Vec<u8>> {
 /// impossible length.
 pub(crate) fn decode_base64_lenient(text: &[u8]) -> Option<Vec<u8>> {
     let unpadded = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"="));
-    decode(unpadded.unwrap_or(text), true)
-}
-
-fn decode(text: &[u8], standard_too: bool) -> Option<Vec<u8>> {
-    steps::add(text.len());
-    if text.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for &byte in text {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            b'+' if standard_too => 62,
-            b'/' if standard_too => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    let unpadded = unpadded.unwrap_or(text);
+    steps::add(unpadded.len());
+    // The standard alphabet's `+` and `/` are base64url's `-` and `_`.
+    let url: Vec<u8> = unpadded
+        .iter()
+        .map(|&byte| match byte {
+            b'+' => b'-',
+            b'/' => b'_',
+            byte => byte,
+        })
+        .collect();
+    BASE64URL.decode(url).ok()
 }
 
 #[cfg(test)]
@@ -77,5 +76,13 @@ mod tests {
         assert_eq!(decode_base64_lenient(b"-_8").unwrap(), [0xfb, 0xff]);
         assert!(decode_base64_lenient(b"Zm9v.").is_none());
         assert!(decode_base64_lenient(b"Zm9vY").is_none());
+        assert_eq!(decode_base64_lenient(b"-/+_").unwrap(), [0xfb, 0xff, 0xbf]);
+    }
+
+    #[test]
+    fn trailing_bits_are_dropped_not_refused() {
+        // `Zh` is not canonical (`Zg` is); it still decodes to `f`.
+        assert_eq!(decode_base64url("Zh").unwrap(), b"f");
+        assert_eq!(decode_base64_lenient(b"Zh==").unwrap(), b"f");
     }
 }

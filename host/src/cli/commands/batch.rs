@@ -45,22 +45,26 @@ pub(super) fn run(
         return Ok(0);
     }
     let total = queue.documents.len();
+    let bar = progress::Progress::new(total as u64);
     let progress = |index: usize, item: &BatchItem| {
         let (text, value) = describe(&item.outcome);
         let folder = item.folder.as_deref().map(|f| f.display().to_string());
-        if json_lines {
-            let line = json!({"index": index + 1, "total": total, "document_id": item.document_id, "run_folder": folder, "outcome": value});
-            println!("{line}");
-        } else {
-            println!(
-                "{:<60} {text:<28} {}",
-                item.document_id,
-                folder.unwrap_or_default()
-            );
-        }
-        progress::show(index as u64 + 1, total as u64, &item.document_id);
+        bar.suspend(|| {
+            if json_lines {
+                let line = json!({"index": index + 1, "total": total, "document_id": item.document_id, "run_folder": folder, "outcome": value});
+                println!("{line}");
+            } else {
+                println!(
+                    "{:<60} {text:<28} {}",
+                    item.document_id,
+                    folder.unwrap_or_default()
+                );
+            }
+        });
+        bar.show(index as u64 + 1, total as u64, &item.document_id);
     };
     let items = run_batch(&queue, live, host_config, progress);
+    bar.finish();
     let first_stop = items.iter().find_map(|i| match &i.outcome {
         Outcome::Stopped(stop) => Some(stop.code),
         _ => None,

@@ -1,46 +1,66 @@
-//! The progress line for people: a bar on a terminal (redrawn in place),
-//! one line per step otherwise, always on stderr.
+//! The progress bar for people: drawn in place on stderr by `indicatif`,
+//! and only when stderr is a terminal (otherwise it draws nothing; machines
+//! read the JSON lines on stdout).
 
-use std::io::{IsTerminal, Write};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::cell::Cell;
 
-/// `[#####     ] done/total`.
-pub(super) fn bar(done: u64, total: u64) -> String {
-    const WIDTH: u64 = 30;
-    let filled = (done.min(total) * WIDTH)
-        .checked_div(total)
-        .unwrap_or(WIDTH);
-    format!(
-        "[{}{}] {done}/{total}",
-        "#".repeat(filled as usize),
-        " ".repeat((WIDTH - filled) as usize)
-    )
+/// `[#####     ] done/total label`, on stderr.
+pub(super) struct Progress {
+    bar: ProgressBar,
+    shown: Cell<bool>,
 }
 
-/// Draw `bar(done, total)` with `label` on stderr.
-pub(super) fn show(done: u64, total: u64, label: &str) {
-    let mut err = std::io::stderr().lock();
-    if std::io::stderr().is_terminal() {
-        let _ = write!(err, "\r{} {label:<50.50}", bar(done, total));
-        if done >= total {
-            let _ = writeln!(err);
+impl Progress {
+    /// A bar of `total` steps (the total may change as it goes).
+    pub(super) fn new(total: u64) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg:50!}")
+                .expect("a valid progress template")
+                .progress_chars("## "),
+        );
+        Self {
+            bar,
+            shown: Cell::new(false),
         }
-    } else {
-        let _ = writeln!(err, "{} {label}", bar(done, total));
+    }
+
+    /// Show `done` of `total` steps, with `label` (cut to 50 characters).
+    pub(super) fn show(&self, done: u64, total: u64, label: &str) {
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+        self.bar.set_message(label.to_string());
+        self.shown.set(true);
+    }
+
+    /// Print to stdout (through `print`) with the bar cleared while it does,
+    /// so the two do not mix on one terminal.
+    pub(super) fn suspend(&self, print: impl FnOnce()) {
+        self.bar.suspend(print);
+    }
+
+    /// Leave the bar as it is and the cursor on the next line (or draw
+    /// nothing when there was no step).
+    pub(super) fn finish(&self) {
+        if self.shown.get() {
+            self.bar.finish();
+        } else {
+            self.bar.finish_and_clear();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::bar;
+    use super::Progress;
 
     #[test]
-    fn the_bar_fills_in_proportion() {
-        assert_eq!(bar(0, 4), format!("[{}] 0/4", " ".repeat(30)));
-        assert_eq!(
-            bar(2, 4),
-            format!("[{}{}] 2/4", "#".repeat(15), " ".repeat(15))
-        );
-        assert_eq!(bar(4, 4), format!("[{}] 4/4", "#".repeat(30)));
-        assert_eq!(bar(0, 0), format!("[{}] 0/0", "#".repeat(30)));
+    fn the_template_parses_and_the_bar_takes_steps() {
+        let bar = Progress::new(2);
+        bar.show(1, 2, "first");
+        bar.show(2, 3, "a label longer than fifty characters is cut to fifty");
+        bar.suspend(|| {});
+        bar.finish();
     }
 }

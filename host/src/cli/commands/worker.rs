@@ -26,7 +26,7 @@ fn describe(step: &Step) -> (String, serde_json::Value) {
     }
 }
 
-fn report(event: &WorkerEvent, json_lines: bool) {
+fn report(event: &WorkerEvent, json_lines: bool, bar: &progress::Progress) {
     let (text, value) = describe(&event.step);
     let c = &event.counts;
     if json_lines {
@@ -38,10 +38,10 @@ fn report(event: &WorkerEvent, json_lines: bool) {
             "outcome": value,
             "queue": c,
         });
-        println!("{line}");
+        bar.suspend(|| println!("{line}"));
     }
     let total = c.pending + c.claimed + c.expired + c.waiting + c.done + c.failed;
-    progress::show(
+    bar.show(
         c.done + c.failed,
         total,
         &format!("{} {text}", event.document_id),
@@ -49,7 +49,10 @@ fn report(event: &WorkerEvent, json_lines: bool) {
 }
 
 pub(super) fn run(options: WorkerOptions, json_lines: bool) -> Result<i32> {
-    let summary = work(&options, |event| report(event, json_lines)).map_err(anyhow::Error::new)?;
+    let bar = progress::Progress::new(0);
+    let summary = work(&options, |event| report(event, json_lines, &bar));
+    bar.finish();
+    let summary = summary.map_err(anyhow::Error::new)?;
     eprintln!(
         "worker done: {} completed, {} left waiting for an approval, {} failed, {} claims lost",
         summary.completed, summary.waiting, summary.failed, summary.lost

@@ -1,6 +1,6 @@
 //! lifecycle_enact and closeout: after SG_2.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::common::{LIST_CAP, cap_failed, capped, col_str, ev_str, evidence, info, select_rows};
 use crate::domain::diff_eids;
@@ -25,6 +25,53 @@ fn updated<C: Caps>(
     .map_err(cap_failed(&format!("update {table}")))
 }
 
+/// Whether version `v` (which must be registered) is already in force, and
+/// the other versions in force, which enacting `v` retires.
+fn versions_in_force<C: Caps>(caps: &mut C, v: &str) -> Result<(bool, Vec<String>), Refusal> {
+    let versions = select_rows(caps, "source_versions", &[])?;
+    let this = versions
+        .iter()
+        .find(|r| col_str(r, "version") == Some(v))
+        .ok_or_else(|| Refusal::invariant(format!("version {v} is not registered")))?;
+    let already_in_force = col_str(this, "status") == Some("in_force");
+    let previous: Vec<String> = versions
+        .iter()
+        .filter(|r| col_str(r, "status") == Some("in_force") && col_str(r, "version") != Some(v))
+        .filter_map(|r| col_str(r, "version").map(str::to_string))
+        .collect();
+    Ok((already_in_force, previous))
+}
+
+/// The (eid, text_sha) of each unit row.
+fn eid_text_pairs(rows: &[Map<String, Value>]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|r| {
+            (
+                col_str(r, "eid").unwrap_or_default().to_string(),
+                col_str(r, "text_sha").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Retire the units and source_versions rows of each of `previous` that
+/// are in force: (units retired, versions retired).
+fn retire<C: Caps>(caps: &mut C, previous: &[String]) -> Result<(u64, u64), Refusal> {
+    let mut retired = 0;
+    let mut versions_retired = 0;
+    for p in previous {
+        retired += updated(caps, "units", p, "in_force", "retired")?;
+        versions_retired += updated(caps, "source_versions", p, "in_force", "retired")?;
+    }
+    Ok((retired, versions_retired))
+}
+
+/// How many units of `version` are in force.
+fn count_in_force<C: Caps>(caps: &mut C, version: &str) -> Result<u64, Refusal> {
+    caps.count("units", &[("version", version), ("status", "in_force")])
+        .map_err(cap_failed("count units"))
+}
+
 /// `lifecycle_enact`: in this phase's transaction, put this version's units
 /// and source_versions row in force and retire the version(s) in force
 /// before; report the eId diff (added / changed / removed, lists capped at
@@ -40,52 +87,23 @@ pub fn run_lifecycle_enact<C: Caps>(input: &Input, caps: &mut C) -> Result<Strin
         )));
     }
     let v = input.version.as_str();
-    let versions = select_rows(caps, "source_versions", &[])?;
-    let this = versions
-        .iter()
-        .find(|r| col_str(r, "version") == Some(v))
-        .ok_or_else(|| Refusal::invariant(format!("version {v} is not registered")))?;
-    let already_in_force = col_str(this, "status") == Some("in_force");
-    let previous: Vec<String> = versions
-        .iter()
-        .filter(|r| col_str(r, "status") == Some("in_force") && col_str(r, "version") != Some(v))
-        .filter_map(|r| col_str(r, "version").map(str::to_string))
-        .collect();
+    let (already_in_force, previous) = versions_in_force(caps, v)?;
 
     let new_rows = select_rows(caps, "units", &[("version", v)])?;
     let mut old_rows = Vec::new();
     for p in &previous {
         old_rows.extend(select_rows(caps, "units", &[("version", p.as_str())])?);
     }
-    let pairs = |rows: &[serde_json::Map<String, Value>]| -> Vec<(String, String)> {
-        rows.iter()
-            .map(|r| {
-                (
-                    col_str(r, "eid").unwrap_or_default().to_string(),
-                    col_str(r, "text_sha").unwrap_or_default().to_string(),
-                )
-            })
-            .collect()
-    };
-    let (new_pairs, old_pairs) = (pairs(&new_rows), pairs(&old_rows));
+    let (new_pairs, old_pairs) = (eid_text_pairs(&new_rows), eid_text_pairs(&old_rows));
     let diff = diff_eids(&as_refs(&old_pairs), &as_refs(&new_pairs));
 
     let enacted = updated(caps, "units", v, "staged", "in_force")?;
     let version_enacted = updated(caps, "source_versions", v, "staged", "in_force")?;
-    let mut retired = 0;
-    let mut versions_retired = 0;
-    for p in &previous {
-        retired += updated(caps, "units", p, "in_force", "retired")?;
-        versions_retired += updated(caps, "source_versions", p, "in_force", "retired")?;
-    }
-    let in_force = caps
-        .count("units", &[("version", v), ("status", "in_force")])
-        .map_err(cap_failed("count units"))?;
+    let (retired, versions_retired) = retire(caps, &previous)?;
+    let in_force = count_in_force(caps, v)?;
     let mut previous_still_in_force = 0;
     for p in &previous {
-        previous_still_in_force += caps
-            .count("units", &[("version", p.as_str()), ("status", "in_force")])
-            .map_err(cap_failed("count units"))?;
+        previous_still_in_force += count_in_force(caps, p)?;
     }
     info(
         caps,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use iu_core::{CutPlan, StoredUnit};
+use iu_core::{CutPlan, Pinned, StoredUnit};
 use serde_json::{Map, Value, json};
 
 use crate::common::{
@@ -71,72 +71,124 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
         )));
     }
 
-    // documents: insert if absent.
-    let docs = select_rows(caps, "documents", &[])?;
-    let mut documents_inserted = 0;
-    if docs.is_empty() {
-        let row = json!({
-            "document_id": input.document_id,
-            "title": title_of(&pinned.normalized),
-            "first_seen_run": input.run_id,
-        })
-        .to_string();
-        documents_inserted = caps
-            .insert("documents", &[row])
-            .map_err(cap_failed("insert into documents"))?;
-    }
+    let documents_inserted = register_document(input, &pinned, caps)?;
+    let (seq, version_inserted) = register_version(input, &pinned, caps)?;
 
-    // source_versions: keep an existing row of this version, else add one.
+    // units: check what is already there, insert the rest in batches.
+    let v = input.version.as_str();
+    let (present, rows) = units_to_insert(input, &plan, caps)?;
+    let batches = insert_batches(caps, "units", &rows, batch_size)?;
+    let inserted: u64 = batches.iter().sum();
+    let in_store = caps
+        .count("units", &[("version", v)])
+        .map_err(cap_failed("count units"))?;
+    info(
+        caps,
+        &format!(
+            "leg A: {inserted} unit(s) inserted in {} batch(es), {present} already present, {in_store} in store",
+            batches.len(),
+        ),
+    );
+    Ok(json!({
+        "plan_digest": plan.digest,
+        "batch_size": batch_size,
+        "batch_count": batches.len(),
+        "batches": batches.iter().take(LIST_CAP).collect::<Vec<_>>(),
+        "units_planned": plan.units.len(),
+        "units_inserted": inserted,
+        "units_already_present": present,
+        "units_in_store": in_store,
+        "documents_inserted": documents_inserted,
+        "source_version_inserted": version_inserted,
+        "source_version_seq": seq,
+        "written_digest": units_digest(v, unit_keys(&plan)),
+    })
+    .to_string())
+}
+
+/// The `documents` row of the run's document: inserted if absent. Returns
+/// how many rows were inserted (0 or 1).
+fn register_document<C: Caps>(
+    input: &Input,
+    pinned: &Pinned,
+    caps: &mut C,
+) -> Result<u64, Refusal> {
+    let docs = select_rows(caps, "documents", &[])?;
+    if !docs.is_empty() {
+        return Ok(0);
+    }
+    let row = json!({
+        "document_id": input.document_id,
+        "title": title_of(&pinned.normalized),
+        "first_seen_run": input.run_id,
+    })
+    .to_string();
+    caps.insert("documents", &[row])
+        .map_err(cap_failed("insert into documents"))
+}
+
+/// The `source_versions` row of this version: an existing one is kept (it
+/// must be of the same source and not retired), else one is added with
+/// seq = 1 + the highest seq of the other versions. Returns (seq, rows
+/// inserted).
+fn register_version<C: Caps>(
+    input: &Input,
+    pinned: &Pinned,
+    caps: &mut C,
+) -> Result<(u64, u64), Refusal> {
     let versions = select_rows(caps, "source_versions", &[])?;
-    let mut seq = 1;
-    let mut version_inserted = 0;
-    match versions
+    if let Some(row) = versions
         .iter()
         .find(|r| col_str(r, "version") == Some(input.version.as_str()))
     {
-        Some(row) => {
-            if col_str(row, "raw_sha256") != Some(pinned.raw_sha256.as_str()) {
-                return Err(Refusal::new(
-                    RefusalKind::DuplicateDocument,
-                    format!(
-                        "version {} is registered with another source",
-                        input.version
-                    ),
-                ));
-            }
-            if col_str(row, "status") == Some("retired") {
-                return Err(Refusal::new(
-                    RefusalKind::DuplicateDocument,
-                    format!("version {} is retired", input.version),
-                ));
-            }
-            seq = col_u64(row, "seq").unwrap_or(0);
+        if col_str(row, "raw_sha256") != Some(pinned.raw_sha256.as_str()) {
+            return Err(Refusal::new(
+                RefusalKind::DuplicateDocument,
+                format!(
+                    "version {} is registered with another source",
+                    input.version
+                ),
+            ));
         }
-        None => {
-            seq += versions
-                .iter()
-                .filter_map(|r| col_u64(r, "seq"))
-                .max()
-                .unwrap_or(0);
-            let row = json!({
-                "document_id": input.document_id,
-                "version": input.version,
-                "seq": seq,
-                "raw_sha256": pinned.raw_sha256,
-                "normalized_sha256": pinned.normalized_sha256,
-                "raw_bytes": pinned.raw_bytes,
-                "normalized_bytes": pinned.normalized_bytes,
-                "chars": pinned.chars,
-                "status": "staged",
-            })
-            .to_string();
-            version_inserted = caps
-                .insert("source_versions", &[row])
-                .map_err(cap_failed("insert into source_versions"))?;
+        if col_str(row, "status") == Some("retired") {
+            return Err(Refusal::new(
+                RefusalKind::DuplicateDocument,
+                format!("version {} is retired", input.version),
+            ));
         }
+        return Ok((col_u64(row, "seq").unwrap_or(0), 0));
     }
+    let seq = 1 + versions
+        .iter()
+        .filter_map(|r| col_u64(r, "seq"))
+        .max()
+        .unwrap_or(0);
+    let row = json!({
+        "document_id": input.document_id,
+        "version": input.version,
+        "seq": seq,
+        "raw_sha256": pinned.raw_sha256,
+        "normalized_sha256": pinned.normalized_sha256,
+        "raw_bytes": pinned.raw_bytes,
+        "normalized_bytes": pinned.normalized_bytes,
+        "chars": pinned.chars,
+        "status": "staged",
+    })
+    .to_string();
+    let inserted = caps
+        .insert("source_versions", &[row])
+        .map_err(cap_failed("insert into source_versions"))?;
+    Ok((seq, inserted))
+}
 
-    // units: check what is already there, insert the rest in batches.
+/// The plan's units not yet stored for this version, as rows; a unit that
+/// is stored must be stored as planned. Returns (how many are already
+/// present, the rows to insert).
+fn units_to_insert<C: Caps>(
+    input: &Input,
+    plan: &CutPlan,
+    caps: &mut C,
+) -> Result<(usize, Vec<String>), Refusal> {
     let v = input.version.as_str();
     let already = caps
         .count("units", &[("version", v)])
@@ -149,7 +201,7 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
         }
     }
     let mut rows = Vec::with_capacity(plan.units.len() - present.len().min(plan.units.len()));
-    for (key, u) in unit_keys(&plan).zip(&plan.units) {
+    for (key, u) in unit_keys(plan).zip(&plan.units) {
         if let Some(existing) = present.get(key.eid) {
             if row_key(existing).as_ref() != Some(&key) {
                 return Err(Refusal::invariant(format!(
@@ -177,34 +229,7 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
             .to_string(),
         );
     }
-    let batches = insert_batches(caps, "units", &rows, batch_size)?;
-    let inserted: u64 = batches.iter().sum();
-    let in_store = caps
-        .count("units", &[("version", v)])
-        .map_err(cap_failed("count units"))?;
-    info(
-        caps,
-        &format!(
-            "leg A: {inserted} unit(s) inserted in {} batch(es), {} already present, {in_store} in store",
-            batches.len(),
-            present.len()
-        ),
-    );
-    Ok(json!({
-        "plan_digest": plan.digest,
-        "batch_size": batch_size,
-        "batch_count": batches.len(),
-        "batches": batches.iter().take(LIST_CAP).collect::<Vec<_>>(),
-        "units_planned": plan.units.len(),
-        "units_inserted": inserted,
-        "units_already_present": present.len(),
-        "units_in_store": in_store,
-        "documents_inserted": documents_inserted,
-        "source_version_inserted": version_inserted,
-        "source_version_seq": seq,
-        "written_digest": units_digest(v, unit_keys(&plan)),
-    })
-    .to_string())
+    Ok((present.len(), rows))
 }
 
 fn stored_unit(r: &Map<String, Value>) -> Option<StoredUnit> {
@@ -311,6 +336,69 @@ pub fn run_leg_b_record<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
     .to_string())
 }
 
+/// How the unit rows read back (in seq order) differ from the plan.
+fn unit_problems(plan: &CutPlan, unit_rows: &[Option<UnitKey>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if unit_rows.len() != plan.units.len() {
+        problems.push(format!(
+            "{} unit rows, {} planned",
+            unit_rows.len(),
+            plan.units.len()
+        ));
+    }
+    for (planned, read) in unit_keys(plan).zip(unit_rows) {
+        if read.as_ref() != Some(&planned) {
+            problems.push(format!("unit {} differs from the plan", planned.eid));
+        }
+    }
+    problems
+}
+
+/// How the envelopes read back differ from one envelope per planned unit
+/// with the right id, text_sha, plan digest and source.
+fn envelope_problems(
+    input: &Input,
+    pinned: &Pinned,
+    plan: &CutPlan,
+    envs: &[Map<String, Value>],
+) -> Vec<String> {
+    let v = input.version.as_str();
+    let mut problems = Vec::new();
+    let mut by_eid: BTreeMap<&str, Vec<&Map<String, Value>>> = BTreeMap::new();
+    for e in envs {
+        by_eid
+            .entry(col_str(e, "eid").unwrap_or_default())
+            .or_default()
+            .push(e);
+    }
+    if envs.len() != plan.units.len() {
+        problems.push(format!(
+            "{} envelopes, {} units planned",
+            envs.len(),
+            plan.units.len()
+        ));
+    }
+    for u in &plan.units {
+        let ok = match by_eid.get(u.eid.as_str()).map(Vec::as_slice) {
+            Some([e]) => {
+                col_str(e, "envelope_id")
+                    == Some(envelope_id(&input.document_id, v, &u.eid).as_str())
+                    && col_str(e, "text_sha") == Some(u.text_sha.as_str())
+                    && col_str(e, "plan_digest") == Some(plan.digest.as_str())
+                    && col_str(e, "source_sha256") == Some(pinned.raw_sha256.as_str())
+            }
+            _ => false,
+        };
+        if !ok {
+            problems.push(format!(
+                "envelope of {} is missing, doubled or wrong",
+                u.eid
+            ));
+        }
+    }
+    problems
+}
+
 /// `write_verify`: re-read the version's units and envelopes (one select
 /// each) and compare them with the recomputed plan: every eid, text_sha,
 /// parent, kind, ordinal and seq; exactly one envelope per unit with the
@@ -327,58 +415,9 @@ pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
     units.sort_by_key(|r| col_u64(r, "seq"));
     envs.sort_by(|a, b| col_str(a, "envelope_id").cmp(&col_str(b, "envelope_id")));
 
-    let mut problems: Vec<String> = Vec::new();
-    let note = |p: String, problems: &mut Vec<String>| problems.push(p);
     let unit_rows: Vec<Option<UnitKey>> = units.iter().map(row_key).collect();
-    if units.len() != plan.units.len() {
-        note(
-            format!("{} unit rows, {} planned", units.len(), plan.units.len()),
-            &mut problems,
-        );
-    }
-    for (planned, read) in unit_keys(&plan).zip(&unit_rows) {
-        if read.as_ref() != Some(&planned) {
-            note(
-                format!("unit {} differs from the plan", planned.eid),
-                &mut problems,
-            );
-        }
-    }
-    let mut by_eid: BTreeMap<&str, Vec<&Map<String, Value>>> = BTreeMap::new();
-    for e in &envs {
-        by_eid
-            .entry(col_str(e, "eid").unwrap_or_default())
-            .or_default()
-            .push(e);
-    }
-    if envs.len() != plan.units.len() {
-        note(
-            format!(
-                "{} envelopes, {} units planned",
-                envs.len(),
-                plan.units.len()
-            ),
-            &mut problems,
-        );
-    }
-    for u in &plan.units {
-        let ok = match by_eid.get(u.eid.as_str()).map(Vec::as_slice) {
-            Some([e]) => {
-                col_str(e, "envelope_id")
-                    == Some(envelope_id(&input.document_id, v, &u.eid).as_str())
-                    && col_str(e, "text_sha") == Some(u.text_sha.as_str())
-                    && col_str(e, "plan_digest") == Some(plan.digest.as_str())
-                    && col_str(e, "source_sha256") == Some(pinned.raw_sha256.as_str())
-            }
-            _ => false,
-        };
-        if !ok {
-            note(
-                format!("envelope of {} is missing, doubled or wrong", u.eid),
-                &mut problems,
-            );
-        }
-    }
+    let mut problems = unit_problems(&plan, &unit_rows);
+    problems.extend(envelope_problems(input, &pinned, &plan, &envs));
     if !problems.is_empty() {
         let shown: Vec<&str> = problems.iter().take(20).map(String::as_str).collect();
         return Err(Refusal::invariant(format!(
