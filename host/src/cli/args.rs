@@ -88,6 +88,9 @@ pub enum Command {
         /// The operator's host config (TOML).
         #[arg(long, env = "PHASEHOST_CONFIG")]
         host_config: Option<PathBuf>,
+        /// Your signing key file: signs the start of every run (see `run --as`).
+        #[arg(long = "as", value_name = "KEY_FILE")]
+        as_key: Option<PathBuf>,
         /// Print one JSON line per document (for machines) instead of a table.
         #[arg(long)]
         json: bool,
@@ -119,6 +122,10 @@ pub enum Command {
         /// (documents waiting for an approval stay queued).
         #[arg(long)]
         until_idle: bool,
+        /// Your signing key file: signs the start and every resume of the
+        /// runs this worker drives (see `run --as`).
+        #[arg(long = "as", value_name = "KEY_FILE")]
+        as_key: Option<PathBuf>,
         /// Print one JSON line per processed document (for machines).
         #[arg(long)]
         json: bool,

@@ -98,6 +98,7 @@ pub fn run_batch(
     queue: &Queue,
     live: bool,
     host_config: Option<&Path>,
+    as_key: Option<&Path>,
     mut progress: impl FnMut(usize, &BatchItem),
 ) -> Vec<BatchItem> {
     let mut items = Vec::new();
@@ -107,7 +108,7 @@ pub fn run_batch(
             source: source.clone(),
             live,
             host_config: host_config.map(Path::to_path_buf),
-            as_key: None,
+            as_key: as_key.map(Path::to_path_buf),
         };
         let item = match super::start(&request) {
             Ok(report) => BatchItem {

@@ -42,6 +42,8 @@ pub struct WorkerOptions {
     /// Exit when nothing is claimable and no other worker holds a lease
     /// (documents waiting for an approval do not keep the worker alive).
     pub until_idle: bool,
+    /// The operator's key (`--as`): signs each run it starts and resumes.
+    pub as_key: Option<PathBuf>,
 }
 
 /// What became of one claimed document.
@@ -347,7 +349,7 @@ fn run_claim(
         source: PathBuf::from(&claim.source_path),
         live: options.live,
         host_config: options.host_config.clone(),
-        as_key: None,
+        as_key: options.as_key.clone(),
     };
     let mut attach = |run_id: &str| {
         queue
@@ -399,7 +401,7 @@ fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBo
         run_folder: folder.root().to_path_buf(),
         plan: options.plan.clone(),
         host_config: options.host_config.clone(),
-        as_key: None,
+        as_key: options.as_key.clone(),
     };
     match super::resume_with(&request, Some(lost.clone())) {
         Ok(report) => step_of(report.outcome),

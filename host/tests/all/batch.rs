@@ -57,6 +57,7 @@ fn each_document_waits_at_its_own_gate() {
         &load_queue(&path).unwrap(),
         true,
         Some(&iu.host_config),
+        None,
         |_, _| {},
     );
     assert_eq!(items.len(), 2);

@@ -212,3 +212,50 @@ fn keygen_records_the_holder_and_status_names_the_approvers() {
         "{status}"
     );
 }
+
+/// `batch --as` signs the start of every run it begins; without a key a
+/// plan that requires a signed start refuses each document.
+#[test]
+fn a_batch_signs_every_start_with_the_operators_key() {
+    use phasehost::run::batch::{load_queue, run_batch};
+    let p = Pipeline::team(&[ANA], "require_signed_start = true");
+    let second = p.dir().join("doc-2.txt");
+    std::fs::copy(&p.source, &second).unwrap();
+    let queue = p.dir().join("queue.toml");
+    std::fs::write(
+        &queue,
+        format!(
+            "plan = {:?}\n[[documents]]\nsource = {:?}\n[[documents]]\nsource = {:?}\n",
+            p.plan.path.display().to_string(),
+            p.source.display().to_string(),
+            second.display().to_string()
+        ),
+    )
+    .unwrap();
+    let queue = load_queue(&queue).unwrap();
+    let unsigned = run_batch(&queue, false, Some(&p.host_config), None, |_, _| {});
+    assert!(
+        unsigned.iter().all(
+            |i| matches!(&i.outcome, Outcome::Stopped(s) if s.code == StopCode::StartUnsigned)
+        ),
+        "{unsigned:?}"
+    );
+    let signed = run_batch(
+        &queue,
+        false,
+        Some(&p.host_config),
+        Some(&p.key_of("ana")),
+        |_, _| {},
+    );
+    for item in &signed {
+        assert_paused(&item.outcome, Gate::Sg1);
+        let folder = item.folder.as_ref().unwrap();
+        let start = approval::load_start(&folder.join("start.json")).unwrap();
+        assert_eq!(
+            start.statement.key_id,
+            approval::load_signing_key(&p.key_of("ana"))
+                .unwrap()
+                .key_id()
+        );
+    }
+}

@@ -31,6 +31,7 @@ pub(super) fn run(
     queue_path: &Path,
     live: bool,
     host_config: Option<&Path>,
+    as_key: Option<&Path>,
     json_lines: bool,
 ) -> Result<i32> {
     let queue = load_queue(queue_path).map_err(anyhow::Error::new)?;
@@ -63,7 +64,7 @@ pub(super) fn run(
         });
         bar.show(index as u64 + 1, total as u64, &item.document_id);
     };
-    let items = run_batch(&queue, live, host_config, progress);
+    let items = run_batch(&queue, live, host_config, as_key, progress);
     bar.finish();
     let first_stop = items.iter().find_map(|i| match &i.outcome {
         Outcome::Stopped(stop) => Some(stop.code),

@@ -48,6 +48,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             lease_secs,
             poll_ms,
             until_idle,
+            as_key,
             json,
         } => worker::run(
             crate::run::worker::WorkerOptions {
@@ -57,6 +58,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                 lease_secs,
                 poll: std::time::Duration::from_millis(poll_ms),
                 until_idle,
+                as_key,
             },
             json,
         ),
@@ -82,8 +84,15 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             queue,
             live,
             host_config,
+            as_key,
             json,
-        } => batch::run(&queue, live, host_config.as_deref(), json),
+        } => batch::run(
+            &queue,
+            live,
+            host_config.as_deref(),
+            as_key.as_deref(),
+            json,
+        ),
         Command::Approve {
             run_folder,
             gate,
