@@ -301,6 +301,78 @@ impl StopCode {
     }
 }
 
+impl StopCode {
+    /// The stop codes as plain text for `phasehost --help`: one line per
+    /// code with its exit status and hint.
+    pub fn help_text() -> String {
+        let mut out = String::from(
+            "Exit statuses: 0 success, 2 usage error, 3 paused (waiting for an approval);\n\
+             stops (also the `code` of stop.json and of the `stop` object printed with --json):\n",
+        );
+        for code in Self::ALL {
+            out.push_str(&format!(
+                "  {:>3}  {:<24} {}\n",
+                code.exit_status(),
+                code.as_str(),
+                code.hint()
+            ));
+        }
+        out
+    }
+
+    /// The Markdown of `docs/STOP_CODES.md`, rendered from this enum (a
+    /// test keeps the file equal to it; `PHASEHOST_BLESS=1` rewrites it).
+    pub fn markdown_table() -> String {
+        let mut out = String::from(
+            "# Stop codes and exit statuses\n\n\
+             <!-- Generated from `StopCode` in host/src/stop.rs by `StopCode::markdown_table`.\n\
+             Do not edit by hand: run\n\
+             `PHASEHOST_BLESS=1 cargo test -p phasehost --lib stop::tests::stop_codes_doc_is_current`. -->\n\n\
+             Every way a run (or a command) can stop has a stable code, written in\n\
+             `stop.json` and in the `stop` object printed with `--json`, and its own\n\
+             exit status. The numbers never change. `phasehost --help` lists the\n\
+             same table; the `--json` output of each command is described in the\n\
+             README (\"Output for scripts\").\n\n\
+             | Exit status | Meaning |\n\
+             |---:|---|\n\
+             | 0 | success |\n\
+             | 2 | usage error (command line) |\n\
+             | 3 | paused: waiting for an approval |\n\n\
+             | Exit status | Code | Hint |\n\
+             |---:|---|---|\n",
+        );
+        for code in Self::ALL {
+            out.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                code.exit_status(),
+                code.as_str(),
+                markdown_cell(code.hint())
+            ));
+        }
+        out
+    }
+}
+
+/// `text` for a Markdown table cell: `|` escaped, and `<`, `>` outside code
+/// spans written as entities (else they read as HTML tags).
+fn markdown_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    for c in text.chars() {
+        match c {
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '|' => out.push_str("\\|"),
+            '<' if !in_code => out.push_str("&lt;"),
+            '>' if !in_code => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl fmt::Display for StopCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -405,6 +477,34 @@ mod tests {
         for code in StopCode::ALL {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn stop_codes_doc_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/STOP_CODES.md");
+        let want = StopCode::markdown_table();
+        if std::env::var_os("PHASEHOST_BLESS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is out of date with StopCode; regenerate it with \
+             `PHASEHOST_BLESS=1 cargo test -p phasehost --lib stop::tests::stop_codes_doc_is_current`",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn help_text_lists_every_code() {
+        let help = StopCode::help_text();
+        for code in StopCode::ALL {
+            assert!(
+                help.contains(&format!("{:>3}  {}", code.exit_status(), code.as_str())),
+                "{code}"
+            );
         }
     }
 }

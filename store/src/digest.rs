@@ -101,6 +101,45 @@ pub(crate) fn verify_chain(
     Ok(count)
 }
 
+/// Like [`verify_chain`] over `(seq, run_id, entry, prev_hash, hash)`,
+/// reporting the first broken link as data.
+pub(crate) fn check_chain(
+    rows: impl IntoIterator<Item = (i64, String, String, String, String)>,
+) -> crate::IndexCheck {
+    let mut expected_prev = String::new();
+    let mut entries = 0u64;
+    let mut first_break = None;
+    for (seq, run_id, entry, prev_hash, hash) in rows {
+        entries += 1;
+        if first_break.is_some() {
+            continue;
+        }
+        let reason = if seq != entries as i64 {
+            Some(format!("expected seq {entries}"))
+        } else if prev_hash != expected_prev {
+            Some("prev_hash is not the previous entry's hash".to_string())
+        } else if chain_hash(&prev_hash, &entry) != hash {
+            Some("hash does not match the entry".to_string())
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => {
+                first_break = Some(crate::IndexBreak {
+                    seq,
+                    run_id,
+                    reason,
+                })
+            }
+            None => expected_prev = hash,
+        }
+    }
+    crate::IndexCheck {
+        entries,
+        first_break,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

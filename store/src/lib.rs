@@ -28,6 +28,9 @@ pub use open::{StoreSpec, open};
 pub use pg::{PASSWORD_ENV_PREFIX, PgStore, PgTls, SslMode, check_password_env, pg_sslmode};
 pub use sqlite::SqliteStore;
 
+/// The schema version this code migrates to.
+pub const SCHEMA_VERSION: i64 = migrations::LATEST;
+
 /// A JSON object: one row.
 pub type Row = Map<String, Value>;
 
@@ -88,6 +91,26 @@ pub struct IndexEntry {
     pub prev_hash: String,
     /// sha256(prev_hash ‖ entry), hex.
     pub hash: String,
+}
+
+/// The first entry where the runs index's hash chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexBreak {
+    /// The entry's position (as stored).
+    pub seq: i64,
+    /// The run the entry names.
+    pub run_id: String,
+    /// What does not hold there.
+    pub reason: String,
+}
+
+/// What [`StoreBackend::check_index`] found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexCheck {
+    /// How many entries the index holds.
+    pub entries: u64,
+    /// The first broken link; `None` when the chain is intact.
+    pub first_break: Option<IndexBreak>,
 }
 
 /// A document claimed from the batch queue.
@@ -324,9 +347,18 @@ pub trait StoreBackend: HostTables + Send {
         document_id: &str,
         entry: &str,
     ) -> Result<IndexEntry, StoreError>;
+    /// The schema version found when this store connected, before it
+    /// migrated (0: a new, empty schema).
+    fn version_on_open(&self) -> i64;
+    /// The schema version now (after the migrations run on connect:
+    /// [`SCHEMA_VERSION`]).
+    fn schema_version(&mut self) -> Result<i64, StoreError>;
     /// Recompute the index's hash chain; the number of entries, or a
     /// [`StoreError::Conflict`] naming the first broken entry's seq.
     fn verify_index(&mut self) -> Result<u64, StoreError>;
+    /// Recompute the index's hash chain like [`StoreBackend::verify_index`],
+    /// reporting the first broken link (seq, run id, why) as data.
+    fn check_index(&mut self) -> Result<IndexCheck, StoreError>;
     /// Rows of `table` in `scope` matching every filter, ordered by primary
     /// key (units: by version, then `seq`).
     fn select(

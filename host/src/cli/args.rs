@@ -7,7 +7,13 @@ use std::path::PathBuf;
 /// WebAssembly components. Digests, ids and secrets are never typed on the
 /// command line: they are read from files.
 #[derive(Debug, Parser)]
-#[command(name = "phasehost", version, about, long_about = None)]
+#[command(
+    name = "phasehost",
+    version,
+    about,
+    long_about = None,
+    after_help = crate::stop::StopCode::help_text()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -24,6 +30,9 @@ pub enum Command {
     Check {
         /// The plan file (TOML).
         plan: PathBuf,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
         /// The operator's host config (TOML): where compiled components are
         /// cached (`[runtime] cache_dir`).
         #[arg(long, env = "PHASEHOST_CONFIG")]
@@ -45,11 +54,17 @@ pub enum Command {
     Pin {
         /// The plan file (TOML); rewritten in place, formatting kept.
         plan: PathBuf,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List every gate predicate and where it runs.
     Gates {
         /// The plan file (TOML).
         plan: PathBuf,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
         /// The operator's host config (TOML): where compiled components are
         /// cached (`[runtime] cache_dir`).
         #[arg(long, env = "PHASEHOST_CONFIG")]
@@ -73,6 +88,9 @@ pub enum Command {
         /// required when the plan sets `require_signed_start`.
         #[arg(long = "as", value_name = "KEY_FILE")]
         as_key: Option<PathBuf>,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Run every document of a queue file with its plan (dry-run unless --live).
     ///
@@ -155,6 +173,9 @@ pub enum Command {
         /// Your signing key file: records who resumed the run.
         #[arg(long = "as", value_name = "KEY_FILE")]
         as_key: Option<PathBuf>,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Show what an approval gate approves, from the run's evidence.
     ///
@@ -195,6 +216,9 @@ pub enum Command {
         /// `approve` asks for confirmation unless this is given).
         #[arg(long)]
         yes: bool,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Show where a run is and what to do next.
     Status {
@@ -204,6 +228,40 @@ pub enum Command {
         /// trusted keys.
         #[arg(long, env = "PHASEHOST_PLAN")]
         plan: Option<PathBuf>,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain of the store's runs index.
+    ///
+    /// Exits 0 when every entry chains to the one before;
+    /// `invariant-failed` naming the first broken link (seq, run id) when not.
+    VerifyIndex {
+        /// The plan file (TOML): its store.
+        plan: PathBuf,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the runs of a KB: document, version, mode, status and age.
+    Runs {
+        /// The KB folder, or a plan file (its `[kb]`; also used in the
+        /// next commands shown).
+        target: PathBuf,
+        /// Only the runs paused at a gate, with the command to type next.
+        #[arg(long)]
+        waiting: bool,
+        /// Print JSON (an array of runs) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// For the store's owner: create or migrate the store's schema.
+    ///
+    /// Prints the schema version before and after; running it again
+    /// changes nothing.
+    Migrate {
+        /// The plan file (TOML): its store.
+        plan: PathBuf,
     },
     /// Make an Ed25519 key pair for signing approvals.
     Keygen {
@@ -217,6 +275,9 @@ pub enum Command {
         /// File name stem (default: from the name, else `approver`).
         #[arg(long)]
         file: Option<String>,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -271,6 +332,9 @@ mod tests {
             ),
             (&["phasehost", "status", "kb/runs/x"], "Status"),
             (&["phasehost", "keygen", "--out", "keys"], "Keygen"),
+            (&["phasehost", "verify-index", "p.toml"], "VerifyIndex"),
+            (&["phasehost", "runs", "kb", "--waiting", "--json"], "Runs"),
+            (&["phasehost", "migrate", "p.toml"], "Migrate"),
         ];
         for (args, want) in table {
             let cli = Cli::try_parse_from(*args).unwrap();

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod json;
 
 pub use args::{Cli, Command};
 
@@ -14,19 +15,27 @@ use std::io::Write;
 /// and return the exit status.
 pub fn main() -> i32 {
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = json::wanted(&raw);
     if let Err(refusal) = phasehost_policy::argguard::check_args(raw.iter().skip(1)) {
-        eprintln!("phasehost: {}: {refusal}", StopCode::ArgumentRefused);
-        return StopCode::ArgumentRefused.exit_status();
+        let stop = Stop::new(StopCode::ArgumentRefused, refusal.to_string());
+        if json {
+            let _ = json::print(&json::refusal(&stop));
+        } else {
+            eprintln!("phasehost: {}: {}", stop.code, stop.message);
+            eprintln!("hint: {}", stop.code.hint());
+        }
+        return stop.code.exit_status();
     }
     let cli = Cli::parse_from(raw);
     match commands::dispatch(cli) {
         Ok(status) => status,
-        Err(error) => report(&error),
+        Err(error) => report(&error, json),
     }
 }
 
-/// Print `error` and map it to an exit status.
-fn report(error: &anyhow::Error) -> i32 {
+/// Print `error` (with `json`, as a `stop` object on stdout) and map it to
+/// an exit status.
+fn report(error: &anyhow::Error, json: bool) -> i32 {
     if let Some(io) = error.downcast_ref::<std::io::Error>()
         && io.kind() == std::io::ErrorKind::BrokenPipe
     {
@@ -36,6 +45,26 @@ fn report(error: &anyhow::Error) -> i32 {
         .chain()
         .find_map(|cause| cause.downcast_ref::<Stop>().map(|s| s.code))
         .unwrap_or(StopCode::Internal);
+    if json {
+        let phase = error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<Stop>().and_then(|s| s.phase.clone()));
+        let message: Vec<String> = error
+            .chain()
+            .map(|c| match c.downcast_ref::<Stop>() {
+                Some(stop) => stop.message.clone(),
+                None => c.to_string(),
+            })
+            .collect();
+        let stop = Stop {
+            code,
+            message: message.join(": "),
+            phase,
+        };
+        if json::print(&json::refusal(&stop)).is_ok() {
+            return code.exit_status();
+        }
+    }
     let mut stderr = std::io::stderr().lock();
     let _ = write!(stderr, "phasehost: {code}: ");
     // A stop's own Display starts with its code, already printed above.

@@ -12,6 +12,7 @@ pub mod ids;
 mod kb;
 pub mod kill_switch;
 mod ledger;
+pub mod ops;
 pub mod review;
 mod runner;
 mod secret_scan;
@@ -113,7 +114,7 @@ fn ledger(kb: &Path) -> Result<FileLedger, Stop> {
         .map_err(|e| Stop::new(StopCode::KbWriteFailed, format!("approval ledger: {e}")))
 }
 
-fn trust(plan: &Plan) -> Result<TrustStore, Stop> {
+pub(crate) fn trust(plan: &Plan) -> Result<TrustStore, Stop> {
     if plan.approvals.trusted_keys.is_empty() {
         return Ok(TrustStore::new());
     }

@@ -263,10 +263,11 @@ impl SqlStore<PgConnection> {
         if let Some(version) = self.conn.current_version()? {
             migrations::check_version(version)?;
             if version == migrations::LATEST {
+                self.version_on_open = version;
                 return Ok(());
             }
         }
-        self.own_tx("migrating", |conn| {
+        self.version_on_open = self.own_tx("migrating", |conn| {
             conn.client
                 .execute(
                     "SELECT pg_advisory_xact_lock(hashtext($1::text))",
@@ -288,8 +289,10 @@ impl SqlStore<PgConnection> {
                     0
                 }
             };
-            sql_store::apply_migrations(conn, migrations::POSTGRES, found)
-        })
+            sql_store::apply_migrations(conn, migrations::POSTGRES, found)?;
+            Ok(found)
+        })?;
+        Ok(())
     }
 }
 

@@ -170,6 +170,8 @@ pub struct SqlStore<C: Connection> {
     in_tx: bool,
     /// A failed call could not be undone: the transaction must not commit.
     aborted: bool,
+    /// The schema version found on connect, before migrating (0: new).
+    pub(crate) version_on_open: i64,
 }
 
 impl<C: Connection + std::fmt::Debug> std::fmt::Debug for SqlStore<C> {
@@ -189,6 +191,7 @@ impl<C: Connection> SqlStore<C> {
             conn,
             in_tx: false,
             aborted: false,
+            version_on_open: 0,
         }
     }
 
@@ -417,6 +420,36 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
         }
         self.own_tx("appending to the runs index", |conn| {
             append(conn, run_id, document_id, entry)
+        })
+    }
+
+    fn check_index(&mut self) -> Result<crate::IndexCheck, StoreError> {
+        use ColumnType::{Int, Text};
+        self.read(|conn| {
+            let rows = conn.query(
+                "SELECT seq, run_id, entry, prev_hash, hash FROM runs_index ORDER BY seq",
+                &[],
+                &[Int, Text, Text, Text, Text],
+            )?;
+            Ok(digest::check_chain(rows.into_iter().map(|row| {
+                let mut r = Cells::new(row);
+                (r.int(), r.text(), r.text(), r.text(), r.text())
+            })))
+        })
+    }
+
+    fn version_on_open(&self) -> i64 {
+        self.version_on_open
+    }
+
+    fn schema_version(&mut self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            let rows = conn.query(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                &[],
+                &[ColumnType::Int],
+            )?;
+            Ok(rows.into_iter().next().map_or(0, |r| Cells::new(r).int()))
         })
     }
 

@@ -47,7 +47,7 @@ impl SqlStore<SqliteConnection> {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         conn.set_prepared_statement_cache_capacity(128);
         let mut store = SqlStore::new(SqliteConnection { conn, path });
-        store.own_tx("migrating", |conn| {
+        store.version_on_open = store.own_tx("migrating", |conn| {
             conn.batch(migrations::VERSION_TABLE)?;
             let found = conn.query(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_version",
@@ -55,7 +55,8 @@ impl SqlStore<SqliteConnection> {
                 &[ColumnType::Int],
             )?;
             let found = found.into_iter().next().map_or(0, |r| Cells::new(r).int());
-            sql_store::apply_migrations(conn, migrations::SQLITE, found)
+            sql_store::apply_migrations(conn, migrations::SQLITE, found)?;
+            Ok(found)
         })?;
         Ok(store)
     }

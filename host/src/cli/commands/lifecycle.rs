@@ -1,15 +1,68 @@
 //! `run`, `resume`, `approve`, `status`, `keygen`: the life of a run.
 
 use crate::cli::args::GateArg;
+use crate::cli::json;
+use crate::plan::load_plan;
 use crate::run::state::RunState;
 use crate::run::{
     self, ApproveRequest, EXIT_PAUSED, Outcome, ResumeRequest, RunReport, StartRequest,
 };
-use crate::stop::Stop;
+use crate::stop::{Stop, StopCode};
 use anyhow::Result;
-use phasehost_policy::approval::Gate;
+use phasehost_policy::approval::{self, Gate};
+use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+
+/// The `--json` object of `run` and `resume`.
+fn run_value(folder: Option<&Path>, outcome: &Outcome) -> Value {
+    let folder = folder.map(|f| f.display().to_string());
+    match outcome {
+        Outcome::Completed => json!({
+            "outcome": "completed", "run_folder": folder, "gate": null,
+            "evidence_digest": null, "before_phase": null, "stop": null,
+        }),
+        Outcome::Paused {
+            gate,
+            evidence_digest,
+            before_phase,
+        } => json!({
+            "outcome": "paused", "run_folder": folder, "gate": gate.as_str(),
+            "evidence_digest": evidence_digest, "before_phase": before_phase, "stop": null,
+        }),
+        Outcome::Stopped(stop) => json!({
+            "outcome": "stopped", "run_folder": folder, "gate": null,
+            "evidence_digest": null, "before_phase": null, "stop": json::stop_value(stop),
+        }),
+    }
+}
+
+/// The exit status of an outcome.
+fn exit_of(outcome: &Outcome) -> i32 {
+    match outcome {
+        Outcome::Completed => 0,
+        Outcome::Paused { .. } => EXIT_PAUSED,
+        Outcome::Stopped(stop) => stop.code.exit_status(),
+    }
+}
+
+/// A run or resume: its report, or a refusal before it had one (as a
+/// `stopped` outcome with `--json`).
+fn finish(result: Result<RunReport, Stop>, folder: Option<&Path>, as_json: bool) -> Result<i32> {
+    match (result, as_json) {
+        (Ok(r), true) => {
+            json::print(&run_value(r.folder.as_deref(), &r.outcome))?;
+            Ok(exit_of(&r.outcome))
+        }
+        (Ok(r), false) => report(r),
+        (Err(stop), true) => {
+            let outcome = Outcome::Stopped(stop);
+            json::print(&run_value(folder, &outcome))?;
+            Ok(exit_of(&outcome))
+        }
+        (Err(stop), false) => Err(stop_err(stop)),
+    }
+}
 
 fn report(report: RunReport) -> Result<i32> {
     let folder = report
@@ -89,8 +142,8 @@ fn stop_err(stop: Stop) -> anyhow::Error {
     anyhow::Error::new(stop)
 }
 
-pub(super) fn run(request: StartRequest) -> Result<i32> {
-    report(run::start(&request).map_err(stop_err)?)
+pub(super) fn run(request: StartRequest, as_json: bool) -> Result<i32> {
+    finish(run::start(&request), None, as_json)
 }
 
 fn gate_of(gate: GateArg) -> Gate {
@@ -120,8 +173,9 @@ pub(super) fn review(
     Ok(0)
 }
 
-pub(super) fn resume(request: ResumeRequest) -> Result<i32> {
-    report(run::resume(&request).map_err(stop_err)?)
+pub(super) fn resume(request: ResumeRequest, as_json: bool) -> Result<i32> {
+    let result = run::resume(&request);
+    finish(result, Some(&request.run_folder), as_json)
 }
 
 pub(super) fn approve(
@@ -130,6 +184,7 @@ pub(super) fn approve(
     key: PathBuf,
     plan: PathBuf,
     yes: bool,
+    as_json: bool,
 ) -> Result<i32> {
     let request = ApproveRequest {
         run_folder,
@@ -140,18 +195,39 @@ pub(super) fn approve(
     // The approver reads what they approve before signing; on a terminal
     // they confirm it (unless --yes).
     let ask = !yes && std::io::stdin().is_terminal();
+    // With --json, stdout carries only the JSON object: the review and the
+    // question go to stderr.
     let mut confirm = |review: &str| {
-        print!("{review}");
+        let mut out: Box<dyn Write> = if as_json {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
+        };
+        let _ = write!(out, "{review}");
         if !ask {
             return true;
         }
-        print!("\nSign this approval? [y/N] ");
-        let _ = std::io::stdout().flush();
+        let _ = write!(out, "\nSign this approval? [y/N] ");
+        let _ = out.flush();
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).is_ok()
             && matches!(answer.trim(), "y" | "Y" | "yes")
     };
     let approved = run::approve_with(&request, &mut confirm).map_err(stop_err)?;
+    if as_json {
+        json::print(&json!({
+            "run_folder": request.run_folder,
+            "gate": request.gate.as_str(),
+            "file": approved.file,
+            "signer": approved.signer,
+            "approvals": approved.approvals,
+            "quorum": approved.quorum,
+            "gate_open": approved.approvals >= approved.quorum as usize,
+            "review": approved.review,
+            "requeued": approved.requeued,
+        }))?;
+        return Ok(0);
+    }
     println!(
         "\napproval written: {} (signed by {}; review {})",
         approved.file.display(),
@@ -179,9 +255,83 @@ pub(super) fn approve(
     Ok(0)
 }
 
-pub(super) fn status(run_folder: &Path, plan: Option<&Path>) -> Result<i32> {
-    print!("{}", run::status(run_folder, plan).map_err(stop_err)?);
+pub(super) fn status(run_folder: &Path, plan: Option<&Path>, as_json: bool) -> Result<i32> {
+    if as_json {
+        json::print(&status_value(run_folder, plan).map_err(stop_err)?)?;
+    } else {
+        print!("{}", run::status(run_folder, plan).map_err(stop_err)?);
+    }
     Ok(0)
+}
+
+/// The `--json` object of `status`: the run's state, its signed start and
+/// its approvals (each checked against the plan's trusted keys when
+/// `plan` is given; `valid` is null otherwise).
+fn status_value(run_folder: &Path, plan: Option<&Path>) -> Result<Value, Stop> {
+    let folder = run::RunFolder::open(run_folder)?;
+    let state = RunState::load(folder.root())?;
+    let trust = match plan {
+        Some(plan) => {
+            Some(run::trust(&load_plan(plan).map_err(|e| {
+                Stop::new(StopCode::PlanInvalid, e.to_string())
+            })?)?)
+        }
+        None => None,
+    };
+    let mut value =
+        serde_json::to_value(&state).map_err(|e| Stop::new(StopCode::Internal, e.to_string()))?;
+    value["run_folder"] = json!(run_folder);
+    value["checked"] = json!(trust.is_some());
+    value["started_by"] = match approval::load_start(&folder.start_file()) {
+        Err(_) => Value::Null,
+        Ok(signed) => {
+            let key = &signed.statement.key_id;
+            let (valid, error) = match &trust {
+                None => (None, None),
+                Some(trust) => match approval::verify_start(&signed, trust) {
+                    Ok(st) if st.run_id == state.run_id => (Some(true), None),
+                    Ok(_) => (Some(false), Some("signed for another run".to_string())),
+                    Err(e) => (Some(false), Some(e.to_string())),
+                },
+            };
+            json!({
+                "key_id": key,
+                "signer": trust.as_ref().map(|t| t.describe(key)),
+                "valid": valid,
+                "error": error,
+            })
+        }
+    };
+    let mut approvals = Vec::new();
+    for gate in [Gate::Sg1, Gate::Sg2] {
+        for path in folder.approval_files(gate).unwrap_or_default() {
+            let entry = match approval::load_approval(&path) {
+                Err(e) => json!({
+                    "gate": gate.as_str(), "file": path, "key_id": null,
+                    "signer": null, "valid": false, "error": e.to_string(),
+                }),
+                Ok(signed) => {
+                    let key = &signed.statement.key_id;
+                    let (valid, error) = match &trust {
+                        None => (None, None),
+                        Some(trust) => match approval::check_signature(&signed, trust) {
+                            Ok(()) if signed.statement.run_id == state.run_id => (Some(true), None),
+                            Ok(()) => (Some(false), Some("signed for another run".to_string())),
+                            Err(e) => (Some(false), Some(e.to_string())),
+                        },
+                    };
+                    json!({
+                        "gate": gate.as_str(), "file": path, "key_id": key,
+                        "signer": trust.as_ref().map(|t| t.describe(key)),
+                        "valid": valid, "error": error,
+                    })
+                }
+            };
+            approvals.push(entry);
+        }
+    }
+    value["approvals"] = Value::Array(approvals);
+    Ok(value)
 }
 
 /// A file stem from a holder name: `Ana Lê <ana@x>` → `ana-l`.
@@ -200,7 +350,12 @@ fn stem_of(name: &str) -> String {
     }
 }
 
-pub(super) fn keygen(out: &Path, name: Option<&str>, file: Option<&str>) -> Result<i32> {
+pub(super) fn keygen(
+    out: &Path,
+    name: Option<&str>,
+    file: Option<&str>,
+    as_json: bool,
+) -> Result<i32> {
     std::fs::create_dir_all(out)?;
     let stem = match (file, name) {
         (Some(file), _) => file.to_string(),
@@ -208,6 +363,15 @@ pub(super) fn keygen(out: &Path, name: Option<&str>, file: Option<&str>) -> Resu
         (None, None) => "approver".into(),
     };
     let paths = phasehost_policy::approval::write_held_key_files(out, &stem, name)?;
+    if as_json {
+        json::print(&json!({
+            "signing_key": paths.signing_key,
+            "public_key": paths.public_key,
+            "key_id": paths.key_id,
+            "holder": name,
+        }))?;
+        return Ok(0);
+    }
     println!(
         "signing key (keep private): {}",
         paths.signing_key.display()

@@ -4,9 +4,12 @@ mod audit;
 mod batch;
 mod check;
 mod gates;
+mod index;
 mod lifecycle;
+mod migrate;
 mod pin;
 mod progress;
+mod runs;
 mod worker;
 
 use super::{Cli, Command};
@@ -20,27 +23,39 @@ use std::path::Path;
 /// Run the parsed command; returns the exit status.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Check { plan, host_config } => check::run(&plan, host_config.as_deref()),
+        Command::Check {
+            plan,
+            host_config,
+            json,
+        } => check::run(&plan, host_config.as_deref(), json),
         Command::Audit {
             plan,
             json,
             host_config,
         } => audit::run(&plan, json, host_config.as_deref()),
-        Command::Pin { plan } => pin::run(&plan),
-        Command::Gates { plan, host_config } => gates::run(&plan, host_config.as_deref()),
+        Command::Pin { plan, json } => pin::run(&plan, json),
+        Command::Gates {
+            plan,
+            host_config,
+            json,
+        } => gates::run(&plan, host_config.as_deref(), json),
         Command::Run {
             plan,
             source,
             live,
             host_config,
             as_key,
-        } => lifecycle::run(crate::run::StartRequest {
-            plan,
-            source,
-            live,
-            host_config,
-            as_key,
-        }),
+            json,
+        } => lifecycle::run(
+            crate::run::StartRequest {
+                plan,
+                source,
+                live,
+                host_config,
+                as_key,
+            },
+            json,
+        ),
         Command::Worker {
             plan,
             live,
@@ -68,12 +83,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             plan,
             host_config,
             as_key,
-        } => lifecycle::resume(crate::run::ResumeRequest {
-            run_folder,
-            plan,
-            host_config,
-            as_key,
-        }),
+            json,
+        } => lifecycle::resume(
+            crate::run::ResumeRequest {
+                run_folder,
+                plan,
+                host_config,
+                as_key,
+            },
+            json,
+        ),
         Command::Review {
             run_folder,
             plan,
@@ -99,11 +118,26 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             key,
             plan,
             yes,
-        } => lifecycle::approve(run_folder, gate, key, plan, yes),
-        Command::Status { run_folder, plan } => lifecycle::status(&run_folder, plan.as_deref()),
-        Command::Keygen { out, name, file } => {
-            lifecycle::keygen(&out, name.as_deref(), file.as_deref())
-        }
+            json,
+        } => lifecycle::approve(run_folder, gate, key, plan, yes, json),
+        Command::Status {
+            run_folder,
+            plan,
+            json,
+        } => lifecycle::status(&run_folder, plan.as_deref(), json),
+        Command::VerifyIndex { plan, json } => index::run(&plan, json),
+        Command::Runs {
+            target,
+            waiting,
+            json,
+        } => runs::run(&target, waiting, json),
+        Command::Migrate { plan } => migrate::run(&plan),
+        Command::Keygen {
+            out,
+            name,
+            file,
+            json,
+        } => lifecycle::keygen(&out, name.as_deref(), file.as_deref(), json),
     }
 }
 

@@ -8,8 +8,20 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use toml_edit::{DocumentMut, value};
 
-pub(super) fn run(plan_path: &Path) -> Result<i32> {
+pub(super) fn run(plan_path: &Path, as_json: bool) -> Result<i32> {
     let changed = pin_plan(plan_path)?;
+    if as_json {
+        let pinned: Vec<_> = changed
+            .iter()
+            .map(|(name, sha)| serde_json::json!({ "name": name, "sha256": sha }))
+            .collect();
+        crate::cli::json::print(&serde_json::json!({
+            "plan": plan_path,
+            "changed": !pinned.is_empty(),
+            "pinned": pinned,
+        }))?;
+        return Ok(0);
+    }
     if changed.is_empty() {
         println!("every pin in {} is current", plan_path.display());
     }

@@ -1,0 +1,20 @@
+//! `phasehost migrate <plan>`: for the store's owner: connect and bring the
+//! schema to this phasehost's version, printing the version before and
+//! after. Idempotent: a schema already there is left alone.
+
+use crate::run::ops;
+use anyhow::Result;
+use std::path::Path;
+
+pub(super) fn run(plan: &Path) -> Result<i32> {
+    let m = ops::migrate(plan).map_err(anyhow::Error::new)?;
+    println!("store: {}", m.store);
+    println!("schema version before: {}", m.before);
+    println!("schema version after: {}", m.after);
+    if m.before == m.after {
+        println!("already at version {}: nothing to do", m.after);
+    } else {
+        println!("migrated {} -> {}", m.before, m.after);
+    }
+    Ok(0)
+}

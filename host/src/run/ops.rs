@@ -1,0 +1,235 @@
+//! The operators' commands, library side: checking the runs index's hash
+//! chain (`verify-index`), listing the run folders of a KB (`runs`) and
+//! migrating the store's schema explicitly (`migrate`).
+
+use super::state::{RunState, Status};
+use super::{RunFolder, store_open};
+use crate::plan::{Plan, load_plan};
+use crate::stop::{Stop, StopCode};
+use crate::store::{IndexCheck, StoreBackend};
+use phasehost_policy::safe_fs;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+fn plan_of(path: &Path) -> Result<Plan, Stop> {
+    load_plan(path).map_err(|e| Stop::new(StopCode::PlanInvalid, e.to_string()))
+}
+
+fn store_of(plan: &Plan) -> Result<Box<dyn StoreBackend>, Stop> {
+    store_open::open_backend(plan)?
+        .ok_or_else(|| Stop::new(StopCode::PlanInvalid, "the plan names no store ([store])"))
+}
+
+fn store_failed(what: &str, e: impl std::fmt::Display) -> Stop {
+    Stop::new(StopCode::StoreFailed, format!("{what}: {e}"))
+}
+
+/// Recompute the hash chain of the runs index of the plan's store.
+pub fn check_index(plan: &Path) -> Result<IndexCheck, Stop> {
+    let mut store = store_of(&plan_of(plan)?)?;
+    store
+        .check_index()
+        .map_err(|e| store_failed("cannot read the runs index", e))
+}
+
+/// What `migrate` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Migration {
+    /// `sqlite` or `postgres`.
+    pub store: &'static str,
+    /// The schema version before (0: a new, empty schema).
+    pub before: i64,
+    /// The schema version after.
+    pub after: i64,
+    /// The version this phasehost migrates to.
+    pub latest: i64,
+}
+
+/// Connect to the plan's store, bringing its schema to the latest version
+/// (the store migrates on connect, in one transaction; a schema already
+/// there is left alone).
+pub fn migrate(plan: &Path) -> Result<Migration, Stop> {
+    let mut store = store_of(&plan_of(plan)?)?;
+    let before = store.version_on_open();
+    let after = store
+        .schema_version()
+        .map_err(|e| store_failed("cannot read the schema version", e))?;
+    Ok(Migration {
+        store: store.kind(),
+        before,
+        after,
+        latest: crate::store::SCHEMA_VERSION,
+    })
+}
+
+/// One run folder, as `runs` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// The folder's name (the run id).
+    pub run: String,
+    /// The folder.
+    pub folder: PathBuf,
+    /// The document id (none when the state is corrupt).
+    pub document_id: Option<String>,
+    /// The version label.
+    pub version: Option<String>,
+    /// `dry` or `live`.
+    pub mode: Option<&'static str>,
+    /// `paused`, `stopped`, `completed`, `running` or `corrupt`.
+    pub status: &'static str,
+    /// The gate a paused run waits at (`sg1`, `sg2`).
+    pub gate: Option<&'static str>,
+    /// The stop code of a stopped run.
+    pub code: Option<StopCode>,
+    /// Seconds since the run started.
+    pub age_secs: Option<u64>,
+    /// For a paused run: the command to type next.
+    pub next: Option<String>,
+    /// For a corrupt one: why.
+    pub problem: Option<String>,
+}
+
+/// The KB folder and the plan file (when one was given) of `target`, a KB
+/// folder or a plan file.
+pub fn kb_of(target: &Path) -> Result<(PathBuf, Option<PathBuf>), Stop> {
+    let meta = std::fs::symlink_metadata(target).map_err(|e| {
+        Stop::new(
+            StopCode::PlanInvalid,
+            format!("cannot read {}: {e}", target.display()),
+        )
+    })?;
+    if meta.is_dir() {
+        return Ok((target.to_path_buf(), None));
+    }
+    let plan = plan_of(target)?;
+    Ok((plan.resolve(&plan.kb.path), Some(target.to_path_buf())))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunSummary {
+    let mut summary = RunSummary {
+        run: name,
+        folder: folder.to_path_buf(),
+        document_id: None,
+        version: None,
+        mode: None,
+        status: "corrupt",
+        gate: None,
+        code: None,
+        age_secs: None,
+        next: None,
+        problem: None,
+    };
+    let state = match RunFolder::open(folder).and_then(|f| RunState::load(f.root())) {
+        Ok(state) => state,
+        Err(stop) => {
+            summary.problem = Some(stop.message);
+            return summary;
+        }
+    };
+    summary.document_id = Some(state.document_id.clone());
+    summary.version = Some(state.version.clone());
+    summary.mode = Some(state.mode.as_str());
+    summary.age_secs = Some(now.saturating_sub(state.started_at));
+    summary.status = match &state.status {
+        Status::Running => "running",
+        Status::Completed => "completed",
+        Status::Stopped { code, .. } => {
+            summary.code = Some(*code);
+            "stopped"
+        }
+        Status::Paused { gate, .. } => {
+            summary.gate = Some(gate.as_str());
+            let plan = plan.map_or_else(|| "<plan>".to_string(), |p| p.display().to_string());
+            summary.next = Some(format!(
+                "phasehost approve {} --gate {} --key <key-file> --plan {plan}",
+                folder.display(),
+                gate.as_str()
+            ));
+            "paused"
+        }
+    };
+    summary
+}
+
+/// Every run folder under `<kb>/runs/`, by name; `waiting`: only the runs
+/// paused at a gate. A folder whose state cannot be read (or that is a
+/// symlink) is listed as `corrupt`; symlinks are never followed. `plan`
+/// fills in the next command of paused runs.
+pub fn list_runs(kb: &Path, plan: Option<&Path>, waiting: bool) -> Result<Vec<RunSummary>, Stop> {
+    let runs = kb.join("runs");
+    match std::fs::symlink_metadata(&runs) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        _ => safe_fs::check_real_dir(&runs).map_err(|e| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!("runs folder {}: {e}", runs.display()),
+            )
+        })?,
+    }
+    let unreadable = |e: std::io::Error| {
+        Stop::new(
+            StopCode::CorruptState,
+            format!("cannot list {}: {e}", runs.display()),
+        )
+    };
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(&runs).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        let kind = entry.file_type().map_err(unreadable)?;
+        if kind.is_file() {
+            continue;
+        }
+        entries.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    entries.sort();
+    let now = now();
+    Ok(entries
+        .into_iter()
+        .map(|(name, path)| summarize(&path, name, plan, now))
+        .filter(|s| !waiting || s.status == "paused")
+        .collect())
+}
+
+/// An age for people: `45s`, `12m`, `3h 5m`, `2d 4h`.
+pub fn age_text(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_well() {
+        assert_eq!(age_text(5), "5s");
+        assert_eq!(age_text(125), "2m");
+        assert_eq!(age_text(3 * 3600 + 300), "3h 5m");
+        assert_eq!(age_text(2 * 86_400 + 4 * 3600), "2d 4h");
+    }
+
+    #[test]
+    fn a_missing_runs_folder_is_no_runs_and_junk_is_corrupt() {
+        let kb = tempfile::tempdir().unwrap();
+        assert!(list_runs(kb.path(), None, false).unwrap().is_empty());
+        std::fs::create_dir_all(kb.path().join("runs/junk")).unwrap();
+        std::fs::write(kb.path().join("runs/notes.txt"), "x").unwrap();
+        let runs = list_runs(kb.path(), None, false).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, "corrupt");
+        assert!(list_runs(kb.path(), None, true).unwrap().is_empty());
+    }
+}
