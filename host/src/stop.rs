@@ -83,13 +83,16 @@ pub enum StopCode {
     /// The plan requires a signed run start (`require_signed_start`) and
     /// there is none, or it does not verify.
     StartUnsigned,
+    /// The source is not a regular file that can be read (a folder, FIFO,
+    /// device or socket, or missing).
+    BadSource,
     /// An unexpected host error.
     Internal,
 }
 
 impl StopCode {
     /// Every stop code, in declaration order.
-    pub const ALL: [StopCode; 36] = [
+    pub const ALL: [StopCode; 37] = [
         Self::InvariantFailed,
         Self::KillSwitch,
         Self::ExecutionDisabled,
@@ -125,6 +128,7 @@ impl StopCode {
         Self::ApprovalSelfReview,
         Self::ApprovalNotDistinct,
         Self::StartUnsigned,
+        Self::BadSource,
         Self::Internal,
     ];
 
@@ -166,6 +170,7 @@ impl StopCode {
             Self::ApprovalSelfReview => "approval-self-review",
             Self::ApprovalNotDistinct => "approval-not-distinct",
             Self::StartUnsigned => "start-unsigned",
+            Self::BadSource => "bad-source",
             Self::Internal => "internal",
         }
     }
@@ -212,6 +217,7 @@ impl StopCode {
             Self::ApprovalSelfReview => 42,
             Self::ApprovalNotDistinct => 43,
             Self::StartUnsigned => 44,
+            Self::BadSource => 45,
             Self::Internal => 70,
         }
     }
@@ -295,6 +301,9 @@ impl StopCode {
             }
             Self::StartUnsigned => {
                 "the plan requires a signed start: `phasehost run … --as <key-file>` with a key the plan trusts"
+            }
+            Self::BadSource => {
+                "--source must name a regular file this user can read (not a folder, FIFO, device or socket)"
             }
             Self::Internal => "a bug in phasehost; the stop document has the details",
         }
@@ -464,6 +473,7 @@ mod tests {
             (StopCode::ApprovalSelfReview, 42),
             (StopCode::ApprovalNotDistinct, 43),
             (StopCode::StartUnsigned, 44),
+            (StopCode::BadSource, 45),
             (StopCode::Internal, 70),
         ];
         assert_eq!(pinned.len(), StopCode::ALL.len());

@@ -36,7 +36,11 @@ impl Host for PhaseState {
             Level::Info => "info",
             Level::Warn => "warn",
         };
-        self.log.push(LogLine { level, message });
+        self.log.push(LogLine {
+            at: crate::run::ids::rfc3339_now(),
+            level,
+            message,
+        });
         Ok(())
     }
 }

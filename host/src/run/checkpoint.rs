@@ -145,6 +145,7 @@ impl Runner {
             phase: last.phase,
             evidence_digest: last.evidence_digest,
             document,
+            duration_ms: None,
         });
         self.state.next_phase = index + 1;
         self.state.fingerprint.store_digest = Some(last.store_digest);

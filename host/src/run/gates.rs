@@ -17,6 +17,8 @@ pub struct GateResult {
     pub holds: bool,
     /// Why.
     pub detail: String,
+    /// How long the evaluation took (host clock), in milliseconds.
+    pub ms: u64,
 }
 
 /// The loaded gate plugins and an index of their predicates.
@@ -90,6 +92,7 @@ impl GateSet {
                 )
                 .in_phase(phase));
             };
+            let started = std::time::Instant::now();
             let Verdict { holds, detail } = self.gates[index]
                 .evaluate(runtime.engine(), &name, evidence)
                 .map_err(|stop| stop.in_phase(phase))?;
@@ -105,6 +108,7 @@ impl GateSet {
                 checkpoint,
                 holds,
                 detail,
+                ms: started.elapsed().as_millis() as u64,
             });
         }
         Ok(results)

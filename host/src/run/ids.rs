@@ -14,6 +14,25 @@ pub fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// RFC 3339 UTC time with milliseconds (`2026-12-02T14:13:28.123Z`) of the
+/// host clock now (plugins never see it: their clocks are frozen).
+pub fn rfc3339_now() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let stamp = utc_stamp(now.as_secs());
+    format!(
+        "{}-{}-{}T{}:{}:{}.{:03}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        &stamp[13..15],
+        now.subsec_millis()
+    )
+}
+
 /// `YYYYMMDDTHHMMSSZ` for a Unix time.
 pub fn utc_stamp(secs: u64) -> String {
     let days = (secs / 86_400) as i64;

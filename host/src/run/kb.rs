@@ -280,8 +280,7 @@ impl RunFolder {
         let path = self.root.join("log.jsonl");
         let mut text = String::new();
         for line in lines {
-            let entry =
-                serde_json::json!({"phase": phase, "level": line.level, "message": line.message});
+            let entry = serde_json::json!({"at": line.at, "phase": phase, "level": line.level, "message": line.message});
             text.push_str(&entry.to_string());
             text.push('\n');
         }

@@ -263,6 +263,22 @@ fn sign_statement(
     })
 }
 
+/// The source must be a regular file (a folder, FIFO, device or socket is
+/// refused before anything else, never waited on).
+fn check_source(source: &Path) -> Result<(), Stop> {
+    match std::fs::metadata(source) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(Stop::new(
+            StopCode::BadSource,
+            format!("{} is not a regular file", source.display()),
+        )),
+        Err(e) => Err(Stop::new(
+            StopCode::BadSource,
+            format!("cannot read source {}: {e}", source.display()),
+        )),
+    }
+}
+
 /// Refuse a live run the operator's host config does not allow now.
 fn check_live(host: &HostConfig, kill: &KillSwitch) -> Result<(), Stop> {
     if !host.execution.enabled {
@@ -288,6 +304,7 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
         check_live(&host, &kill)?;
     }
     let starter = operator_key(&plan, request.as_key.as_deref())?;
+    check_source(&request.source)?;
     let document_id = ids::document_id(&request.source)?;
     let fingerprint = fingerprint::inputs(&plan, &request.plan, &request.source)?;
     let run_id = ids::new_run_id(

@@ -383,22 +383,29 @@ impl Runner {
                 Err(outcome) => return Ok(Some(outcome)),
             }
         }
+        let phase_started = std::time::Instant::now();
+        let started_at = super::ids::rfc3339_now();
         let before =
             self.gates
                 .check(&self.runtime, name, "before", &spec.gates_before, evidence)?;
         if !dry {
             self.with_store(|s| s.begin())?;
         }
+        let evidence_in: usize = evidence.iter().map(|(_, json)| json.len()).sum();
+        let plugin_started = std::time::Instant::now();
         let PluginOutput {
             value,
             mut log,
             rerun,
             denied,
         } = self.run_plugin(index, &spec, evidence)?;
+        let plugin_ms = plugin_started.elapsed().as_millis() as u64;
+        let log_bytes: usize = log.iter().map(|l| l.message.len()).sum();
         if let Some(denied) = &denied {
             // `on_denied = "record"`: the calls are in the log and the
             // evidence document, never silent.
             log.push(crate::runtime::state::LogLine {
+                at: super::ids::rfc3339_now(),
                 level: "warn",
                 message: format!("host: denied capability calls: {denied}"),
             });
@@ -452,6 +459,16 @@ impl Runner {
                     "inputs_added": inputs_added,
                     "runs_index": index_entry,
                     "denied_calls": denied,
+                    "timing": {
+                        "started_at": started_at,
+                        "plugin_ms": plugin_ms,
+                        "phase_ms": phase_started.elapsed().as_millis() as u64,
+                    },
+                    "bytes": {
+                        "evidence_in": evidence_in,
+                        "evidence_out": json_text.len(),
+                        "log": log_bytes,
+                    },
                 }),
             )?;
         }
@@ -471,6 +488,7 @@ impl Runner {
                 phase: name.to_string(),
                 evidence_digest: digest,
                 document,
+                duration_ms: Some(phase_started.elapsed().as_millis() as u64),
             });
         }
         self.state.next_phase = index + 1;

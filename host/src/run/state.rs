@@ -86,6 +86,9 @@ pub struct PhaseRecord {
     pub evidence_digest: String,
     /// The evidence document in the run folder.
     pub document: String,
+    /// How long the phase took, gates included (host clock), in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// The state of one run.
@@ -321,6 +324,7 @@ mod tests {
             phase: "mark".into(),
             evidence_digest: "ab".into(),
             document: "evidence/01-mark.json".into(),
+            duration_ms: None,
         });
         state.save(dir.path()).unwrap();
         assert_eq!(

@@ -71,6 +71,8 @@ pub struct RunServices {
 /// One log line a plugin emitted (already scanned).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LogLine {
+    /// When the host received it (RFC 3339, host clock).
+    pub at: String,
     /// debug / info / warn
     pub level: &'static str,
     /// The text.
