@@ -63,6 +63,7 @@ pub fn parse_plan(text: &str, path: &Path) -> Result<Plan, PlanError> {
     })?;
     plan.source_path = path.to_path_buf();
     plan.phase_lines = phase_lines(text);
+    plan.approval_lines = approval_lines(text);
     validate(&plan).map_err(|message| PlanError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -255,6 +256,23 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
 }
 
 /// The line of each `[[phases]]` header, keyed by the phase name that follows it.
+/// The lines of `[approvals]` and `[approvals.<gate>]` headers.
+fn approval_lines(text: &str) -> BTreeMap<String, usize> {
+    let mut lines = BTreeMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed == "[approvals]" {
+            lines.insert("approvals".to_string(), index + 1);
+        } else if let Some(gate) = trimmed
+            .strip_prefix("[approvals.")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            lines.insert(gate.trim().to_string(), index + 1);
+        }
+    }
+    lines
+}
+
 fn phase_lines(text: &str) -> BTreeMap<String, usize> {
     let mut lines = BTreeMap::new();
     let mut header_line = None;

@@ -42,6 +42,10 @@ pub struct Plan {
     /// 1-based line of each phase's `[[phases]]` header (set by the loader).
     #[serde(skip)]
     pub phase_lines: BTreeMap<String, usize>,
+    /// 1-based line of `[approvals]` (key `approvals`) and of each
+    /// `[approvals.<gate>]` table (key `sg1`, `sg2`), set by the loader.
+    #[serde(skip)]
+    pub approval_lines: BTreeMap<String, usize>,
 }
 
 /// `[plan]`
@@ -393,6 +397,20 @@ impl Plan {
     /// The phase named `name`.
     pub fn phase(&self, name: &str) -> Option<&PhaseSpec> {
         self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// Where the rules of approval gate `gate` are in the plan file, for
+    /// messages: `<plan> line N` of `[approvals.<gate>]`, else of
+    /// `[approvals]`, else the plan file.
+    pub fn approval_location(&self, gate: &str) -> String {
+        match self
+            .approval_lines
+            .get(gate)
+            .or_else(|| self.approval_lines.get("approvals"))
+        {
+            Some(line) => format!("{} line {line}", self.source_path.display()),
+            None => self.source_path.display().to_string(),
+        }
     }
 
     /// The line of the plan file where phase `name` is declared (1-based).

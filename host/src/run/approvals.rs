@@ -124,6 +124,7 @@ pub fn verified_starter(
 pub fn check_duties(
     gate: Gate,
     rules: &GateRules,
+    location: &str,
     key_id: &str,
     who: &str,
     starter: Option<&str>,
@@ -134,7 +135,7 @@ pub fn check_duties(
         return Err(Stop::new(
             StopCode::ApprovalSelfReview,
             format!(
-                "{who} started this run and may not approve it ([approvals.{label}] prevent_self_review = true)"
+                "{who} started this run and may not approve it ([approvals.{label}] prevent_self_review = true, {location})"
             ),
         ));
     }
@@ -143,7 +144,7 @@ pub fn check_duties(
             return Err(Stop::new(
                 StopCode::ApprovalNotDistinct,
                 format!(
-                    "{who} approved {other} of this run, and {label} needs someone else ([approvals.{label}] distinct_from = [\"{other}\"])"
+                    "{who} approved {other} of this run, and {label} needs someone else ([approvals.{label}] distinct_from = [\"{other}\"], {location})"
                 ),
             ));
         }
@@ -241,6 +242,7 @@ impl Runner {
             check_duties(
                 gate,
                 &rules,
+                &self.plan.approval_location(gate.as_str()),
                 &key_id,
                 &self.trust.describe(&key_id),
                 starter.as_deref(),

@@ -614,6 +614,7 @@ pub fn approve_with(
     approvals::check_duties(
         gate,
         &rules,
+        &plan.approval_location(gate.as_str()),
         &key_id,
         &signer,
         starter.as_deref(),

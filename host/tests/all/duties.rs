@@ -85,6 +85,10 @@ fn whoever_started_the_run_may_not_approve_it() {
     assert_eq!(err.code, StopCode::ApprovalSelfReview, "{err}");
     assert!(err.message.contains("Ana Lê"), "{err}");
     assert!(
+        err.message.contains("plan.toml line"),
+        "names the plan line: {err}"
+    );
+    assert!(
         !approval_file(&folder, "sg1", &p.key_of("ana")).exists(),
         "nothing written"
     );
@@ -107,6 +111,16 @@ fn sg2_needs_someone_other_than_sg1s_approver_when_distinct() {
     assert_paused(&p.resume(&folder), Gate::Sg2);
     let err = approve(&folder, Gate::Sg2, &p.key_of("ana"), &p.plan.path).unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalNotDistinct, "{err}");
+    let line = std::fs::read_to_string(&p.plan.path)
+        .unwrap()
+        .lines()
+        .position(|l| l.trim() == "[approvals.sg2]")
+        .unwrap()
+        + 1;
+    assert!(
+        err.message.contains(&format!("plan.toml line {line}")),
+        "{err}"
+    );
     place_by_hand(&folder, Gate::Sg2, &p.key_of("ana"), None);
     assert_stopped(&p.resume(&folder), StopCode::ApprovalNotDistinct, &folder);
 
