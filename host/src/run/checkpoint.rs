@@ -11,7 +11,6 @@
 
 use super::runner::Runner;
 use super::state::{Mode, PhaseRecord};
-use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use crate::store::Checkpoint;
 
@@ -126,16 +125,17 @@ impl Runner {
         let index = next;
         let document = evidence_document(index, &last.phase);
         let path = self.folder.root().join(&document);
-        let doc = self.folder.read_json(&document).map_err(|_| {
-            corrupt(format!(
-                "phase `{}` committed, but its evidence {} is missing or damaged",
-                last.phase,
-                path.display()
-            ))
-        })?;
-        let digest = sha256_hex(doc["evidence"].to_string().as_bytes());
-        if digest != last.evidence_digest || doc["evidence_digest"] != last.evidence_digest.as_str()
-        {
+        let held = self
+            .folder
+            .evidence_with_digest(&document, &last.evidence_digest)
+            .map_err(|_| {
+                corrupt(format!(
+                    "phase `{}` committed, but its evidence {} is missing or damaged",
+                    last.phase,
+                    path.display()
+                ))
+            })?;
+        if held.is_none() {
             return Err(corrupt(format!(
                 "phase `{}` committed with evidence digest {}, but {document} holds another",
                 last.phase, last.evidence_digest

@@ -96,11 +96,15 @@ pub fn is_run_id(id: &str) -> bool {
             15 => b == b'Z',
             _ => b.is_ascii_digit(),
         });
-    let salt_ok = salt.len() == 8
-        && salt
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    stamp_ok && salt_ok && is_document_id(document)
+    stamp_ok && is_lower_hex(salt, 8) && is_document_id(document)
+}
+
+/// Whether `s` is exactly `len` lowercase hex characters (digests, key ids,
+/// run-id salts).
+pub fn is_lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Whether `name` is a plain name (a phase or gate name): 1–64 ASCII

@@ -138,6 +138,24 @@ impl RunFolder {
         Self::open(&runs.join(run_id))
     }
 
+    /// The `evidence` value of evidence document `document`, if it hashes
+    /// to `digest` and the document records that same digest; `None` when
+    /// it does not (the file was edited). Unreadable is `corrupt-state`.
+    pub fn evidence_with_digest(
+        &self,
+        document: &str,
+        digest: &str,
+    ) -> Result<Option<serde_json::Value>, Stop> {
+        let doc = self.read_json(document)?;
+        let value = doc
+            .get("evidence")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        let holds = crate::runtime::cache::sha256_hex(value.to_string().as_bytes()) == digest
+            && doc["evidence_digest"] == digest;
+        Ok(holds.then_some(value))
+    }
+
     /// Read a JSON document of the run folder (bounded, no symlink).
     pub fn read_json(&self, relative: &str) -> Result<serde_json::Value, Stop> {
         let path = self.root.join(relative);
@@ -217,12 +235,9 @@ impl RunFolder {
             let entry = entry.map_err(|e| refuse(format!("cannot list {}: {e}", dir.display())))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let key_ok = name.strip_suffix(".json").is_some_and(|id| {
-                id.len() == 16
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            });
+            let key_ok = name
+                .strip_suffix(".json")
+                .is_some_and(|id| super::ids::is_lower_hex(id, 16));
             if !key_ok || files.len() >= MAX_APPROVERS {
                 return Err(refuse(format!(
                     "{} holds {name:?}, which is not an approval file named <key id>.json (or there are more than {MAX_APPROVERS})",

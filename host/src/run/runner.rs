@@ -305,20 +305,18 @@ impl Runner {
     /// it hashes to the recorded digest (anything else is drift naming
     /// the file).
     fn verified_evidence(&self, record: &PhaseRecord) -> Result<Value, Stop> {
-        let doc = self.folder.read_json(&record.document)?;
-        let value = doc.get("evidence").cloned().unwrap_or(Value::Null);
-        let digest = sha256_hex(value.to_string().as_bytes());
-        if digest != record.evidence_digest || doc["evidence_digest"] != digest.as_str() {
-            return Err(Stop::new(
-                StopCode::Drift,
-                format!(
-                    "{} does not hold the evidence recorded for `{}` (its digest differs)",
-                    record.document, record.phase
-                ),
-            )
-            .in_phase(&record.phase));
-        }
-        Ok(value)
+        self.folder
+            .evidence_with_digest(&record.document, &record.evidence_digest)?
+            .ok_or_else(|| {
+                Stop::new(
+                    StopCode::Drift,
+                    format!(
+                        "{} does not hold the evidence recorded for `{}` (its digest differs)",
+                        record.document, record.phase
+                    ),
+                )
+                .in_phase(&record.phase)
+            })
     }
 
     /// A gate the run passed before: its approvals re-verified from the
@@ -694,17 +692,17 @@ pub(super) fn paused_digest_from_evidence(
                 format!("the run has no evidence of `{phase}` to approve"),
             )
         })?;
-    let doc = folder.read_json(&record.document)?;
-    let value = doc.get("evidence").cloned().unwrap_or(Value::Null);
+    let value = folder
+        .evidence_with_digest(&record.document, &record.evidence_digest)?
+        .ok_or_else(|| {
+            Stop::new(
+                StopCode::Drift,
+                format!(
+                    "{} does not hold the evidence recorded for `{phase}`",
+                    record.document
+                ),
+            )
+        })?;
     let text = value.to_string();
-    if sha256_hex(text.as_bytes()) != record.evidence_digest {
-        return Err(Stop::new(
-            StopCode::Drift,
-            format!(
-                "{} does not hold the evidence recorded for `{phase}`",
-                record.document
-            ),
-        ));
-    }
     bound_digest(binds, &[(phase.to_string(), text)]).map_err(|m| Stop::new(StopCode::Drift, m))
 }

@@ -238,9 +238,7 @@ const MAX_PHASES: usize = 1024;
 
 /// 64 lowercase hex characters.
 pub fn is_digest(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    super::ids::is_lower_hex(s, 64)
 }
 
 #[cfg(test)]
