@@ -312,6 +312,11 @@ pub trait StoreBackend: HostTables + Send {
     /// Open a transaction (one at a time; a second `begin` is
     /// [`StoreError::Invalid`]).
     fn begin(&mut self) -> Result<(), StoreError>;
+    /// Open a read-only transaction: one consistent view for the calls
+    /// until `commit`/`rollback`, without taking the write lock (SQLite
+    /// `BEGIN DEFERRED` under WAL, PostgreSQL `REPEATABLE READ READ ONLY`),
+    /// so other connections go on writing.
+    fn begin_read(&mut self) -> Result<(), StoreError>;
     /// Commit the open transaction ([`StoreError::Invalid`] when none is open).
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Roll the open transaction back (a no-op when none is open).

@@ -386,8 +386,18 @@ impl Runner {
         let before =
             self.gates
                 .check(&self.runtime, name, "before", &spec.gates_before, evidence)?;
+        // A phase that may write holds the store's write transaction while
+        // it runs; one that only reads runs in a read-only transaction and
+        // takes the write lock only to record its checkpoint, so runs of
+        // other documents (other threads of a batch, other processes) are
+        // not held up while it computes.
+        let writes = spec
+            .grants
+            .store
+            .values()
+            .any(|a| a.insert || a.update || a.delete);
         if !dry {
-            self.with_store(|s| s.begin())?;
+            self.with_store(|s| if writes { s.begin() } else { s.begin_read() })?;
         }
         let evidence_in: usize = evidence.iter().map(|(_, json)| json.len()).sum();
         let plugin_started = std::time::Instant::now();
@@ -398,6 +408,12 @@ impl Runner {
             denied,
         } = self.run_plugin(index, &spec, evidence)?;
         let plugin_ms = plugin_started.elapsed().as_millis() as u64;
+        if !dry && !writes {
+            // The plugin has read what it needed: end its read view and take
+            // the write lock for what the host records (index, checkpoint).
+            self.with_store(|s| s.commit())?;
+            self.with_store(|s| s.begin())?;
+        }
         let log_bytes: usize = log.iter().map(|l| l.message.len()).sum();
         if let Some(denied) = &denied {
             // `on_denied = "record"`: the calls are in the log and the

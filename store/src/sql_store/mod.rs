@@ -355,6 +355,16 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
         Ok(())
     }
 
+    fn begin_read(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            return Err(StoreError::Invalid("a transaction is already open".into()));
+        }
+        self.conn.batch(C::DIALECT.begin_read())?;
+        self.in_tx = true;
+        self.aborted = false;
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<(), StoreError> {
         if !self.in_tx {
             return Err(h::no_transaction());
