@@ -109,6 +109,10 @@ pub enum Command {
         /// Your signing key file: signs the start of every run (see `run --as`).
         #[arg(long = "as", value_name = "KEY_FILE")]
         as_key: Option<PathBuf>,
+        /// How many documents run at once (default: the cores this process
+        /// may use). Each still pauses at its own gates.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: Option<u16>,
         /// Print one JSON line per document (for machines) instead of a table.
         #[arg(long)]
         json: bool,

@@ -93,16 +93,20 @@ pub struct BatchItem {
     pub outcome: Outcome,
 }
 
-/// Run every document of `queue`; `progress` is called after each.
+/// Run every document of `queue`, `jobs` at a time (documents are
+/// independent: each has its own run folder, lock and store scope; the
+/// process shares one engine and one set of loaded components). `progress`
+/// is called as each finishes (from the thread that ran it, one call at a
+/// time); the items come back in queue order.
 pub fn run_batch(
     queue: &Queue,
     live: bool,
     host_config: Option<&Path>,
     as_key: Option<&Path>,
-    mut progress: impl FnMut(usize, &BatchItem),
+    jobs: usize,
+    progress: impl FnMut(usize, &BatchItem) + Send,
 ) -> Vec<BatchItem> {
-    let mut items = Vec::new();
-    for (index, (document_id, source)) in queue.documents.iter().enumerate() {
+    let run = |document_id: &String, source: &PathBuf| {
         let request = StartRequest {
             plan: queue.plan.clone(),
             source: source.clone(),
@@ -110,7 +114,7 @@ pub fn run_batch(
             host_config: host_config.map(Path::to_path_buf),
             as_key: as_key.map(Path::to_path_buf),
         };
-        let item = match super::start(&request) {
+        match super::start(&request) {
             Ok(report) => BatchItem {
                 document_id: document_id.clone(),
                 folder: report.folder,
@@ -121,9 +125,55 @@ pub fn run_batch(
                 folder: None,
                 outcome: Outcome::Stopped(stop),
             },
-        };
-        progress(index, &item);
-        items.push(item);
-    }
-    items
+        }
+    };
+    in_parallel(
+        &queue.documents,
+        jobs,
+        |_, (id, source)| run(id, source),
+        progress,
+    )
+}
+
+/// `work` on every item, `jobs` threads at a time (at least one), the
+/// results in input order; `progress` sees each result as it is made.
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(usize, &T) -> R + Sync,
+    progress: impl FnMut(usize, &R) + Send,
+) -> Vec<R> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    let progress = Mutex::new(progress);
+    let worker = || {
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(index) else { break };
+            let result = work(index, item);
+            (progress.lock().unwrap_or_else(|p| p.into_inner()))(index, &result);
+            results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
+        }
+    };
+    let threads = jobs.clamp(1, items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every item was worked on"))
+        .collect()
+}
+
+/// How many documents a batch runs at once by default: the cores this
+/// process may use.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

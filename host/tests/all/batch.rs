@@ -58,6 +58,7 @@ fn each_document_waits_at_its_own_gate() {
         true,
         Some(&iu.host_config),
         None,
+        2,
         |_, _| {},
     );
     assert_eq!(items.len(), 2);

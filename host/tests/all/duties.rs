@@ -247,7 +247,7 @@ fn a_batch_signs_every_start_with_the_operators_key() {
     )
     .unwrap();
     let queue = load_queue(&queue).unwrap();
-    let unsigned = run_batch(&queue, false, Some(&p.host_config), None, |_, _| {});
+    let unsigned = run_batch(&queue, false, Some(&p.host_config), None, 2, |_, _| {});
     assert!(
         unsigned.iter().all(
             |i| matches!(&i.outcome, Outcome::Stopped(s) if s.code == StopCode::StartUnsigned)
@@ -259,6 +259,7 @@ fn a_batch_signs_every_start_with_the_operators_key() {
         false,
         Some(&p.host_config),
         Some(&p.key_of("ana")),
+        1,
         |_, _| {},
     );
     for item in &signed {

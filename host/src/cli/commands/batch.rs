@@ -32,6 +32,7 @@ pub(super) fn run(
     live: bool,
     host_config: Option<&Path>,
     as_key: Option<&Path>,
+    jobs: Option<usize>,
     json_lines: bool,
 ) -> Result<i32> {
     let queue = load_queue(queue_path).map_err(anyhow::Error::new)?;
@@ -47,7 +48,9 @@ pub(super) fn run(
     }
     let total = queue.documents.len();
     let bar = progress::Progress::new(total as u64);
+    let mut done = 0u64;
     let progress = |index: usize, item: &BatchItem| {
+        done += 1;
         let (text, value) = describe(&item.outcome);
         let folder = item.folder.as_deref().map(|f| f.display().to_string());
         bar.suspend(|| {
@@ -62,9 +65,10 @@ pub(super) fn run(
                 );
             }
         });
-        bar.show(index as u64 + 1, total as u64, &item.document_id);
+        bar.show(done, total as u64, &item.document_id);
     };
-    let items = run_batch(&queue, live, host_config, as_key, progress);
+    let jobs = jobs.unwrap_or_else(crate::run::batch::default_jobs);
+    let items = run_batch(&queue, live, host_config, as_key, jobs, progress);
     bar.finish();
     let first_stop = items.iter().find_map(|i| match &i.outcome {
         Outcome::Stopped(stop) => Some(stop.code),

@@ -104,12 +104,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             live,
             host_config,
             as_key,
+            jobs,
             json,
         } => batch::run(
             &queue,
             live,
             host_config.as_deref(),
             as_key.as_deref(),
+            jobs.map(usize::from),
             json,
         ),
         Command::Approve {

@@ -3,12 +3,12 @@
 //! read the JSON lines on stdout).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `[#####     ] done/total label`, on stderr.
 pub(super) struct Progress {
     bar: ProgressBar,
-    shown: Cell<bool>,
+    shown: AtomicBool,
 }
 
 impl Progress {
@@ -22,7 +22,7 @@ impl Progress {
         );
         Self {
             bar,
-            shown: Cell::new(false),
+            shown: AtomicBool::new(false),
         }
     }
 
@@ -31,7 +31,7 @@ impl Progress {
         self.bar.set_length(total);
         self.bar.set_position(done);
         self.bar.set_message(label.to_string());
-        self.shown.set(true);
+        self.shown.store(true, Ordering::Relaxed);
     }
 
     /// Print to stdout (through `print`) with the bar cleared while it does,
@@ -43,7 +43,7 @@ impl Progress {
     /// Leave the bar as it is and the cursor on the next line (or draw
     /// nothing when there was no step).
     pub(super) fn finish(&self) {
-        if self.shown.get() {
+        if self.shown.load(Ordering::Relaxed) {
             self.bar.finish();
         } else {
             self.bar.finish_and_clear();
