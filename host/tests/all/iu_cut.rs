@@ -508,3 +508,47 @@ fn the_runs_index_chains_every_completed_run(backend: Backend) {
     }
     assert_eq!(iu.open_store().verify_index().unwrap(), 2);
 }
+
+/// The phases after SG_1 take the plan from the artifact `cutplan` put in
+/// the run folder, which lies on disk across the pause: an edit of it (here
+/// one unit's text only — the plan digest covers each unit's `text_sha`,
+/// not its text, so the digest SG_1 approved still agrees) is refused by
+/// the artifact's sha256 recorded in cutplan's evidence, before anything is
+/// written. Without that check the forged text would be stored.
+#[test]
+fn a_plan_artifact_edited_during_the_pause_is_refused() {
+    let iu = IuCut::new(|_| {});
+    let report = run::start(&StartRequest {
+        plan: iu.plan.clone(),
+        source: constitution(),
+        live: true,
+        host_config: Some(iu.host_config.clone()),
+        as_key: None,
+    })
+    .unwrap();
+    let folder = report.folder.unwrap();
+    assert!(
+        matches!(report.outcome, Outcome::Paused { .. }),
+        "{:?}",
+        report.outcome
+    );
+    let artifact = folder.join("artifacts/cutplan.json");
+    let mut planned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&artifact).unwrap()).unwrap();
+    let unit = &mut planned["plan"]["units"][3];
+    let forged = format!("{} (forged)", unit["text"].as_str().unwrap());
+    unit["text"] = forged.into();
+    std::fs::write(&artifact, serde_json::to_vec(&planned).unwrap()).unwrap();
+
+    crate::support::approve(&folder, approval::Gate::Sg1, &iu.key, &iu.plan).unwrap();
+    let outcome = crate::support::resume(&folder, &iu.plan, &iu.host_config)
+        .unwrap()
+        .outcome;
+    let Outcome::Stopped(stop) = outcome else {
+        panic!("expected a stop, got {outcome:?}")
+    };
+    assert_eq!(stop.code, StopCode::InvariantFailed, "{stop}");
+    assert_eq!(stop.phase.as_deref(), Some("cut_leg_a"));
+    assert!(stop.message.contains("plan artifact"), "{stop}");
+    assert_eq!(iu.query("SELECT count(*) FROM units"), 0, "nothing written");
+}

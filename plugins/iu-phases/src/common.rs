@@ -182,6 +182,85 @@ pub fn recompute<C: Caps>(
     Ok((pinned, regions, plan))
 }
 
+/// The artifact in which `cutplan` hands its plan to the phases after SG_1.
+pub const PLAN_ARTIFACT: &str = "cutplan.json";
+
+/// What `cutplan` puts in [`PLAN_ARTIFACT`]: the plan and the facts of the
+/// pinned source (its text excepted) the writing phases record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PlannedSource {
+    /// The cut plan.
+    pub plan: CutPlan,
+    /// The pinned source's facts (`normalized` is empty).
+    pub pinned: Pinned,
+    /// The first non-empty line of the text (the document's title).
+    pub title: String,
+}
+
+/// [`PlannedSource`] as `cutplan` writes it (borrowed, same fields).
+#[derive(serde::Serialize)]
+struct PlannedSourceRef<'a> {
+    plan: &'a CutPlan,
+    pinned: &'a Pinned,
+    title: String,
+}
+
+/// `cutplan`: put the plan of `pinned` into [`PLAN_ARTIFACT`]; returns the
+/// sha256 the host reports for what it stored.
+pub fn put_plan<C: Caps>(caps: &mut C, plan: &CutPlan, pinned: &Pinned) -> Result<String, Refusal> {
+    let planned = PlannedSourceRef {
+        plan,
+        pinned,
+        title: title_of(&pinned.normalized),
+    };
+    let bytes = serde_json::to_vec(&planned).expect("a plan serializes");
+    caps.put_artifact(PLAN_ARTIFACT, &bytes)
+        .map_err(cap_failed("put artifact cutplan.json"))
+}
+
+/// The plan `cutplan` derived, for the phases after SG_1, instead of
+/// deriving it again from the source. The artifact lies in the run folder
+/// across the pause, so nothing in it is trusted: it is used only when its
+/// sha256 is the one `cutplan`'s evidence recorded (evidence the host
+/// checks against the state and the store before any phase sees it), its
+/// plan digest the one `cutplan` recorded and SG_1 approved, and its source
+/// the one `source_pin` pinned.
+pub fn approved_plan<C: Caps>(ev: &EvidenceSet, caps: &mut C) -> Result<PlannedSource, Refusal> {
+    let bytes = caps
+        .get_artifact(PLAN_ARTIFACT)
+        .map_err(cap_failed("get artifact cutplan.json"))?;
+    let recorded = ev_str(ev, "cutplan", "plan_artifact_sha256")?;
+    let held = iu_core::sha256_hex(&bytes);
+    if held != recorded {
+        return Err(Refusal::invariant(format!(
+            "the plan artifact's sha256 is {held}, cutplan recorded {recorded}: it changed after cutplan ran"
+        )));
+    }
+    let planned: PlannedSource = serde_json::from_slice(&bytes)
+        .map_err(|e| Refusal::invariant(format!("the plan artifact does not parse: {e}")))?;
+    require_plan_digest(ev, &planned.plan)?;
+    let pinned_raw = ev_str(ev, "source_pin", "raw_sha256")?;
+    if planned.pinned.raw_sha256 != pinned_raw {
+        return Err(Refusal::invariant(format!(
+            "the plan was cut from source {}, source_pin pinned {pinned_raw}",
+            planned.pinned.raw_sha256
+        )));
+    }
+    Ok(planned)
+}
+
+/// The first non-empty line of the text, at most 200 characters.
+pub fn title_of(normalized: &str) -> String {
+    normalized
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
 /// Refuses unless the recomputed plan digest is the one `cutplan` recorded.
 pub fn require_plan_digest(ev: &EvidenceSet, plan: &CutPlan) -> Result<(), Refusal> {
     let recorded = ev_str(ev, "cutplan", "plan_digest")?;

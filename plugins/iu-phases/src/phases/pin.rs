@@ -157,10 +157,12 @@ pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refus
         caps,
         &format!("plan {} with {} units", plan.digest, plan.units.len()),
     );
+    let artifact_sha256 = crate::common::put_plan(caps, &plan, &pinned)?;
     Ok(json!({
         "document_id": plan.document_id,
         "version": plan.version,
         "plan_digest": plan.digest,
+        "plan_artifact_sha256": artifact_sha256,
         "units": plan.units.len(),
         "counts": plan.counts,
         "coverage_bytes": plan.coverage_bytes,

@@ -7,8 +7,8 @@ use iu_core::{CutPlan, Pinned, StoredUnit};
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    Config, LIST_CAP, cap_failed, col_str, col_u64, ev_str, evidence, info, insert_batches,
-    recompute, require_plan_digest, select_rows,
+    Config, LIST_CAP, approved_plan, cap_failed, col_str, col_u64, ev_str, evidence, info,
+    insert_batches, recompute, require_plan_digest, select_rows,
 };
 use crate::domain::{
     Diff, EnvelopeKey, UnitKey, diff_eids, envelope_id, envelopes_digest, id_digest, units_digest,
@@ -16,18 +16,6 @@ use crate::domain::{
 };
 use crate::review::{Verified, diff_field, write_verify_review};
 use crate::{Caps, Input, Refusal, RefusalKind};
-
-/// The first non-empty line of the text, at most 200 characters.
-fn title_of(normalized: &str) -> String {
-    normalized
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect()
-}
 
 fn unit_keys<'a>(plan: &'a CutPlan) -> impl Iterator<Item = UnitKey<'a>> {
     plan.units.iter().enumerate().map(|(i, u)| UnitKey {
@@ -61,8 +49,8 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
     let ev = evidence(input)?;
     let cfg = Config::parse(input)?;
     let batch_size = cfg.batch_size()?;
-    let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
-    require_plan_digest(&ev, &plan)?;
+    let planned = approved_plan(&ev, caps)?;
+    let (pinned, plan) = (&planned.pinned, &planned.plan);
     let approved = ev_str(&ev, "@sg1", "evidence_digest")?;
     if approved != plan.digest {
         return Err(Refusal::invariant(format!(
@@ -71,12 +59,12 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
         )));
     }
 
-    let documents_inserted = register_document(input, &pinned, caps)?;
-    let (seq, version_inserted) = register_version(input, &pinned, caps)?;
+    let documents_inserted = register_document(input, &planned.title, caps)?;
+    let (seq, version_inserted) = register_version(input, pinned, caps)?;
 
     // units: check what is already there, insert the rest in batches.
     let v = input.version.as_str();
-    let (present, rows) = units_to_insert(input, &plan, caps)?;
+    let (present, rows) = units_to_insert(input, plan, caps)?;
     let batches = insert_batches(caps, "units", &rows, batch_size)?;
     let inserted: u64 = batches.iter().sum();
     let in_store = caps
@@ -101,25 +89,21 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
         "documents_inserted": documents_inserted,
         "source_version_inserted": version_inserted,
         "source_version_seq": seq,
-        "written_digest": units_digest(v, unit_keys(&plan)),
+        "written_digest": units_digest(v, unit_keys(plan)),
     })
     .to_string())
 }
 
 /// The `documents` row of the run's document: inserted if absent. Returns
 /// how many rows were inserted (0 or 1).
-fn register_document<C: Caps>(
-    input: &Input,
-    pinned: &Pinned,
-    caps: &mut C,
-) -> Result<u64, Refusal> {
+fn register_document<C: Caps>(input: &Input, title: &str, caps: &mut C) -> Result<u64, Refusal> {
     let docs = select_rows(caps, "documents", &[])?;
     if !docs.is_empty() {
         return Ok(0);
     }
     let row = json!({
         "document_id": input.document_id,
-        "title": title_of(&pinned.normalized),
+        "title": title,
         "first_seen_run": input.run_id,
     })
     .to_string();
@@ -290,8 +274,8 @@ pub fn run_leg_b_record<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
     let ev = evidence(input)?;
     let cfg = Config::parse(input)?;
     let batch_size = cfg.batch_size()?;
-    let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
-    require_plan_digest(&ev, &plan)?;
+    let planned = approved_plan(&ev, caps)?;
+    let (pinned, plan) = (&planned.pinned, &planned.plan);
     let v = input.version.as_str();
     let ids: Vec<String> = plan
         .units
@@ -407,8 +391,8 @@ fn envelope_problems(
 /// `review` the SG_2 approver is shown.
 pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
     let ev = evidence(input)?;
-    let (pinned, _regions, plan) = recompute(input, &ev, caps)?;
-    require_plan_digest(&ev, &plan)?;
+    let planned = approved_plan(&ev, caps)?;
+    let (pinned, plan) = (&planned.pinned, &planned.plan);
     let v = input.version.as_str();
     let mut units = select_rows(caps, "units", &[("version", v)])?;
     let mut envs = select_rows(caps, "envelopes", &[("version", v)])?;
@@ -416,8 +400,8 @@ pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
     envs.sort_by(|a, b| col_str(a, "envelope_id").cmp(&col_str(b, "envelope_id")));
 
     let unit_rows: Vec<Option<UnitKey>> = units.iter().map(row_key).collect();
-    let mut problems = unit_problems(&plan, &unit_rows);
-    problems.extend(envelope_problems(input, &pinned, &plan, &envs));
+    let mut problems = unit_problems(plan, &unit_rows);
+    problems.extend(envelope_problems(input, pinned, plan, &envs));
     if !problems.is_empty() {
         let shown: Vec<&str> = problems.iter().take(20).map(String::as_str).collect();
         return Err(Refusal::invariant(format!(
