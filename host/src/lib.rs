@@ -9,6 +9,7 @@ pub mod audit;
 mod bindings;
 mod caps;
 pub mod cli;
+pub mod export;
 pub mod fsutil;
 pub mod plan;
 pub mod run;

@@ -86,13 +86,18 @@ pub enum StopCode {
     /// The source is not a regular file that can be read (a folder, FIFO,
     /// device or socket, or missing).
     BadSource,
+    /// `phasehost export` refused: the document or version is not in the
+    /// store, a row cannot be exported as it is (a text whose sha256 is not
+    /// its `text_sha`, a character XML 1.0 cannot carry, a broken tree), or
+    /// the output file exists.
+    ExportRefused,
     /// An unexpected host error.
     Internal,
 }
 
 impl StopCode {
     /// Every stop code, in declaration order.
-    pub const ALL: [StopCode; 37] = [
+    pub const ALL: [StopCode; 38] = [
         Self::InvariantFailed,
         Self::KillSwitch,
         Self::ExecutionDisabled,
@@ -129,6 +134,7 @@ impl StopCode {
         Self::ApprovalNotDistinct,
         Self::StartUnsigned,
         Self::BadSource,
+        Self::ExportRefused,
         Self::Internal,
     ];
 
@@ -171,6 +177,7 @@ impl StopCode {
             Self::ApprovalNotDistinct => "approval-not-distinct",
             Self::StartUnsigned => "start-unsigned",
             Self::BadSource => "bad-source",
+            Self::ExportRefused => "export-refused",
             Self::Internal => "internal",
         }
     }
@@ -218,6 +225,7 @@ impl StopCode {
             Self::ApprovalNotDistinct => 43,
             Self::StartUnsigned => 44,
             Self::BadSource => 45,
+            Self::ExportRefused => 46,
             Self::Internal => 70,
         }
     }
@@ -304,6 +312,9 @@ impl StopCode {
             }
             Self::BadSource => {
                 "--source must name a regular file this user can read (not a folder, FIFO, device or socket)"
+            }
+            Self::ExportRefused => {
+                "nothing was written; the message names the row or file: fix the store (a new run of the document) or choose another --out"
             }
             Self::Internal => "a bug in phasehost; the stop document has the details",
         }
@@ -474,6 +485,7 @@ mod tests {
             (StopCode::ApprovalNotDistinct, 43),
             (StopCode::StartUnsigned, 44),
             (StopCode::BadSource, 45),
+            (StopCode::ExportRefused, 46),
             (StopCode::Internal, 70),
         ];
         assert_eq!(pinned.len(), StopCode::ALL.len());

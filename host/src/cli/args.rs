@@ -267,6 +267,39 @@ pub enum Command {
         /// The plan file (TOML): its store.
         plan: PathBuf,
     },
+    /// Write one version of a document of the store as Akoma Ntoso 3.0 XML
+    /// or JSON (see docs/EXPORT.md).
+    ///
+    /// The store's rows are checked first (each text's sha256 against its
+    /// `text_sha`, characters XML cannot carry, the tree); a refusal writes
+    /// nothing. `--out` must not exist: an export never overwrites a file.
+    Export {
+        /// The plan file (TOML): its store.
+        #[arg(long, env = "PHASEHOST_PLAN")]
+        plan: PathBuf,
+        /// The document id (the source file's stem, e.g. `hien-phap`).
+        #[arg(long)]
+        document: String,
+        /// The version label (default: the version in force).
+        #[arg(long)]
+        version: Option<String>,
+        /// `akn` (Akoma Ntoso 3.0 XML) or `json`.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+        /// The work's date, YYYY-MM-DD (default: the first "ngày D tháng M
+        /// năm YYYY" of the preamble, else of the closing).
+        #[arg(long)]
+        work_date: Option<String>,
+        /// The operator's host config (TOML).
+        #[arg(long, env = "PHASEHOST_CONFIG")]
+        host_config: Option<PathBuf>,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make an Ed25519 key pair for signing approvals.
     Keygen {
         /// Folder to write `<name>.key` (private, mode 0600) and `<name>.pub`.
@@ -283,6 +316,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The format of `phasehost export`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Akoma Ntoso 3.0 XML.
+    Akn,
+    /// JSON (`phasehost-export/v1`).
+    Json,
 }
 
 /// An approval gate.
@@ -339,6 +381,21 @@ mod tests {
             (&["phasehost", "verify-index", "p.toml"], "VerifyIndex"),
             (&["phasehost", "runs", "kb", "--waiting", "--json"], "Runs"),
             (&["phasehost", "migrate", "p.toml"], "Migrate"),
+            (
+                &[
+                    "phasehost",
+                    "export",
+                    "--plan",
+                    "p.toml",
+                    "--document",
+                    "hien-phap",
+                    "--format",
+                    "akn",
+                    "--out",
+                    "out.xml",
+                ],
+                "Export",
+            ),
         ];
         for (args, want) in table {
             let cli = Cli::try_parse_from(*args).unwrap();

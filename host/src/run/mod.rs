@@ -17,7 +17,7 @@ pub mod review;
 mod runner;
 mod secret_scan;
 pub mod state;
-mod store_open;
+pub(crate) mod store_open;
 pub mod worker;
 
 pub use gates::GateSet;

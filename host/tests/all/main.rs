@@ -8,6 +8,7 @@ mod cli_json;
 mod compile_cache;
 mod corpus;
 mod duties;
+mod export;
 mod fuzz_run_folder;
 mod hostile_output;
 mod iu_cut;

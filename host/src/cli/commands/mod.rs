@@ -3,6 +3,7 @@
 mod audit;
 mod batch;
 mod check;
+mod export;
 mod gates;
 mod index;
 mod lifecycle;
@@ -134,6 +135,30 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             json,
         } => runs::run(&target, waiting, json),
         Command::Migrate { plan } => migrate::run(&plan),
+        Command::Export {
+            plan,
+            document,
+            version,
+            format,
+            out,
+            work_date,
+            host_config,
+            json,
+        } => export::run(
+            crate::export::ExportRequest {
+                plan,
+                host_config,
+                document,
+                version,
+                work_date,
+                format: match format {
+                    super::args::ExportFormat::Akn => crate::export::Format::Akn,
+                    super::args::ExportFormat::Json => crate::export::Format::Json,
+                },
+                out,
+            },
+            json,
+        ),
         Command::Keygen {
             out,
             name,
