@@ -26,15 +26,27 @@ pub(super) fn evidence_document(index: usize, phase: &str) -> String {
 impl Runner {
     /// Inside the phase's open transaction: record the phase as committed,
     /// with the store digest after its writes. Returns that digest (None
-    /// without a store).
+    /// without a store). A phase that could not write (`unchanged`) leaves
+    /// the digest this run recorded after its last write, when there is
+    /// one, instead of reading every row of the document again; a change
+    /// made to the document by anyone else in between then shows as drift
+    /// on the next resume rather than being folded into the checkpoint.
     pub(super) fn record_checkpoint(
         &self,
         index: usize,
         phase: &str,
         evidence_digest: &str,
+        unchanged: bool,
     ) -> Result<Option<String>, Stop> {
-        let Some(store_digest) = self.store_digest()? else {
-            return Ok(None);
+        let known = unchanged
+            .then(|| self.state.fingerprint.store_digest.clone())
+            .flatten();
+        let store_digest = match known {
+            Some(digest) => digest,
+            None => match self.store_digest()? {
+                Some(digest) => digest,
+                None => return Ok(None),
+            },
         };
         let checkpoint = Checkpoint {
             run_id: self.state.run_id.clone(),

@@ -489,7 +489,7 @@ impl Runner {
         let store_digest = if dry {
             None
         } else {
-            self.record_checkpoint(index, name, &digest)?
+            self.record_checkpoint(index, name, &digest, !writes)?
         };
         if !dry {
             self.commit(name)?;

@@ -128,11 +128,16 @@ fn the_batch_command_prints_a_json_line_per_document() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout
+    let mut lines: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2, "{stdout}");
+    // Documents run in parallel: a line is printed as each one finishes,
+    // `index` is its place in the queue.
+    lines.sort_by_key(|l| l["index"].as_u64());
+    assert_eq!(lines[0]["index"], 1);
+    assert_eq!(lines[0]["document_id"], "hien-phap");
     assert_eq!(lines[0]["outcome"]["status"], "paused");
     assert_eq!(lines[1]["outcome"]["code"], "empty-source");
     assert_eq!(out.status.code(), Some(StopCode::EmptySource.exit_status()));
