@@ -490,6 +490,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 table.kv th { width: 170px; background: none; color: var(--muted); font-weight: 500; }
 .holds { color: var(--ok); font-weight: 600; } .fails { color: var(--bad); font-weight: 600; }
 .muted { color: var(--muted); }
+.when { white-space: nowrap; } .small { font-size: 12px; }
+table.approvals code { overflow-wrap: anywhere; }
 .ctl { font-family: ui-monospace, monospace; font-size: 11px; background: #fde8e8; color: var(--bad);
        border: 1px solid #f5b5b5; border-radius: 3px; padding: 0 2px; margin: 0 1px; }
 .cut { color: var(--muted); font-style: italic; }
@@ -588,12 +590,12 @@ fn finished(model: &Model) -> Markup {
             Some(at) => recorded_time(at),
             None => html! { span.muted { "not recorded (stop.json has no time)" } },
         },
-        Status::Paused { gate, .. } => {
-            match model.pauses.iter().rev().find(|p| p.gate == *gate) {
-                Some(p) => html! { span.muted { "not finished; paused since " } (recorded_time(&p.at)) },
-                None => html! { span.muted { "not finished" } },
+        Status::Paused { gate, .. } => match model.pauses.iter().rev().find(|p| p.gate == *gate) {
+            Some(p) => {
+                html! { span.muted { "not finished; paused since " } (recorded_time(&p.at)) }
             }
-        }
+            None => html! { span.muted { "not finished" } },
+        },
         Status::Running => html! { span.muted { "not finished" } },
     }
 }
@@ -753,7 +755,7 @@ fn timeline(model: &Model) -> Markup {
                 tr {
                     td.num { (phase.index + 1) }
                     td { code { (phase.name) } }
-                    td { @match phase.started_at() { Some(at) => (recorded_time(at)), None => span.muted { "—" } } }
+                    td.when { @match phase.started_at() { Some(at) => (recorded_time(at)), None => span.muted { "—" } } }
                     td.num { (opt(phase.total_ms())) }
                     td.num { (opt(phase.plugin_ms())) }
                     td.num { (phase.gates().count()) }
@@ -777,9 +779,9 @@ fn approvals(model: &Model) -> Markup {
         @if model.approvals.is_empty() {
             p.muted { "No approval file in the run folder." }
         } @else {
-            table {
+            table.approvals {
                 tr {
-                    th { "gate" } th { "approver" } th { "key id" } th { "signed" } th { "waited" }
+                    th { "gate" } th { "approver (key id)" } th { "signed" } th { "waited" }
                     th { "accepted" } th { "binds" } th { "review signed" }
                 }
                 @for a in &model.approvals {
@@ -789,11 +791,11 @@ fn approvals(model: &Model) -> Markup {
                             Some((Some(holder), _)) => (text(holder)),
                             Some((None, _)) => span.muted { "no holder name on the key" },
                             None => span.muted { "not recorded (the gate has not opened on it)" },
-                        } }
-                        td { code { (text(&a.key_id)) } }
-                        td { (unix_time(a.issued_at)) br; span.muted { "valid until " (unix_time(a.expires_at)) } }
+                        }
+                        br; code.small { (text(&a.key_id)) } }
+                        td.when { (unix_time(a.issued_at)) br; span.muted.small { "valid until " (unix_time(a.expires_at)) } }
                         td { @match a.wait_secs() {
-                            Some(secs) if secs >= 0 => { b { (duration(secs as u64)) } br; span.muted { "paused " (recorded_time(&a.paused.as_ref().map(|p| p.at.clone()).unwrap_or_default())) } }
+                            Some(secs) if secs >= 0 => { b { (duration(secs as u64)) } br; span.muted.small { "paused " (recorded_time(&a.paused.as_ref().map(|p| p.at.clone()).unwrap_or_default())) } }
                             Some(secs) => span.warn { "signed " (duration(secs.unsigned_abs())) " before the recorded pause (clock skew)" },
                             None => span.muted { "not recorded (no pause record for this digest)" },
                         } }

@@ -70,7 +70,8 @@ pub fn render(input: &ReviewInput<'_>) -> String {
 /// the cursor, recolour or reorder what a person reads (also used by the
 /// run report, which shows such characters as visible escapes).
 pub(crate) fn is_control_or_bidi(c: char) -> bool {
-    let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let bidi =
+        matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     c.is_control() || bidi
 }
 

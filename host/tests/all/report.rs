@@ -49,8 +49,8 @@ fn evidence_docs(folder: &Path) -> Vec<(String, Value)> {
         .phases
         .iter()
         .map(|r| {
-            let doc = serde_json::from_slice(&std::fs::read(folder.join(&r.document)).unwrap())
-                .unwrap();
+            let doc =
+                serde_json::from_slice(&std::fs::read(folder.join(&r.document)).unwrap()).unwrap();
             (r.phase.clone(), doc)
         })
         .collect()
@@ -122,7 +122,10 @@ fn a_completed_dry_run_report_shows_every_phase_predicate_approval_and_the_timel
     let html = String::from_utf8(bytes).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..80]);
     assert!(!html.contains("<script"), "no script");
-    assert!(!html.contains("src=") && !html.contains("href="), "nothing loaded");
+    assert!(
+        !html.contains("src=") && !html.contains("href="),
+        "nothing loaded"
+    );
 
     let state = RunState::load(&folder).unwrap();
     assert_eq!(state.phases.len(), 11);
@@ -137,7 +140,10 @@ fn a_completed_dry_run_report_shows_every_phase_predicate_approval_and_the_timel
         let label = format!("{:02} {}", index + 1, record.phase);
         assert!(svg.contains(&label), "no bar label {label}");
         let ms = record.duration_ms.unwrap();
-        assert!(svg.contains(&format!(">{ms} ms  (gates ")), "no {ms} ms for {label}");
+        assert!(
+            svg.contains(&format!(">{ms} ms  (gates ")),
+            "no {ms} ms for {label}"
+        );
     }
     assert!(svg.matches("<rect").count() >= state.phases.len());
 
@@ -156,7 +162,10 @@ fn a_completed_dry_run_report_shows_every_phase_predicate_approval_and_the_timel
             }
         }
     }
-    assert!(names >= 41, "iu-cut checks at least 41 predicates, saw {names}");
+    assert!(
+        names >= 41,
+        "iu-cut checks at least 41 predicates, saw {names}"
+    );
     assert!(html.contains(&format!("Gate predicates ({names} checks)")));
     assert!(!html.contains("class=\"fails\""), "every predicate held");
 
@@ -172,7 +181,10 @@ fn a_completed_dry_run_report_shows_every_phase_predicate_approval_and_the_timel
     let waits = waits(&html);
     assert_eq!(waits.len(), 2, "one wait per approval: {waits:?}");
     assert!(waits[0] >= 1, "SG_1 waited over a second: {waits:?}");
-    assert!(html.contains("cutplan.plan_digest"), "SG_1 binds the cut plan");
+    assert!(
+        html.contains("cutplan.plan_digest"),
+        "SG_1 binds the cut plan"
+    );
     assert!(html.contains("= review/sg1.md") && html.contains("= review/sg2.md"));
 
     // The review objects as the approvers saw them.
@@ -196,7 +208,12 @@ fn a_completed_dry_run_report_shows_every_phase_predicate_approval_and_the_timel
     let (status, out, _) = phasehost(&["report", s(&folder), "--json"]);
     assert_eq!(status, StopCode::KbWriteFailed.exit_status(), "{out}");
     let refusal: Value = serde_json::from_str(out.trim()).unwrap();
-    assert!(refusal["stop"]["message"].as_str().unwrap().contains("--force"));
+    assert!(
+        refusal["stop"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--force")
+    );
     let (status, _, err) = phasehost(&["report", s(&folder), "--force"]);
     assert_eq!(status, 0, "{err}");
 }
@@ -228,16 +245,23 @@ fn a_stopped_run_report_shows_the_stop_code_phase_message_and_hint() {
     assert!(html.contains("stopped: unknown-document"), "the badge");
     assert!(html.contains("<b class=\"fails\">unknown-document</b>"));
     assert!(html.contains(&escaped(&stop.message)), "the message");
-    assert!(html.contains(&escaped(StopCode::UnknownDocument.hint())), "the hint");
+    assert!(
+        html.contains(&escaped(StopCode::UnknownDocument.hint())),
+        "the hint"
+    );
     assert!(html.contains("<code>mark</code>"), "the phase");
     assert!(
         html.contains(">stopped: unknown-document</text>"),
         "the timeline's last row says the run stopped"
     );
     // stop.json records when: shown as the finish time.
-    let doc: Value = serde_json::from_slice(&std::fs::read(folder.join("stop.json")).unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("stop.json")).unwrap()).unwrap();
     let at = doc["stopped_at"].as_str().unwrap();
-    assert!(html.contains(&format!("{} {}", &at[..10], &at[11..19])), "stopped at {at}");
+    assert!(
+        html.contains(&format!("{} {}", &at[..10], &at[11..19])),
+        "stopped at {at}"
+    );
     assert!(html.contains("01 source_pin"), "the phase that ran");
     assert!(html.contains("No approval file"));
 }
@@ -251,9 +275,12 @@ fn a_hostile_run_folder_is_escaped_and_controls_are_shown_as_codes() {
     let evil = "<script>alert(1)</script>\u{202e}txt.exe<img src=x onerror=alert(2)>";
     let document = folder.join("evidence/03-beta.json");
     let mut doc: Value = serde_json::from_slice(&std::fs::read(&document).unwrap()).unwrap();
-    doc["gates_after"].as_array_mut().unwrap().push(serde_json::json!({
-        "name": "G-<b>bold</b>", "checkpoint": "after", "holds": false, "detail": evil, "ms": 1
-    }));
+    doc["gates_after"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "name": "G-<b>bold</b>", "checkpoint": "after", "holds": false, "detail": evil, "ms": 1
+        }));
     doc["evidence"]["review"] = serde_json::json!({
         "title": format!("Title {evil}"),
         "facts": [{"label": "\u{2066}label", "value": "\"quoted\" & <tag>"}],
@@ -268,7 +295,10 @@ fn a_hostile_run_folder_is_escaped_and_controls_are_shown_as_codes() {
     assert!(!html.contains("<img"), "an img tag got through");
     assert!(!html.contains("<b>bold</b>"));
     assert!(!html.contains("</table><script"));
-    assert!(!html.contains('\u{202e}') && !html.contains('\u{2066}'), "bidi got through");
+    assert!(
+        !html.contains('\u{202e}') && !html.contains('\u{2066}'),
+        "bidi got through"
+    );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains(">U+202E</span>txt.exe&lt;img src=x onerror=alert(2)&gt;"));
     assert!(html.contains(">U+2066</span>label"));

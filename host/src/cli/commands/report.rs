@@ -6,7 +6,12 @@ use anyhow::Result;
 use serde_json::json;
 use std::path::Path;
 
-pub(super) fn run(run_folder: &Path, out: Option<&Path>, force: bool, as_json: bool) -> Result<i32> {
+pub(super) fn run(
+    run_folder: &Path,
+    out: Option<&Path>,
+    force: bool,
+    as_json: bool,
+) -> Result<i32> {
     let written = crate::run::report::write(run_folder, out, force).map_err(anyhow::Error::new)?;
     if as_json {
         json::print(&json!({
