@@ -236,6 +236,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a self-contained HTML report of a run folder.
+    ///
+    /// One page, no script, nothing loaded from elsewhere (inline CSS and
+    /// SVG): the outcome, a timeline of the phases with their durations, every
+    /// gate predicate checked, the approvals (who, when, how long the gate
+    /// waited), the reviews the approvers saw, the stop and the plugins'
+    /// sha256s. Default `<run-folder>/report.html`; an existing file is
+    /// refused unless --force, and the page is written to a temp file in the
+    /// same folder and renamed into place.
+    Report {
+        /// The run folder (`<kb>/runs/<run>`).
+        run_folder: PathBuf,
+        /// Where to write the page (default `<run-folder>/report.html`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print one JSON object (`path`, `bytes`, `sha256`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the hash chain of the store's runs index.
     ///
     /// Exits 0 when every entry chains to the one before;
@@ -377,6 +399,10 @@ mod tests {
                 "Approve",
             ),
             (&["phasehost", "status", "kb/runs/x"], "Status"),
+            (
+                &["phasehost", "report", "kb/runs/x", "--out", "r.html"],
+                "Report",
+            ),
             (&["phasehost", "keygen", "--out", "keys"], "Keygen"),
             (&["phasehost", "verify-index", "p.toml"], "VerifyIndex"),
             (&["phasehost", "runs", "kb", "--waiting", "--json"], "Runs"),

@@ -13,7 +13,7 @@ use crate::runtime::state::LogLine;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::Gate;
 use phasehost_policy::safe_fs;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,7 @@ pub fn stop_document(state: &super::state::RunState, stop: &Stop) -> serde_json:
         "exit_status": stop.code.exit_status(),
         "message": stop.message,
         "hint": stop.code.hint(),
+        "stopped_at": super::ids::rfc3339_now(),
     })
 }
 
@@ -54,6 +55,26 @@ pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: 
     let _ = state.save(folder.root());
     stop
 }
+
+/// One pause of a run at an approval gate, a line of `pauses.jsonl`: when
+/// the run began to wait (host clock, RFC 3339), at which gate, before
+/// which phase, for which digest. A record for people (`phasehost report`
+/// computes approval wait times from it); nothing that opens a gate reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseRecord {
+    /// When the run paused.
+    pub at: String,
+    /// The gate it waits at.
+    pub gate: Gate,
+    /// The phase the gate stands before.
+    pub before_phase: String,
+    /// The digest an approval must bind to.
+    pub evidence_digest: String,
+}
+
+/// The largest `pauses.jsonl` read back.
+pub const MAX_PAUSES_BYTES: u64 = 1 << 20;
 
 /// A run's folder: `<kb>/runs/<run_id>/`.
 #[derive(Debug, Clone)]
@@ -269,6 +290,29 @@ impl RunFolder {
         Ok(path)
     }
 
+    /// The review of `gate` as `approve` last wrote it (`review/<gate>.md`),
+    /// if there is one. Bounded, no symlink; unreadable is `corrupt-state`.
+    pub fn read_review(&self, gate: Gate) -> Result<Option<Vec<u8>>, Stop> {
+        let path = self
+            .root
+            .join("review")
+            .join(format!("{}.md", gate.as_str()));
+        if let Err(e) = std::fs::symlink_metadata(&path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            return Ok(None);
+        }
+        safe_fs::read_regular(&path, MAX_DOCUMENT_BYTES)
+            .map(Some)
+            .map_err(|e| corrupt("cannot read", &path, e))
+    }
+
+    /// Whether the run folder holds `relative` (anything at all, a symlink
+    /// included: readers then refuse it).
+    pub fn holds(&self, relative: &str) -> bool {
+        std::fs::symlink_metadata(self.root.join(relative)).is_ok()
+    }
+
     /// The signed run start (`phasehost run --as`).
     pub fn start_file(&self) -> PathBuf {
         self.root.join("start.json")
@@ -285,6 +329,43 @@ impl RunFolder {
         let json = serde_json::to_vec_pretty(value).expect("documents serialize");
         write_atomic(&path, &json).map_err(|e| kb_error("KB document", &path, e))?;
         Ok(path)
+    }
+
+    /// Append `pause` to `pauses.jsonl` (see [`PauseRecord`]).
+    pub fn record_pause(&self, pause: &PauseRecord) -> Result<(), Stop> {
+        let path = self.root.join("pauses.jsonl");
+        let mut line = serde_json::to_string(pause).expect("a pause serializes");
+        line.push('\n');
+        let mut file = safe_fs::open_or_create_regular(&path)
+            .map_err(|e| kb_error("the pause record", &path, e))?;
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::End(0))
+            .and_then(|_| file.write_all(line.as_bytes()))
+            .and_then(|()| file.sync_data())
+            .map_err(|e| kb_error("the pause record", &path, e))
+    }
+
+    /// The run's pauses, oldest first (none when `pauses.jsonl` is missing:
+    /// a run that never paused, or one recorded before pauses were). Bounded,
+    /// no symlink; a line that is not a pause record is `corrupt-state`.
+    pub fn pauses(&self) -> Result<Vec<PauseRecord>, Stop> {
+        let path = self.root.join("pauses.jsonl");
+        if let Err(e) = std::fs::symlink_metadata(&path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            return Ok(Vec::new());
+        }
+        let bytes = safe_fs::read_regular(&path, MAX_PAUSES_BYTES)
+            .map_err(|e| corrupt("cannot read", &path, e))?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| corrupt("damaged", &path, e))?;
+        text.lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(n, line)| {
+                serde_json::from_str(line)
+                    .map_err(|e| corrupt("damaged", &path, format!("line {}: {e}", n + 1)))
+            })
+            .collect()
     }
 
     /// Append log lines of `phase` to `log.jsonl`.

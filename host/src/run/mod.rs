@@ -13,6 +13,7 @@ mod kb;
 pub mod kill_switch;
 mod ledger;
 pub mod ops;
+pub mod report;
 pub mod review;
 mod runner;
 mod secret_scan;

@@ -66,15 +66,20 @@ pub fn render(input: &ReviewInput<'_>) -> String {
     out
 }
 
+/// A control or bidirectional-formatting character: one that could move
+/// the cursor, recolour or reorder what a person reads (also used by the
+/// run report, which shows such characters as visible escapes).
+pub(crate) fn is_control_or_bidi(c: char) -> bool {
+    let bidi =
+        matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    c.is_control() || bidi
+}
+
 /// Plugin text as it may be shown on an approver's terminal: control and
-/// bidirectional-formatting characters (which could move the cursor,
-/// recolour or reorder what the approver reads) become U+FFFD.
+/// bidirectional-formatting characters become U+FFFD.
 fn clean(text: &str) -> String {
     text.chars()
-        .map(|c| {
-            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-            if c.is_control() || bidi { '\u{fffd}' } else { c }
-        })
+        .map(|c| if is_control_or_bidi(c) { '\u{fffd}' } else { c })
         .collect()
 }
 

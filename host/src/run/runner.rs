@@ -629,6 +629,12 @@ impl Runner {
             GateState::Waiting => {
                 self.rollback();
                 self.state.fingerprint.store_digest = self.store_digest()?;
+                self.folder.record_pause(&super::kb::PauseRecord {
+                    at: super::ids::rfc3339_now(),
+                    gate,
+                    before_phase: before_phase.to_string(),
+                    evidence_digest: digest.clone(),
+                })?;
                 let status = Status::Paused {
                     gate,
                     evidence_digest: digest.clone(),

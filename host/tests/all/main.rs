@@ -18,6 +18,7 @@ mod orchestrator;
 mod pg;
 mod plugins_native;
 mod postgres_e2e;
+mod report;
 mod run_record;
 mod safety;
 mod sandbox;

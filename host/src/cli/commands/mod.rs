@@ -10,6 +10,7 @@ mod lifecycle;
 mod migrate;
 mod pin;
 mod progress;
+mod report;
 mod runs;
 mod worker;
 
@@ -128,6 +129,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             plan,
             json,
         } => lifecycle::status(&run_folder, plan.as_deref(), json),
+        Command::Report {
+            run_folder,
+            out,
+            force,
+            json,
+        } => report::run(&run_folder, out.as_deref(), force, json),
         Command::VerifyIndex { plan, json } => index::run(&plan, json),
         Command::Runs {
             target,
