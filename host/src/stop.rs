@@ -274,7 +274,9 @@ impl StopCode {
                 "the document exceeds a cap; check the document or raise the plan's caps"
             }
             Self::EmptySource => "the source file is empty",
-            Self::BadEncoding => "the source must be UTF-8 text",
+            Self::BadEncoding => {
+                "the source must be UTF-8 text with no control characters but tab, CR and LF; the message names the byte offset of the first bad one"
+            }
             Self::UnknownDocument => {
                 "the source does not look like a document this plugin set knows"
             }
@@ -326,7 +328,8 @@ impl StopCode {
     /// code with its exit status and hint.
     pub fn help_text() -> String {
         let mut out = String::from(
-            "Exit statuses: 0 success, 2 usage error, 3 paused (waiting for an approval);\n\
+            "Exit statuses: 0 success, 2 usage error (with --json: a `stop` object with code `usage`),\n\
+             3 paused (waiting for an approval);\n\
              stops (also the `code` of stop.json and of the `stop` object printed with --json):\n",
         );
         for code in Self::ALL {
@@ -356,7 +359,7 @@ impl StopCode {
              | Exit status | Meaning |\n\
              |---:|---|\n\
              | 0 | success |\n\
-             | 2 | usage error (command line) |\n\
+             | 2 | usage error (command line); with `--json`, one `stop` object with code `usage` |\n\
              | 3 | paused: waiting for an approval |\n\n\
              | Exit status | Code | Hint |\n\
              |---:|---|---|\n",

@@ -22,6 +22,48 @@ pub(crate) fn refusal(stop: &Stop) -> Value {
     json!({ "outcome": "stopped", "stop": stop_value(stop) })
 }
 
+/// The code of the `stop` object for a command line clap refused (a missing
+/// or unknown argument, a bad value): not a [`crate::stop::StopCode`], since
+/// its exit status is clap's usage status 2, below the stops' 10 and up.
+pub(crate) const USAGE_CODE: &str = "usage";
+
+/// A command line clap refused, as `{"outcome":"stopped","stop":{…}}` with
+/// code [`USAGE_CODE`]: `rendered` is clap's error text; the lines before
+/// its usage line, joined and without `error: `, are the message, the usage
+/// line goes in the hint.
+pub(crate) fn usage_refusal(rendered: &str, exit_status: i32) -> Value {
+    let mut message: Vec<&str> = Vec::new();
+    let mut usage = None;
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u);
+            break;
+        }
+        if !line.starts_with("For more information") {
+            message.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    let message = if message.is_empty() {
+        "the command line was refused".to_string()
+    } else {
+        message.join(" ")
+    };
+    let hint = match usage {
+        Some(usage) => format!("usage: {usage}; see `phasehost <command> --help`"),
+        None => "see `phasehost --help` and `phasehost <command> --help`".to_string(),
+    };
+    json!({
+        "outcome": "stopped",
+        "stop": {
+            "code": USAGE_CODE,
+            "exit_status": exit_status,
+            "phase": null,
+            "message": message,
+            "hint": hint,
+        },
+    })
+}
+
 /// Print `value` as one line on stdout.
 pub(crate) fn print(value: &Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -43,6 +85,24 @@ pub(crate) fn wanted(args: &[OsString]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_usage_refusal_has_the_stop_shape() {
+        let rendered = "error: the following required arguments were not provided:\n  --source <SOURCE>\n\nUsage: phasehost run --source <SOURCE> <PLAN>\n\nFor more information, try '--help'.\n";
+        let v = usage_refusal(rendered, 2);
+        assert_eq!(v["outcome"], "stopped");
+        assert_eq!(v["stop"]["code"], "usage");
+        assert_eq!(v["stop"]["exit_status"], 2);
+        assert_eq!(v["stop"]["phase"], Value::Null);
+        assert_eq!(
+            v["stop"]["message"],
+            "the following required arguments were not provided: --source <SOURCE>"
+        );
+        assert_eq!(
+            v["stop"]["hint"],
+            "usage: phasehost run --source <SOURCE> <PLAN>; see `phasehost <command> --help`"
+        );
+    }
 
     #[test]
     fn json_is_seen_before_a_double_dash_only() {

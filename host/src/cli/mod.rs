@@ -26,11 +26,35 @@ pub fn main() -> i32 {
         }
         return stop.code.exit_status();
     }
-    let cli = Cli::parse_from(raw);
+    let cli = match Cli::try_parse_from(&raw) {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error, json),
+    };
     match commands::dispatch(cli) {
         Ok(status) => status,
         Err(error) => report(&error, json),
     }
+}
+
+/// A command line clap refused (or `--help`/`--version`): with `json` and a
+/// real usage error, one JSON refusal on stdout (code `usage`, exit status
+/// 2); else clap's own text (help and version on stdout, exit 0; errors on
+/// stderr, exit 2).
+fn usage_error(error: &clap::Error, json: bool) -> i32 {
+    use clap::error::ErrorKind;
+    let status = error.exit_code();
+    let is_help = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if json && !is_help {
+        let text = error.render().to_string();
+        if json::print(&json::usage_refusal(&text, status)).is_ok() {
+            return status;
+        }
+    }
+    let _ = error.print();
+    status
 }
 
 /// Print `error` (with `json`, as a `stop` object on stdout) and map it to

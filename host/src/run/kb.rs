@@ -36,8 +36,39 @@ pub fn stop_document(state: &super::state::RunState, stop: &Stop) -> serde_json:
 /// If the stop document cannot be written the stop becomes
 /// `kb-write-failed` (naming the stop it was writing).
 pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: Stop) -> Stop {
-    let document = stop_document(state, &stop);
-    let stop = match folder.write_json("stop.json", &document) {
+    let stop = write_stop_document(folder, &stop_document(state, &stop), stop);
+    state.status = super::state::Status::Stopped {
+        code: stop.code,
+        phase: stop.phase.clone(),
+    };
+    let _ = state.save(folder.root());
+    stop
+}
+
+/// [`write_stop`] for a run whose state could not be read (`corrupt-state`):
+/// the stop document only, naming the run by its folder; the state file is
+/// left as it is (it is not this host's to overwrite with a guess).
+pub fn write_stop_unreadable_state(folder: &RunFolder, stop: Stop) -> Stop {
+    let run_id = folder
+        .root()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let document = serde_json::json!({
+        "run_id": run_id,
+        "document_id": null,
+        "mode": null,
+        "phase": stop.phase,
+        "code": stop.code,
+        "exit_status": stop.code.exit_status(),
+        "message": stop.message,
+        "hint": stop.code.hint(),
+    });
+    write_stop_document(folder, &document, stop)
+}
+
+/// `stop.json`; a failure to write it turns `stop` into `kb-write-failed`.
+fn write_stop_document(folder: &RunFolder, document: &serde_json::Value, stop: Stop) -> Stop {
+    match folder.write_json("stop.json", document) {
         Ok(_) => stop,
         Err(kb) => Stop {
             code: StopCode::KbWriteFailed,
@@ -47,13 +78,7 @@ pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: 
             ),
             phase: stop.phase,
         },
-    };
-    state.status = super::state::Status::Stopped {
-        code: stop.code,
-        phase: stop.phase.clone(),
-    };
-    let _ = state.save(folder.root());
-    stop
+    }
 }
 
 /// One pause of a run at an approval gate, a line of `pauses.jsonl`: when

@@ -328,24 +328,35 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
         fingerprint,
         started_at: ids::now_secs(),
     };
-    let _held = folder.lock()?;
-    state.save(folder.root())?;
-    if let Some(key) = &starter {
-        sign_statement(
+    let root = folder.root().to_path_buf();
+    // From here on the run folder exists: every refusal is also its stop.json.
+    let stopped = |state: RunState, stop: Stop| -> Result<RunReport, Stop> {
+        Ok(RunReport {
+            folder: Some(root.clone()),
+            outcome: Outcome::Stopped(write_early_stop(&folder, state, stop)),
+        })
+    };
+    let _held = match folder.lock() {
+        Ok(held) => held,
+        Err(stop) => return stopped(state, stop),
+    };
+    if let Err(stop) = state.save(folder.root()) {
+        return stopped(state, stop);
+    }
+    if let Some(key) = &starter
+        && let Err(stop) = sign_statement(
             &folder.start_file(),
             key,
             &state,
             approval::StartKind::Start,
-        )?;
+        )
+    {
+        return stopped(state, stop);
     }
-    let root = folder.root().to_path_buf();
     if let Some(on_created) = hooks.on_created
         && let Err(stop) = on_created(&state.run_id)
     {
-        return Ok(RunReport {
-            folder: Some(root),
-            outcome: Outcome::Stopped(write_early_stop(&folder, state, stop)),
-        });
+        return stopped(state, stop);
     }
     let outcome = match assemble(
         plan,
@@ -413,9 +424,14 @@ pub fn resume_with(
 pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
     let lease_lost = hooks.lease_lost;
     let before_commit = hooks.before_commit;
+    // Refused without a stop document: a folder that is not a run folder,
+    // one another process holds (its run is not this process's to stop),
+    // and a run already completed or stopped (its record stands as it is).
+    // A state that cannot be read stops the run: its stop.json says so.
     let folder = RunFolder::open(&request.run_folder)?;
     let _held = folder.lock()?;
-    let state = load_state(&folder)?;
+    let state =
+        load_state(&folder).map_err(|stop| kb::write_stop_unreadable_state(&folder, stop))?;
     match &state.status {
         Status::Paused { .. } | Status::Running => {}
         Status::Completed => {

@@ -329,3 +329,90 @@ fn cli_help_lists_every_stop_code() {
         assert!(line.contains(code.hint()), "{line}");
     }
 }
+
+/// A command line clap refuses (missing or unknown argument, no command)
+/// is, with `--json`, one `stop` object with code `usage` and clap's usage
+/// exit status 2, nothing on stderr; `--help` and `--version` still print
+/// their text and exit 0; without `--json`, clap's own text on stderr.
+#[test]
+fn cli_json_usage_errors_are_one_json_refusal() {
+    let usage = |args: &[&str], needle: &str| {
+        let (status, out, err) = phasehost(args);
+        assert_eq!(status, 2, "{args:?}: {out}{err}");
+        assert_eq!(err, "", "{args:?}: nothing on stderr");
+        let value = one_object(&out);
+        assert_eq!(value["outcome"], "stopped", "{value}");
+        let stop = &value["stop"];
+        has_keys(stop, STOP_KEYS);
+        assert_eq!(stop["code"], "usage", "{value}");
+        assert_eq!(stop["exit_status"], 2);
+        assert_eq!(stop["phase"], Value::Null);
+        let message = stop["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{args:?}: {message}");
+        assert!(!message.starts_with("error:"), "{message}");
+        assert!(stop["hint"].as_str().unwrap().contains("--help"), "{value}");
+    };
+    // Missing arguments (the plan and --source).
+    usage(&["run", "--json"], "required arguments were not provided");
+    usage(&["run", "plan.toml", "--json"], "--source");
+    // An unknown argument, and an unknown command.
+    usage(
+        &["run", "plan.toml", "--source", "a.txt", "--json", "--bogus"],
+        "--bogus",
+    );
+    usage(&["frobnicate", "--json"], "frobnicate");
+    // No command at all.
+    let (status, out, _) = phasehost(&["--json"]);
+    assert_eq!(status, 2);
+    assert_eq!(one_object(&out)["stop"]["code"], "usage");
+
+    // Help and version are not errors, --json or not.
+    for args in [
+        &["run", "--help", "--json"][..],
+        &["status", "--json", "--help"][..],
+    ] {
+        let (status, out, err) = phasehost(args);
+        assert_eq!(status, 0, "{args:?}: {err}");
+        assert!(out.contains("Usage: phasehost"), "{out}");
+        assert!(serde_json::from_str::<Value>(&out).is_err(), "{out}");
+    }
+    let (status, out, _) = phasehost(&["--version", "--json"]);
+    assert_eq!(status, 0);
+    assert!(out.starts_with("phasehost "), "{out}");
+
+    // Without --json: clap's text on stderr, exit 2, nothing on stdout.
+    let (status, out, err) = phasehost(&["run"]);
+    assert_eq!(status, 2);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("required arguments") && err.contains("Usage:"),
+        "{err}"
+    );
+}
+
+/// `resume --json` on a run whose state is damaged: the refusal is the run
+/// object naming the folder, and the folder's stop.json records it.
+#[test]
+fn cli_json_resume_of_a_damaged_state_is_recorded_in_the_run_folder() {
+    let p = Pipeline::new();
+    let (folder, _) = p.start(false);
+    std::fs::write(folder.join("state.json"), "{\"format\":").unwrap();
+    let (status, out, err) = phasehost(&[
+        "resume",
+        s(&folder),
+        "--plan",
+        s(&p.plan.path),
+        "--host-config",
+        s(&p.host_config),
+        "--json",
+    ]);
+    assert_eq!(status, StopCode::CorruptState.exit_status(), "{out}{err}");
+    let value = one_object(&out);
+    has_keys(&value, RUN_KEYS);
+    assert_eq!(value["run_folder"], s(&folder));
+    assert_stop(&value, StopCode::CorruptState);
+    let stop: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("stop.json")).unwrap()).unwrap();
+    assert_eq!(stop["code"], "corrupt-state");
+    assert_eq!(stop["message"], value["stop"]["message"]);
+}

@@ -9,15 +9,25 @@ use phasehost::run::Outcome;
 use std::collections::BTreeMap;
 
 /// The files that do not cut, and why. Every other file must complete.
-pub const EXPECTED_STOPS: &[(&str, StopCode)] = &[(
-    "luat-ban-hanh-van-ban-quy-pham-phap-luat.txt",
-    StopCode::EmptySource,
-)];
+/// luat-quan-ly-thue.txt holds one invisible U+200E LEFT-TO-RIGHT MARK
+/// (line 236, inside "quản l\u{200E}ý"): the bundled plan does not allow
+/// bidi controls, so G-PLAN-NO-BIDI-CONTROLS stops it after cutplan.
+pub const EXPECTED_STOPS: &[(&str, StopCode)] = &[
+    (
+        "luat-ban-hanh-van-ban-quy-pham-phap-luat.txt",
+        StopCode::EmptySource,
+    ),
+    ("luat-quan-ly-thue.txt", StopCode::InvariantFailed),
+];
+
+/// The corpus files that cut under the bundled plan.
+pub const FILES_CUT: usize = 108;
 
 /// Units in force after cutting the whole corpus (measured with iu-core's
-/// own corpus test: 69,216 units over the 109 files that cut; the
+/// own corpus test: 69,216 units over the 109 files iu-core cuts, less the
+/// 1,222 of luat-quan-ly-thue.txt, which the bundled plan stops; the
 /// single-process run below checks it, the multi-worker run must match it).
-const CORPUS_UNITS: i64 = 69_216;
+const CORPUS_UNITS: i64 = 69_216 - 1_222;
 
 /// The 110 corpus files, sorted.
 pub fn corpus_files() -> Vec<std::path::PathBuf> {
@@ -66,12 +76,12 @@ fn every_corpus_file_cuts_or_stops_with_a_specific_code() {
         .map(|(n, c)| (n.to_string(), *c))
         .collect();
     assert_eq!(stopped, expected);
-    assert_eq!(outcomes.len() - stopped.len(), 109);
+    assert_eq!(outcomes.len() - stopped.len(), FILES_CUT);
     assert_corpus_units(&iu);
 }
 
-/// The store holds the whole corpus's units, once: 69,216 in force, one
-/// envelope each, from the 109 files that cut.
+/// The store holds the whole corpus's units, once: 67,994 in force, one
+/// envelope each, from the 108 files that cut.
 pub fn assert_corpus_units(iu: &IuCut) {
     assert_eq!(
         iu.query("SELECT count(*) FROM units WHERE status = 'in_force'"),
@@ -80,6 +90,6 @@ pub fn assert_corpus_units(iu: &IuCut) {
     assert_eq!(iu.query("SELECT count(*) FROM envelopes"), CORPUS_UNITS);
     assert_eq!(
         iu.query("SELECT count(DISTINCT document_id) FROM units"),
-        109
+        FILES_CUT as i64
     );
 }

@@ -63,6 +63,23 @@ fn a_corrupt_state_file_is_refused_on_resume() {
     let err = crate::support::resume(&folder, &p.plan.path, &p.host_config).unwrap_err();
     assert_eq!(err.code, StopCode::CorruptState);
     assert!(err.message.contains("damaged"), "{err}");
+    // The run folder records the stop; the damaged state is left as it was.
+    let stop: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("stop.json")).unwrap()).unwrap();
+    assert_eq!(stop["code"], "corrupt-state", "{stop}");
+    assert_eq!(stop["exit_status"], StopCode::CorruptState.exit_status());
+    assert_eq!(
+        stop["run_id"].as_str(),
+        folder.file_name().and_then(|n| n.to_str())
+    );
+    assert!(
+        stop["message"].as_str().unwrap().contains("damaged"),
+        "{stop}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text[..text.len() / 3]
+    );
 }
 
 #[test]

@@ -18,11 +18,19 @@ use crate::region::RegionKind;
 /// Whether `c` is a character an approver cannot see but that changes what
 /// a text says or how it is displayed: the bidirectional embeddings and
 /// overrides U+202A–U+202E, the isolates U+2066–U+2069, the marks
-/// U+200E/U+200F, and the C0 controls except tab, LF and CR.
+/// U+200E/U+200F/U+061C ([`is_bidi_control`]), and the C0 controls except
+/// tab, LF and CR (which [`crate::pin`] already refuses in a source).
 pub fn is_hidden_control(c: char) -> bool {
+    is_bidi_control(c) || (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Whether `c` is an invisible bidirectional formatting character: the
+/// embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069, and
+/// the marks U+200E, U+200F and U+061C (ARABIC LETTER MARK). They can make
+/// a text display in another order than it is stored ("Trojan source").
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c,
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-        || (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// The Unicode name of a character [`is_hidden_control`] accepts, short.
@@ -39,6 +47,7 @@ pub fn control_name(c: char) -> &'static str {
         '\u{2069}' => "POP DIRECTIONAL ISOLATE",
         '\u{200E}' => "LEFT-TO-RIGHT MARK",
         '\u{200F}' => "RIGHT-TO-LEFT MARK",
+        '\u{061C}' => "ARABIC LETTER MARK",
         _ => "C0 CONTROL",
     }
 }
@@ -346,6 +355,24 @@ mod tests {
         assert_eq!(c.first_chars[0], "U+202E RIGHT-TO-LEFT OVERRIDE");
         assert_eq!(c.by_char["U+0007"], 1);
         assert_eq!(controls("tab\tand\r\nnewline\n"), Controls::default());
+        let c = controls("x\u{061C}y\u{200E}");
+        assert_eq!((c.count, c.lines), (2, 1));
+        assert_eq!(c.first_chars[0], "U+061C ARABIC LETTER MARK");
+    }
+
+    #[test]
+    fn bidi_controls_are_exactly_the_listed_ones() {
+        let listed: Vec<u32> = (0x202A..=0x202E)
+            .chain(0x2066..=0x2069)
+            .chain([0x200E, 0x200F, 0x061C])
+            .collect();
+        for cp in 0..0x3000u32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            assert_eq!(is_bidi_control(c), listed.contains(&cp), "U+{cp:04X}");
+        }
+        assert!(!is_bidi_control('\u{0007}') && is_hidden_control('\u{0007}'));
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //!
 //! Rules (the raw SHA-256 is always over the raw bytes, untouched):
 //! 1. Empty input is refused ([`SourceError::Empty`]); bytes that are not
-//!    UTF-8 are refused with the offset of the first bad byte.
+//!    UTF-8 are refused with the offset of the first bad byte; a C0 control
+//!    character other than tab, LF and CR (U+0000–U+001F), or DEL (U+007F),
+//!    is refused with its byte offset and line ([`SourceError::ControlChar`]):
+//!    a NUL is how a UTF-16 or binary file shows itself, and no later phase
+//!    can do anything sensible with one.
 //! 2. A leading UTF-8 byte-order mark (U+FEFF) is dropped: it is an encoding
 //!    signature, not content, and would otherwise glue itself to the preamble.
 //! 3. Line endings are normalized to LF: CRLF and a lone CR both become LF,
@@ -58,8 +62,62 @@ pub enum SourceError {
         /// Offset of the first byte that is not valid UTF-8.
         valid_up_to: usize,
     },
+    /// The input holds a control character other than tab, LF and CR
+    /// (U+0000–U+001F) or DEL (U+007F).
+    ControlChar {
+        /// Offset in the raw input of the first such byte.
+        offset: usize,
+        /// Its 1-based line (LF, CRLF and a lone CR each end a line).
+        line: usize,
+        /// The byte (= the code point).
+        byte: u8,
+    },
     /// The input decodes to whitespace only.
     OnlyWhitespace,
+}
+
+/// Whether `b` is a byte [`pin`] refuses: a C0 control other than tab, LF
+/// and CR, or DEL. In UTF-8 these bytes only ever stand for themselves (every
+/// byte of a multi-byte sequence is ≥ 0x80), so a byte scan finds exactly
+/// the characters.
+pub const fn is_refused_control(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F
+}
+
+/// The short name of a refused control byte ("NUL", "ESCAPE", …).
+pub const fn control_byte_name(b: u8) -> &'static str {
+    match b {
+        0x00 => "NUL",
+        0x07 => "BELL",
+        0x08 => "BACKSPACE",
+        0x0B => "LINE TABULATION",
+        0x0C => "FORM FEED",
+        0x1A => "SUBSTITUTE",
+        0x1B => "ESCAPE",
+        0x7F => "DELETE",
+        _ => "C0 CONTROL",
+    }
+}
+
+/// The first refused control byte of `raw`: (offset, byte). One pass over
+/// the bytes, no allocation.
+pub fn first_control(raw: &[u8]) -> Option<(usize, u8)> {
+    raw.iter()
+        .position(|&b| is_refused_control(b))
+        .map(|i| (i, raw[i]))
+}
+
+/// The 1-based line of byte `offset` of `raw`, counting LF, CRLF and a lone
+/// CR as one line end each (as the normalized text will).
+fn line_of(raw: &[u8], offset: usize) -> usize {
+    let before = &raw[..offset];
+    let lf = before.iter().filter(|&&b| b == b'\n').count();
+    let lone_cr = before
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\r' && raw.get(i + 1) != Some(&b'\n'))
+        .count();
+    1 + lf + lone_cr
 }
 
 impl fmt::Display for SourceError {
@@ -69,6 +127,16 @@ impl fmt::Display for SourceError {
             SourceError::NotUtf8 { valid_up_to } => {
                 write!(f, "source is not UTF-8 (first bad byte at {valid_up_to})")
             }
+            SourceError::ControlChar { offset, line, byte } => write!(
+                f,
+                "source holds the control character U+{byte:04X} {} at byte offset {offset} (line {line}); only tab, LF and CR are allowed{}",
+                control_byte_name(*byte),
+                if *byte == 0 {
+                    " (a NUL usually means a UTF-16 or binary file: convert it to UTF-8 text)"
+                } else {
+                    ""
+                }
+            ),
             SourceError::OnlyWhitespace => f.write_str("source contains only whitespace"),
         }
     }
@@ -82,6 +150,13 @@ pub fn pin(raw: &[u8]) -> Result<Pinned, SourceError> {
     let text = core::str::from_utf8(raw).map_err(|e| SourceError::NotUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
+    if let Some((offset, byte)) = first_control(raw) {
+        return Err(SourceError::ControlChar {
+            offset,
+            line: line_of(raw, offset),
+            byte,
+        });
+    }
     let (text, bom_stripped) = match text.strip_prefix('\u{FEFF}') {
         Some(rest) => (rest, true),
         None => (text, false),
@@ -138,6 +213,7 @@ fn normalize_line_endings(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn empty_is_refused() {
@@ -149,6 +225,56 @@ mod tests {
         assert_eq!(
             pin(b"ab\xffcd"),
             Err(SourceError::NotUtf8 { valid_up_to: 2 })
+        );
+    }
+
+    fn control(raw: &[u8]) -> (usize, usize, u8) {
+        match pin(raw) {
+            Err(SourceError::ControlChar { offset, line, byte }) => (offset, line, byte),
+            other => panic!("expected a control-character refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_nul_is_refused_with_its_byte_offset_and_line() {
+        // At the start, in the middle (after a multi-byte character, so
+        // the offset is in bytes, not characters), at the end.
+        assert_eq!(control(b"\0Di\xE1\xBB\x81u 1."), (0, 1, 0));
+        let middle = "Điều 1.\nĐiều\u{0}2.\n".as_bytes();
+        assert_eq!(control(middle), (18, 2, 0));
+        assert_eq!(middle[18], 0);
+        assert_eq!(control(b"Dieu 1.\r\nabc\rdef\0"), (16, 3, 0));
+        // The first one wins; DEL and the other C0 controls too.
+        assert_eq!(control(b"a\x1b[31m\0"), (1, 1, 0x1B));
+        assert_eq!(control(b"ab\ncd\x7f"), (5, 2, 0x7F));
+        assert_eq!(control(b"\x0c"), (0, 1, 0x0C));
+        // After the BOM: the offset is in the raw bytes, BOM included.
+        assert_eq!(control(b"\xEF\xBB\xBFx\0"), (4, 1, 0));
+        let message = pin(b"abc\n\0").unwrap_err().to_string();
+        assert!(
+            message.contains("U+0000 NUL at byte offset 4 (line 2)"),
+            "{message}"
+        );
+        assert!(message.contains("UTF-16"), "{message}");
+    }
+
+    #[test]
+    fn tab_cr_and_lf_are_accepted() {
+        let p = pin(b"a\tb\r\nc\rd\n").unwrap();
+        assert_eq!(p.normalized, "a\tb\nc\nd\n");
+        assert_eq!(first_control(b"\t\r\n text \xC2\x85"), None);
+        for b in 0u8..=0x7F {
+            let refused = b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') || b == 0x7F;
+            assert_eq!(is_refused_control(b), refused, "{b:#04x}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_before_a_control() {
+        // UTF-16 with a BOM is not UTF-8 at all: that is the first complaint.
+        assert_eq!(
+            pin(b"\xff\xfeD\0"),
+            Err(SourceError::NotUtf8 { valid_up_to: 0 })
         );
     }
 

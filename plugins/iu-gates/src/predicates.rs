@@ -397,6 +397,39 @@ pub const ALL: &[Def] = &[
             Ok((d.0 && v.0, format!("{}; {}", d.1, v.1)))
         },
     },
+    Def {
+        name: "G-PLAN-NO-BIDI-CONTROLS",
+        description: "the text holds no invisible bidirectional formatting character (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), unless cutplan's config allows them (allow_bidi_controls = true)",
+        phase: "cutplan",
+        after: true,
+        check: |e| {
+            let count = at_u64(e, "cutplan", &["control_chars", "count"])?;
+            let allowed = at(e, "cutplan", &["control_chars", "allowed"])?
+                .as_bool()
+                .ok_or("`cutplan.control_chars.allowed` is not a boolean")?;
+            if count == 0 {
+                return Ok((true, "no control/bidi character".into()));
+            }
+            let first = at(e, "cutplan", &["control_chars", "first"])?
+                .as_str()
+                .unwrap_or("(not recorded)");
+            if allowed {
+                Ok((
+                    true,
+                    format!(
+                        "{count} control/bidi character(s), allowed by cutplan's config allow_bidi_controls = true; first {first}"
+                    ),
+                ))
+            } else {
+                Ok((
+                    false,
+                    format!(
+                        "{count} invisible control/bidi character(s) in the text, which can make it display in another order than it is stored; first {first}. Fix the source, or set allow_bidi_controls = true in cutplan's config"
+                    ),
+                ))
+            }
+        },
+    },
     // pre_write_backup
     Def {
         name: "G-PLAN-DIGEST-STABLE",
@@ -1018,6 +1051,36 @@ mod tests {
         let (holds, detail) = evaluate(name, &mark_absorbed(62, "true")).unwrap();
         assert!(holds, "{detail}");
         assert!(evaluate(name, &mark_absorbed(1, r#""yes""#)).is_err());
+    }
+
+    fn cutplan_controls(count: u64, allowed: &str) -> EvidenceSet {
+        let first = if count == 0 {
+            "null"
+        } else {
+            r#""line 5: U+202E RIGHT-TO-LEFT OVERRIDE""#
+        };
+        let json = format!(
+            r#"{{"control_chars":{{"count":{count},"allowed":{allowed},"first":{first}}}}}"#
+        );
+        EvidenceSet::parse([("cutplan", json.as_str())]).unwrap()
+    }
+
+    #[test]
+    fn bidi_controls_stop_the_run_unless_allowed() {
+        let name = "G-PLAN-NO-BIDI-CONTROLS";
+        assert!(evaluate(name, &cutplan_controls(0, "false")).unwrap().0);
+        let (holds, detail) = evaluate(name, &cutplan_controls(3, "false")).unwrap();
+        assert!(!holds);
+        assert!(
+            detail.starts_with("3 invisible control/bidi character(s)")
+                && detail.contains("line 5: U+202E RIGHT-TO-LEFT OVERRIDE")
+                && detail.contains("allow_bidi_controls = true"),
+            "{detail}"
+        );
+        let (holds, detail) = evaluate(name, &cutplan_controls(3, "true")).unwrap();
+        assert!(holds, "{detail}");
+        assert!(evaluate(name, &cutplan_controls(1, r#""no""#)).is_err());
+        assert!(evaluate(name, &EvidenceSet::parse([("cutplan", "{}")]).unwrap()).is_err());
     }
 
     #[test]

@@ -267,6 +267,10 @@ fn mutations() -> BTreeMap<&'static str, Mutation> {
         field("cutplan", &["version"], json!("v-other")),
     );
     m.insert(
+        "G-PLAN-NO-BIDI-CONTROLS",
+        field("cutplan", &["control_chars", "count"], json!(1)),
+    );
+    m.insert(
         "G-PLAN-DIGEST-STABLE",
         field("@cutplan-rerun", &["plan_digest"], z()),
     );
@@ -549,6 +553,32 @@ fn a_mistyped_article_number_stops_after_mark_naming_the_line() {
     let mut sp = spec("typo-allowed", true);
     sp.configs
         .insert("mark".into(), r#"{"allow_absorbed_markers":true}"#.into());
+    let rec = run_iu_cut(&mut s, &sp).unwrap_or_else(|(p, r, _)| panic!("{p}: {r}"));
+    assert_eq!(first_stop(&rec), None);
+}
+
+#[test]
+fn a_bidi_override_in_a_heading_stops_after_cutplan_unless_allowed() {
+    let text = String::from_utf8(constitution()).unwrap();
+    let at = text.find("\nĐiều 7.").unwrap() + 1;
+    let mut spoofed = text.clone();
+    spoofed.insert(at + "Điều 7.".len(), '\u{202E}');
+    let mut s = MemoryStore::new("hien-phap", spoofed.into_bytes());
+    let rec = run(&mut s, "bidi", true);
+    let (name, phase, detail) = first_stop(&rec).expect("the run must stop");
+    assert_eq!(
+        (name, phase.as_str()),
+        ("G-PLAN-NO-BIDI-CONTROLS", "cutplan")
+    );
+    assert!(
+        detail.contains("first line 70: U+202E RIGHT-TO-LEFT OVERRIDE"),
+        "{detail}"
+    );
+
+    // With cutplan's config allowing them, the run goes through every gate.
+    let mut sp = spec("bidi-allowed", true);
+    sp.configs
+        .insert("cutplan".into(), r#"{"allow_bidi_controls":true}"#.into());
     let rec = run_iu_cut(&mut s, &sp).unwrap_or_else(|(p, r, _)| panic!("{p}: {r}"));
     assert_eq!(first_stop(&rec), None);
 }

@@ -113,7 +113,8 @@ pub fn cap_failed(what: &str) -> impl FnOnce(CapError) -> Refusal + '_ {
     move |e| Refusal::new(RefusalKind::CapabilityFailed, format!("{what}: {e}"))
 }
 
-/// Reads and pins the source (empty → `empty-input`, not UTF-8 → `bad-encoding`).
+/// Reads and pins the source (empty → `empty-input`, not UTF-8 or a C0
+/// control character → `bad-encoding`, with its byte offset and line).
 pub fn read_pinned<C: Caps>(input: &Input, caps: &mut C) -> Result<Pinned, Refusal> {
     let raw = caps
         .read_source()
@@ -121,7 +122,9 @@ pub fn read_pinned<C: Caps>(input: &Input, caps: &mut C) -> Result<Pinned, Refus
     iu_core::pin(&raw).map_err(|e| {
         let kind = match e {
             SourceError::Empty | SourceError::OnlyWhitespace => RefusalKind::EmptyInput,
-            SourceError::NotUtf8 { .. } => RefusalKind::BadEncoding,
+            SourceError::NotUtf8 { .. } | SourceError::ControlChar { .. } => {
+                RefusalKind::BadEncoding
+            }
         };
         Refusal::new(
             kind,

@@ -193,15 +193,24 @@ pub fn numbering_field(plan: &CutPlan) -> Value {
 }
 
 /// The cutplan evidence's `control_chars`: how many hidden control /
-/// bidirectional characters the normalized text holds, per code point, and
-/// the first lines.
-pub fn controls_field(pinned: &Pinned) -> Value {
+/// bidirectional characters the normalized text holds, per code point, the
+/// first lines, the `first` one ("line 5: U+202E RIGHT-TO-LEFT OVERRIDE"),
+/// and `allowed` (cutplan's config `allow_bidi_controls`), which
+/// `G-PLAN-NO-BIDI-CONTROLS` reads.
+pub fn controls_field(pinned: &Pinned, allowed: bool) -> Value {
     let c = facts::controls(&pinned.normalized);
+    let first = c
+        .first_lines
+        .first()
+        .zip(c.first_chars.first())
+        .map(|(line, what)| format!("line {line}: {what}"));
     json!({
         "count": c.count,
         "lines": c.lines,
         "first_lines": c.first_lines,
         "by_char": c.by_char,
+        "first": first,
+        "allowed": allowed,
     })
 }
 
@@ -211,6 +220,7 @@ pub fn cutplan_review(
     plan: &CutPlan,
     report: &MarkReport,
     allowed: bool,
+    bidi_allowed: bool,
 ) -> Review {
     let text = &pinned.normalized;
     let index = LineIndex::new(text);
@@ -283,11 +293,16 @@ pub fn cutplan_review(
                 .map(|(c, n)| format!("{c} ×{n}"))
                 .collect();
             format!(
-                "{} on {} line(s) ({}); first on line(s) {}",
+                "{} on {} line(s) ({}); first on line(s) {}; {}",
                 controls.count,
                 controls.lines,
                 kinds.join(", "),
-                lines.join(", ")
+                lines.join(", "),
+                if bidi_allowed {
+                    "allowed by cutplan's config allow_bidi_controls = true"
+                } else {
+                    "the run stops after cutplan unless cutplan's config sets allow_bidi_controls = true"
+                }
             )
         },
     );

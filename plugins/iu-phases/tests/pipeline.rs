@@ -293,6 +293,10 @@ fn bad_sources_are_refused_with_their_kind() {
     assert_eq!(refusal_of(b"", &sp).1, RefusalKind::EmptyInput);
     assert_eq!(refusal_of(b"  \n", &sp).1, RefusalKind::EmptyInput);
     assert_eq!(refusal_of(b"\xff\xfe", &sp).1, RefusalKind::BadEncoding);
+    // A NUL stops source_pin itself, naming its byte offset and line.
+    let (p, k, m) = refusal_of("Điều 1. Một\n\0".as_bytes(), &sp);
+    assert_eq!((p.as_str(), k), ("source_pin", RefusalKind::BadEncoding));
+    assert!(m.contains("byte offset 17 (line 2)"), "{m}");
     let (p, k, _) = refusal_of("Một văn bản không có điều nào.\n".as_bytes(), &sp);
     assert_eq!((p.as_str(), k), ("mark", RefusalKind::UnknownDocument));
     let mut capped = spec("run-cap", true);

@@ -272,13 +272,13 @@ fn a_gap_and_a_repeat_are_reported_with_their_lines() {
 #[test]
 fn control_and_bidi_characters_are_reported_with_their_lines() {
     let text = "LUẬT THỬ\n\nĐiều 1. Một\n\nNội \u{202E}dung\u{202C}.\n\n\
-                Điều 2. Hai\n\nNội\u{0007} dung.\n\nĐiều 3. Ba\u{2066}\n";
+                Điều 2. Hai\n\nNội\u{061C} dung.\n\nĐiều 3. Ba\u{2066}\n";
     let rec = run_text(text);
     let plan = ev(&rec.evidence, "cutplan");
     let review = &plan["review"];
     assert_eq!(
         fact(review, "Control/bidi characters"),
-        "4 on 3 line(s) (U+0007 ×1, U+202C ×1, U+202E ×1, U+2066 ×1); first on line(s) 5, 9, 11"
+        "4 on 3 line(s) (U+061C ×1, U+202C ×1, U+202E ×1, U+2066 ×1); first on line(s) 5, 9, 11; the run stops after cutplan unless cutplan's config sets allow_bidi_controls = true"
     );
     assert_eq!(
         warnings(review),
@@ -289,7 +289,7 @@ fn control_and_bidi_characters_are_reported_with_their_lines() {
             ),
             (
                 Some(9),
-                "invisible control/bidi character U+0007 C0 CONTROL".to_string()
+                "invisible control/bidi character U+061C ARABIC LETTER MARK".to_string()
             ),
             (
                 Some(11),
@@ -302,6 +302,11 @@ fn control_and_bidi_characters_are_reported_with_their_lines() {
         serde_json::json!([5, 9, 11])
     );
     assert_eq!(plan["control_chars"]["count"], 4);
+    assert_eq!(plan["control_chars"]["allowed"], false);
+    assert_eq!(
+        plan["control_chars"]["first"],
+        "line 5: U+202E RIGHT-TO-LEFT OVERRIDE"
+    );
 }
 
 #[test]

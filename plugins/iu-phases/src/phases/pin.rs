@@ -138,11 +138,19 @@ fn absorbed_allowed(ev: &phasehost_sdk::EvidenceSet) -> bool {
         .unwrap_or(false)
 }
 
+/// The cutplan config key that lets a plan accept invisible bidirectional
+/// formatting characters in the text (`G-PLAN-NO-BIDI-CONTROLS`).
+pub const ALLOW_BIDI_CONTROLS: &str = "allow_bidi_controls";
+
 /// `cutplan`: recompute pin and mark, cut the plan; evidence is its digest,
-/// counts and coverage (the host runs it twice and compares), and the
-/// `review` the SG_1 approver is shown (see [`review::cutplan_review`]).
+/// counts and coverage (the host runs it twice and compares), the hidden
+/// control/bidi characters of the text (`control_chars`, with `allowed` =
+/// config `allow_bidi_controls`, default false; `G-PLAN-NO-BIDI-CONTROLS`
+/// stops the run on them unless allowed), and the `review` the SG_1
+/// approver is shown (see [`review::cutplan_review`]).
 pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal> {
     let ev = evidence(input)?;
+    let allow_bidi = Config::parse(input)?.flag(ALLOW_BIDI_CONTROLS)?;
     let pinned = read_pinned(input, caps)?;
     let (regions, report) = marked_report(input, &pinned, &crate::common::caps_of_mark(&ev))?;
     let plan = planned(input, &pinned, &regions)?;
@@ -172,8 +180,8 @@ pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refus
         "region_list_digest": iu_core::evidence::region_list_digest(&regions),
         "max_unit_bytes": plan.units.iter().map(|u| u.text.len()).max().map_or(Value::Null, Value::from),
         "article_numbering": review::numbering_field(&plan),
-        "control_chars": review::controls_field(&pinned),
-        "review": review::cutplan_review(&pinned, &plan, &report, absorbed_allowed(&ev)).to_json(),
+        "control_chars": review::controls_field(&pinned, allow_bidi),
+        "review": review::cutplan_review(&pinned, &plan, &report, absorbed_allowed(&ev), allow_bidi).to_json(),
     })
     .to_string())
 }

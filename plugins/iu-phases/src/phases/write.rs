@@ -419,7 +419,7 @@ pub fn run_write_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, 
         source_sha256: col_str(e, "source_sha256").unwrap_or_default(),
     }));
     let digest = verify_digest(&plan.digest, &ud, &ed);
-    let (diff, against, this_in_force) = diff_against_in_force(caps, &plan, v)?;
+    let (diff, against, this_in_force) = diff_against_in_force(caps, plan, v)?;
     let review = write_verify_review(
         &Verified {
             document_id: &input.document_id,
