@@ -33,6 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// A named way to cut the corpus into the folder it is given.
+type Mode<'a> = (&'a str, &'a dyn Fn(&Path));
+
 fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -339,7 +342,7 @@ fn main() {
 
     let cache = root.path().join("cache");
     warm_cache(&root.path().join("warm"), &cache);
-    let modes: [(&str, &dyn Fn(&Path)); 4] = [
+    let modes: [Mode; 4] = [
         ("peer (py_peer.py)", &|dir: &Path| {
             run_peer(&corpus, &dir.join("peer.sqlite"))
         }),
