@@ -33,9 +33,10 @@ impl SqlStore<SqliteConnection> {
         let conn = rusqlite::Connection::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(db)?;
+        let mode: String = retry_while_busy(|| {
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        })
+        .map_err(db)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!(
                 "{} cannot use WAL (journal mode {mode})",
@@ -64,6 +65,28 @@ impl SqlStore<SqliteConnection> {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.conn.path
+    }
+}
+
+/// How long an open waits for a lock SQLite does not wait for by itself.
+const OPEN_BUSY_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs `f` again while SQLite answers "busy", for up to [`OPEN_BUSY_WAIT`].
+/// Switching a new file to WAL takes a lock for which SQLite does not call
+/// the busy handler, so two connections creating one store at once (a
+/// parallel batch, two first runs) would otherwise fail at once.
+fn retry_while_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(code, _))
+                if code.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < OPEN_BUSY_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -62,3 +62,30 @@ fn two_connections_share_the_queue() {
     assert_ne!(first.document_id, second.document_id);
     assert_eq!(b.claim("wb", 60).expect("claim"), None);
 }
+
+/// Two connections opening (and so creating and migrating) one new store at
+/// once — a `batch --jobs 2`, or two operators' first runs — both succeed:
+/// switching a new file to WAL takes a lock SQLite does not wait for by
+/// itself, so the open waits for it as for any other lock.
+#[test]
+fn concurrent_opens_of_a_new_store_both_succeed() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("store.sqlite");
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let opened: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        phasehost_store::SqliteStore::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for handle in opened {
+                let result = handle.join().expect("no panic");
+                assert!(result.is_ok(), "round {round}: {result:?}");
+            }
+        });
+    }
+}
