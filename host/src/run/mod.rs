@@ -91,6 +91,18 @@ pub type OnCreated<'a> = &'a mut dyn FnMut(&str) -> Result<(), Stop>;
 /// run (after the kill-switch was last checked by a capability call).
 pub type BeforeCommit = Box<dyn FnMut(&str) + Send>;
 
+/// Called with the phase name right after each store commit of a live run,
+/// before the state file records the phase (the crash tests kill the
+/// process here).
+pub type AfterCommit = Box<dyn FnMut(&str) + Send>;
+
+/// The commit callbacks a run was given (see [`RunHooks`]).
+#[derive(Default)]
+pub(crate) struct CommitHooks {
+    pub(crate) before: Option<BeforeCommit>,
+    pub(crate) after: Option<AfterCommit>,
+}
+
 /// What a queue worker (or a test) adds to a run: a callback once the run
 /// has its id (before any phase runs), the flag its lease keeper sets when
 /// the lease is lost (it engages the kill-switch), and a callback before
@@ -103,6 +115,17 @@ pub struct RunHooks<'a> {
     pub lease_lost: Option<Arc<AtomicBool>>,
     /// Called right before each commit.
     pub before_commit: Option<BeforeCommit>,
+    /// Called right after each commit, before the state file is saved.
+    pub after_commit: Option<AfterCommit>,
+}
+
+impl RunHooks<'_> {
+    fn commit_hooks(&mut self) -> CommitHooks {
+        CommitHooks {
+            before: self.before_commit.take(),
+            after: self.after_commit.take(),
+        }
+    }
 }
 
 fn plan_stop(e: impl std::fmt::Display) -> Stop {
@@ -150,7 +173,7 @@ fn assemble(
     state: RunState,
     folder: RunFolder,
     kill: KillSwitch,
-    before_commit: Option<BeforeCommit>,
+    commit_hooks: CommitHooks,
 ) -> Result<Runner, Stop> {
     let source: Arc<[u8]> = read_source(&state.source_path)?.into();
     let runtime = Runtime::shared(&host.cache_dir()).map_err(|e| {
@@ -193,7 +216,7 @@ fn assemble(
         kill,
         approvals: BTreeMap::new(),
         inputs_digest,
-        before_commit,
+        commit_hooks,
     })
 }
 
@@ -295,7 +318,8 @@ fn check_live(host: &HostConfig, kill: &KillSwitch) -> Result<(), Stop> {
 }
 
 /// [`start`] with a worker's hooks.
-pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+    let commit_hooks = hooks.commit_hooks();
     let plan = load_plan(&request.plan).map_err(plan_stop)?;
     let host = HostConfig::load(request.host_config.as_deref())?;
     let kb = plan.resolve(&plan.kb.path);
@@ -364,7 +388,7 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
         state.clone(),
         folder.clone(),
         kill,
-        hooks.before_commit,
+        commit_hooks,
     ) {
         Ok(mut runner) => runner.drive(),
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, state, stop)),
@@ -421,9 +445,9 @@ pub fn resume_with(
 }
 
 /// [`resume`] with hooks (`on_created` is not called: the run exists).
-pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+    let commit_hooks = hooks.commit_hooks();
     let lease_lost = hooks.lease_lost;
-    let before_commit = hooks.before_commit;
     // Refused without a stop document: a folder that is not a run folder,
     // one another process holds (its run is not this process's to stop),
     // and a run already completed or stopped (its record stands as it is).
@@ -486,7 +510,7 @@ pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<Run
             state.clone(),
             folder.clone(),
             kill,
-            before_commit,
+            commit_hooks,
         )?;
         if runner.reconcile_with_store()? {
             latest = Some(runner.state().clone());

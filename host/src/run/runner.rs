@@ -65,8 +65,8 @@ pub struct Runner {
     pub(super) approvals: BTreeMap<String, OpenedGate>,
     /// [`super::fingerprint::inputs_digest`] of the run's inputs.
     pub(super) inputs_digest: String,
-    /// Called right before each commit (see [`super::RunHooks`]).
-    pub(super) before_commit: Option<super::BeforeCommit>,
+    /// Called around each commit (see [`super::RunHooks`]).
+    pub(super) commit_hooks: super::CommitHooks,
 }
 
 fn store_stop(e: impl std::fmt::Display) -> Stop {
@@ -346,13 +346,16 @@ impl Runner {
     /// immediately before: a kill file that appeared after the phase's
     /// last write still stops the commit (the stop rolls back).
     fn commit(&mut self, phase: &str) -> Result<(), Stop> {
-        if let Some(hook) = self.before_commit.as_mut() {
+        if let Some(hook) = self.commit_hooks.before.as_mut() {
             hook(phase);
         }
         if let Some(reason) = self.kill.reason() {
             return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(phase));
         }
         self.with_store(|s| s.commit())?;
+        if let Some(hook) = self.commit_hooks.after.as_mut() {
+            hook(phase);
+        }
         Ok(())
     }
 

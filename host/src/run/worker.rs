@@ -359,7 +359,7 @@ fn run_claim(
     let hooks = RunHooks {
         on_created: Some(&mut attach),
         lease_lost: Some(lost.clone()),
-        before_commit: None,
+        ..RunHooks::default()
     };
     match super::start_with(&request, hooks) {
         Ok(report) => {
