@@ -150,7 +150,7 @@ fn step_in_child(iu: &IuCut, phase: &str, point: Point, step: &str) -> bool {
         .env(ENV_STEP, step)
         .output()
         .unwrap();
-    if out.status.signal() == Some(libc_sigkill()) {
+    if out.status.signal() == Some(SIGKILL) {
         return true;
     }
     assert!(
@@ -163,9 +163,7 @@ fn step_in_child(iu: &IuCut, phase: &str, point: Point, step: &str) -> bool {
 }
 
 /// SIGKILL's number (9 on every platform this runs on).
-fn libc_sigkill() -> i32 {
-    9
-}
+const SIGKILL: i32 = 9;
 
 fn only_run_folder(iu: &IuCut) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(iu.dir.path().join("kb/runs"))
