@@ -22,7 +22,12 @@ fn names(list: Option<&toml::Value>) -> Vec<String> {
 
 /// The gates `plan` binds to `phase` at `checkpoint`, given the predicates
 /// of its gate plugins.
-fn bound(plan: &toml::Table, predicates: &[PredicateDecl], phase: &str, at: Checkpoint) -> Vec<String> {
+fn bound(
+    plan: &toml::Table,
+    predicates: &[PredicateDecl],
+    phase: &str,
+    at: Checkpoint,
+) -> Vec<String> {
     let mut out: Vec<String> = predicates
         .iter()
         .filter(|p| p.phase == phase && p.checkpoint == at)
@@ -104,7 +109,12 @@ fn a_declared_gate_the_plan_does_not_bind_is_caught() {
 #[test]
 fn every_predicate_guards_a_phase_of_the_plan() {
     for p in iu_gates::PREDICATES {
-        assert!(iu_phases::PHASES.contains(&p.phase), "{} guards `{}`", p.name, p.phase);
+        assert!(
+            iu_phases::PHASES.contains(&p.phase),
+            "{} guards `{}`",
+            p.name,
+            p.phase
+        );
     }
     assert_eq!(iu_gates::PREDICATES.len(), iu_gates::predicates::ALL.len());
 }

@@ -7,7 +7,6 @@
 //! (no file: the whole project corpus).
 
 use iu_phases::harness::{RunSpec, run_iu_cut};
-use iu_phases::memory::MemoryStore;
 use serde_json::Value;
 
 fn main() {

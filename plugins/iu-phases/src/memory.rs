@@ -83,6 +83,7 @@ pub fn iu_cut_store(document_id: &str, source: Vec<u8>) -> MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CapError, Caps};
 
     fn doc_row(doc: &str, title: &str) -> String {
         format!(r#"{{"document_id":"{doc}","title":"{title}","first_seen_run":"r1"}}"#)

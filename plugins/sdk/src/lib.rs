@@ -42,7 +42,7 @@ pub use gate::{Checkpoint, PredicateDecl, Verdict, checked_evaluate};
 /// What the macros expand to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::gate::gate_names;
     #[cfg(target_arch = "wasm32")]
     pub use crate::bindings::*;
+    pub use crate::gate::gate_names;
 }

@@ -80,7 +80,7 @@ macro_rules! phase_plugin {
                 }
             }
 
-            $crate::__phasehost_export_phase!(
+            $crate::__private::phase_world::__phasehost_export_phase!(
                 PhasehostPhase with_types_in $crate::__private::phase_world
             );
         };
@@ -129,7 +129,8 @@ macro_rules! gate_plugin {
                 let _: fn(
                     &str,
                     &$crate::EvidenceSet,
-                ) -> ::core::result::Result<$crate::Verdict, ::std::string::String> = $evaluate;
+                )
+                    -> ::core::result::Result<$crate::Verdict, ::std::string::String> = $evaluate;
             }
         };
 
@@ -151,7 +152,7 @@ macro_rules! gate_plugin {
                 }
             }
 
-            $crate::__phasehost_export_gate!(
+            $crate::__private::gate_world::__phasehost_export_gate!(
                 PhasehostGate with_types_in $crate::__private::gate_world
             );
         };

@@ -152,7 +152,9 @@ impl MemoryStore {
 
     fn check_table(&mut self, table: &str, letter: char) -> Result<(), CapError> {
         match &self.grants {
-            Some(g) if !g.allows_table(table, letter) => Err(self.deny(format!("store {table}:{letter}"))),
+            Some(g) if !g.allows_table(table, letter) => {
+                Err(self.deny(format!("store {table}:{letter}")))
+            }
             _ => Ok(()),
         }
     }
@@ -167,7 +169,11 @@ impl MemoryStore {
     }
 
     /// The filters of a call plus the document scope, checked against the table.
-    fn scoped(&self, table: &str, filters: &[(&str, &str)]) -> Result<Vec<(String, String)>, CapError> {
+    fn scoped(
+        &self,
+        table: &str,
+        filters: &[(&str, &str)],
+    ) -> Result<Vec<(String, String)>, CapError> {
         let def = self.schema.get(table)?;
         let mut out = vec![("document_id".to_string(), self.document_id.clone())];
         for (c, v) in filters {
@@ -195,7 +201,10 @@ impl MemoryStore {
         };
         match row.get("document_id") {
             None => {
-                row.insert("document_id".into(), Value::String(self.document_id.clone()));
+                row.insert(
+                    "document_id".into(),
+                    Value::String(self.document_id.clone()),
+                );
             }
             Some(Value::String(d)) if *d == self.document_id => {}
             Some(_) => {
@@ -223,16 +232,27 @@ impl Caps for MemoryStore {
         self.check_table(table, 'r')?;
         let f = self.scoped(table, filters)?;
         let def = self.schema.get(table)?;
-        let mut rows: Vec<&Row> = self.rows(table).iter().filter(|r| Self::matches(r, &f)).collect();
+        let mut rows: Vec<&Row> = self
+            .rows(table)
+            .iter()
+            .filter(|r| Self::matches(r, &f))
+            .collect();
         rows.sort_by_key(|r| def.sort_key(r));
-        Ok(rows.into_iter().map(|r| Value::Object(r.clone()).to_string()).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| Value::Object(r.clone()).to_string())
+            .collect())
     }
 
     fn count(&mut self, table: &str, filters: &[(&str, &str)]) -> Result<u64, CapError> {
         self.note("count");
         self.check_table(table, 'r')?;
         let f = self.scoped(table, filters)?;
-        Ok(self.rows(table).iter().filter(|r| Self::matches(r, &f)).count() as u64)
+        Ok(self
+            .rows(table)
+            .iter()
+            .filter(|r| Self::matches(r, &f))
+            .count() as u64)
     }
 
     fn insert(&mut self, table: &str, rows: &[String]) -> Result<u64, CapError> {
@@ -248,7 +268,11 @@ impl Caps for MemoryStore {
         let mut staged: Vec<Row> = Vec::new();
         for row in parsed {
             let key = def.key(&row);
-            match existing.iter().chain(staged.iter()).find(|r| def.key(r) == key) {
+            match existing
+                .iter()
+                .chain(staged.iter())
+                .find(|r| def.key(r) == key)
+            {
                 Some(old) if *old == row => {}
                 Some(_) => {
                     return Err(CapError::Refused(format!(
@@ -259,11 +283,19 @@ impl Caps for MemoryStore {
             }
         }
         let n = staged.len() as u64;
-        self.tables.entry(table.to_string()).or_default().extend(staged);
+        self.tables
+            .entry(table.to_string())
+            .or_default()
+            .extend(staged);
         Ok(n)
     }
 
-    fn update(&mut self, table: &str, filters: &[(&str, &str)], set: &str) -> Result<u64, CapError> {
+    fn update(
+        &mut self,
+        table: &str,
+        filters: &[(&str, &str)],
+        set: &str,
+    ) -> Result<u64, CapError> {
         self.note("update");
         self.check_table(table, 'u')?;
         let f = self.scoped(table, filters)?;

@@ -60,7 +60,10 @@ impl Schema {
             def.columns.contains(&("document_id", ColumnType::Text)),
             "table `{name}` has no `document_id` text column: every call is scoped to a document"
         );
-        assert!(!def.primary_key.is_empty(), "table `{name}` has no primary key");
+        assert!(
+            !def.primary_key.is_empty(),
+            "table `{name}` has no primary key"
+        );
         for c in def.primary_key.iter().chain(order_by) {
             assert!(
                 def.columns.iter().any(|(n, _)| n == c),
@@ -148,7 +151,10 @@ impl Table {
             .iter()
             .map(|c| match row.get(*c) {
                 Some(Value::Number(n)) => (
-                    n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).unwrap_or(0),
+                    n.as_i64()
+                        .map(i128::from)
+                        .or(n.as_u64().map(i128::from))
+                        .unwrap_or(0),
                     String::new(),
                 ),
                 Some(v) => (0, as_text(v).unwrap_or_default()),
