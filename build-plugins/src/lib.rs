@@ -209,7 +209,10 @@ fn cargo_build(
             args.extend(["-p".to_string(), p.to_string()]);
         }
         for c in examples {
-            args.extend(["--example".to_string(), c.example.clone().unwrap_or_default()]);
+            args.extend([
+                "--example".to_string(),
+                c.example.clone().unwrap_or_default(),
+            ]);
         }
         run_cargo(cargo, plugins_dir, target_dir, target, &args)?;
     }

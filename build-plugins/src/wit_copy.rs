@@ -14,8 +14,8 @@ pub const SDK_WIT_DIR: &str = "plugins/sdk/wit";
 
 fn wit_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry?.path();
         let name = path
