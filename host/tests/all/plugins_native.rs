@@ -42,7 +42,13 @@ fn the_plugin_domain_crates_pass_their_native_tests() {
         .filter_map(|l| l.strip_prefix("test result: ok. "))
         .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
         .sum();
-    for lib in ["iu_core", "iu_phases", "iu_gates", "phasehost_sdk", "iu_cut_phases"] {
+    for lib in [
+        "iu_core",
+        "iu_phases",
+        "iu_gates",
+        "phasehost_sdk",
+        "iu_cut_phases",
+    ] {
         assert!(
             stderr.contains(&format!("/{lib}-")),
             "the tests of {lib} did not run: {stderr}"
