@@ -8,6 +8,7 @@ mod cli_json;
 mod compile_cache;
 mod corpus;
 mod crash;
+mod descriptors;
 mod duties;
 mod export;
 mod fuzz_run_folder;
