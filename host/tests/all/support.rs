@@ -267,3 +267,13 @@ pub fn approval_file(folder: &Path, gate: &str, key: &Path) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{id}.json"))
 }
+
+/// The test plans' first approval gate (`sg1`, iu-cut's SG_1).
+pub fn sg1() -> phasehost_policy::approval::Gate {
+    phasehost_policy::approval::Gate::new("sg1").expect("gate name")
+}
+
+/// The test plans' second approval gate (`sg2`, iu-cut's SG_2).
+pub fn sg2() -> phasehost_policy::approval::Gate {
+    phasehost_policy::approval::Gate::new("sg2").expect("gate name")
+}
