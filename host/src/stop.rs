@@ -24,7 +24,7 @@ pub enum StopCode {
     ApprovalMismatch,
     /// The approval is malformed, badly signed or signed by an untrusted key.
     ApprovalInvalid,
-    /// SG_2's review decision id was seen before.
+    /// A gate with `fresh_review_decision` got a review decision id seen before.
     ReviewDecisionReused,
     /// Source, plugins, plan or store rows changed while the run was paused.
     Drift,
@@ -249,7 +249,9 @@ impl StopCode {
             Self::ApprovalInvalid => {
                 "check the approval file and that its key is in the plan's trusted keys"
             }
-            Self::ReviewDecisionReused => "SG_2 needs a fresh review decision; sign a new approval",
+            Self::ReviewDecisionReused => {
+                "the gate needs a fresh review decision (fresh_review_decision = true); sign a new approval"
+            }
             Self::Drift => "something changed while the run was paused; start a new run",
             Self::SecretDetected => {
                 "a plugin emitted secret-shaped data; nothing was written; fix the plugin or its input"

@@ -158,3 +158,149 @@ pub(super) fn validate(plan: &Plan) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{PlanError, parse_plan};
+    use std::path::Path;
+
+    /// Three phases `a`, `b`, `c`; two trusted keys; `gates` appended.
+    fn plan(approvals: &str) -> String {
+        format!(
+            "[plan]\nname = \"t\"\nplugin_set = \"test\"\n\n[approvals]\ntrusted_keys = [\"k1.pub\", \"k2.pub\"]\n{approvals}\n\n[[phases]]\nname = \"a\"\ncomponent = \"a.wasm\"\n\n[[phases]]\nname = \"b\"\ncomponent = \"b.wasm\"\n\n[[phases]]\nname = \"c\"\ncomponent = \"c.wasm\"\n"
+        )
+    }
+
+    fn gate(name: &str, before: &str, digest: &str, extra: &str) -> String {
+        format!(
+            "[[approvals.gates]]\nname = \"{name}\"\nbefore = \"{before}\"\ndigest = \"{digest}\"\n{extra}\n"
+        )
+    }
+
+    fn refused(text: &str) -> String {
+        match parse_plan(text, Path::new("p.toml")) {
+            Err(PlanError::Invalid { message, .. }) => message,
+            Err(other) => panic!("expected plan-invalid, got {other}"),
+            Ok(_) => panic!("expected plan-invalid, the plan loaded:\n{text}"),
+        }
+    }
+
+    #[test]
+    fn any_number_of_gates_loads_with_defaults_and_lines() {
+        let none = parse_plan(&plan(""), Path::new("p.toml")).unwrap();
+        assert!(none.approvals.gates.is_empty());
+        let text = plan(&format!(
+            "{}{}",
+            gate("first", "b", "a.d", ""),
+            gate(
+                "second-2",
+                "c",
+                "b.d",
+                "ttl_secs = 60\nquorum = 2\nprevent_self_review = false\ndistinct_from = [\"first\"]\nfresh_review_decision = true"
+            )
+        ));
+        let p = parse_plan(&text, Path::new("p.toml")).unwrap();
+        let first = p.approvals.gate("first").unwrap();
+        assert_eq!(
+            (
+                first.ttl_secs,
+                first.quorum,
+                first.prevent_self_review,
+                first.fresh_review_decision
+            ),
+            (86_400, 1, true, false)
+        );
+        let second = p.approvals.gate_before("c").unwrap();
+        assert_eq!(second.name, "second-2");
+        assert_eq!((second.ttl_secs, second.quorum), (60, 2));
+        assert!(second.fresh_review_decision && !second.prevent_self_review);
+        let line = text
+            .lines()
+            .position(|l| l == "name = \"second-2\"")
+            .unwrap();
+        assert_eq!(
+            p.approval_location("second-2"),
+            format!("p.toml line {line}")
+        );
+    }
+
+    #[test]
+    fn the_old_two_gate_keys_are_refused_with_the_new_form() {
+        for old in [
+            "sg1_before = \"b\"\nsg1_digest = \"a.d\"",
+            "sg2_digest = \"a.d\"",
+            "sg1_ttl_secs = 60",
+            "[approvals.sg2]\ndistinct_from = [\"sg1\"]",
+        ] {
+            let message = refused(&plan(old));
+            assert!(message.contains("old form"), "{old}: {message}");
+            assert!(message.contains("[[approvals.gates]]"), "{message}");
+            assert!(
+                message.contains("digest = \"cutplan.plan_digest\""),
+                "{message}"
+            );
+            assert!(message.contains("(line 7)"), "{old}: {message}");
+        }
+    }
+
+    #[test]
+    fn every_bad_gate_is_refused_at_load_with_its_line() {
+        let cases = [
+            (gate("Sg1", "b", "a.d", ""), "is not a gate name"),
+            (
+                gate("x", "nope", "a.d", ""),
+                "names a phase the plan does not have",
+            ),
+            (
+                gate("x", "b", "b.d", ""),
+                "must be a field of a phase that runs before `b`",
+            ),
+            (
+                gate("x", "b", "c.d", ""),
+                "must be a field of a phase that runs before `b`",
+            ),
+            (
+                gate("x", "b", "zz.d", ""),
+                "must be a field of a phase that runs before `b`",
+            ),
+            (gate("x", "b", "a", ""), "as \"phase.field\""),
+            (gate("x", "b", "a.", ""), "must be a field of a phase"),
+            (
+                format!("{}{}", gate("x", "b", "a.d", ""), gate("x", "c", "a.d", "")),
+                "appears twice",
+            ),
+            (
+                format!("{}{}", gate("x", "b", "a.d", ""), gate("y", "b", "a.d", "")),
+                "one gate per phase",
+            ),
+            (
+                gate("x", "b", "a.d", "distinct_from = [\"x\"]"),
+                "distinct_from names `x`",
+            ),
+            (
+                gate("x", "b", "a.d", "distinct_from = [\"nobody\"]"),
+                "distinct_from names `nobody`",
+            ),
+            (
+                gate("x", "b", "a.d", "quorum = 0"),
+                "quorum = 0 cannot be met",
+            ),
+            (
+                gate("x", "b", "a.d", "quorum = 3"),
+                "quorum = 3 cannot be met",
+            ),
+            (gate("x", "b", "a.d", "ttl_secs = 0"), "ttl_secs = 0"),
+        ];
+        for (gates, why) in cases {
+            let text = plan(&gates);
+            let message = refused(&text);
+            assert!(message.contains(why), "{gates}: {message}");
+            assert!(message.contains("(line "), "{gates}: {message}");
+        }
+        let no_keys = plan(&gate("x", "b", "a.d", "")).replace("\"k1.pub\", \"k2.pub\"", "");
+        assert!(refused(&no_keys).contains("trusted_keys is empty"));
+        let unknown = plan(&gate("x", "b", "a.d", "sg1 = true"));
+        let err = parse_plan(&unknown, Path::new("p.toml")).unwrap_err();
+        assert!(err.to_string().contains("unknown field `sg1`"), "{err}");
+    }
+}

@@ -292,7 +292,7 @@ fn keygen_records_the_holder_and_status_names_the_approvers() {
     .unwrap();
     let status = run::status(&folder, Some(&p.plan.path)).unwrap();
     assert!(
-        status.contains("approval SG_1: signed by Ana Lê <ana@example.vn>"),
+        status.contains("approval sg1: signed by Ana Lê <ana@example.vn>"),
         "{status}"
     );
 }

@@ -10,6 +10,7 @@ mod corpus;
 mod duties;
 mod export;
 mod fuzz_run_folder;
+mod gate_list;
 mod hostile_output;
 mod iu_cut;
 mod loading;

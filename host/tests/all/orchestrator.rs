@@ -51,6 +51,12 @@ impl Pipeline {
         Self::build(&[], "", people, &Self::approvals(rules, sg1, sg2))
     }
 
+    /// The pipeline with `approvals` as the lines after `trusted_keys`
+    /// (any `[[approvals.gates]]`, or none).
+    pub fn with_approvals(approvals: &str) -> Self {
+        Self::build(&[], "", &[], approvals)
+    }
+
     /// `[approvals]` lines `rules`, then the two gates: `sg1` before
     /// write1 (binding alpha.digest) and `sg2` before omega (binding
     /// beta.digest, with a fresh review decision), each with its extra lines.

@@ -306,7 +306,7 @@ fn a_hostile_run_folder_is_escaped_and_controls_are_shown_as_codes() {
     assert!(html.contains("&quot;quoted&quot; &amp; &lt;tag&gt;"));
     assert!(html.contains("G-&lt;b&gt;bold&lt;/b&gt;"));
     // Paused at SG_2: the outcome, and SG_1's approval with its wait.
-    assert!(html.contains("paused at SG_2"));
+    assert!(html.contains("paused at sg2"));
     assert_eq!(waits(&html).len(), 1, "SG_1's wait");
 }
 
