@@ -233,7 +233,9 @@ impl StopCode {
     /// What the operator can do about it.
     pub fn hint(self) -> &'static str {
         match self {
-            Self::InvariantFailed => "read the evidence of the failed predicate in the run folder",
+            Self::InvariantFailed => {
+                "read the message; a failed gate predicate's verdicts are in the run folder file it names (evidence/NN-<phase>.gates-<checkpoint>-failed.json)"
+            }
             Self::KillSwitch => "remove the kill file only when it is safe to write again",
             Self::ExecutionDisabled => {
                 "a live run needs `[execution] enabled = true` in the operator's host config (--host-config); dry-run needs nothing"

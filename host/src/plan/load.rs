@@ -64,6 +64,7 @@ pub fn parse_plan(text: &str, path: &Path) -> Result<Plan, PlanError> {
     })?;
     plan.source_path = path.to_path_buf();
     plan.phase_lines = phase_lines(text);
+    plan.gate_lines = named_headers(text, "[[gates]]");
     plan.approval_lines = approval_lines(text);
     validate(&plan).map_err(|message| PlanError::Invalid {
         path: path.to_path_buf(),

@@ -43,6 +43,9 @@ pub struct Plan {
     /// 1-based line of each phase's `[[phases]]` header (set by the loader).
     #[serde(skip)]
     pub phase_lines: BTreeMap<String, usize>,
+    /// 1-based line of each `[[gates]]` header (set by the loader).
+    #[serde(skip)]
+    pub gate_lines: BTreeMap<String, usize>,
     /// 1-based line of `[approvals]` (key `approvals`) and of each
     /// `[[approvals.gates]]` entry (keyed by its name), set by the loader.
     #[serde(skip)]
@@ -216,6 +219,12 @@ pub struct GateSpec {
     /// Limits it runs under.
     #[serde(default)]
     pub limits: Limits,
+    /// Predicates of this plugin that the plan knowingly leaves unbound:
+    /// each is bound to a phase this plan does not have (a gate plugin
+    /// shared by several plans). Any other such predicate is refused at
+    /// load; every name here must be a predicate of this plugin.
+    #[serde(default)]
+    pub allow_unbound: Vec<String>,
 }
 
 /// `[[phases]]`
@@ -401,6 +410,20 @@ impl Plan {
             .get(gate)
             .or_else(|| self.approval_lines.get("approvals"))
         {
+            Some(line) => format!("{} line {line}", self.source_path.display()),
+            None => self.source_path.display().to_string(),
+        }
+    }
+
+    /// Where gate plugin `name` (`[[gates]]`) or phase `name` is declared,
+    /// for messages: `<plan> line N`, else the plan file.
+    pub fn line_of(&self, role: &str, name: &str) -> String {
+        let lines = if role == "gate" {
+            &self.gate_lines
+        } else {
+            &self.phase_lines
+        };
+        match lines.get(name) {
             Some(line) => format!("{} line {line}", self.source_path.display()),
             None => self.source_path.display().to_string(),
         }

@@ -19,6 +19,7 @@ mod runner;
 mod secret_scan;
 pub mod state;
 pub(crate) mod store_open;
+pub mod wiring;
 pub mod worker;
 
 pub use gates::GateSet;
@@ -172,6 +173,9 @@ fn assemble(
                 .map_err(|e| e.to_stop().in_phase(&spec.name))?,
         );
     }
+    // The wiring fails closed before any phase runs.
+    let described = wiring::describe_all(&runtime, &phases, &plan)?;
+    wiring::check(&plan, &gates, &described)?;
     let store = store_open::open(&plan)?;
     let kb = plan.resolve(&plan.kb.path);
     let inputs_digest = fingerprint::inputs_digest(&state.fingerprint);

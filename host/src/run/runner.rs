@@ -376,9 +376,10 @@ impl Runner {
         }
         let phase_started = std::time::Instant::now();
         let started_at = super::ids::rfc3339_now();
-        let before =
-            self.gates
-                .check(&self.runtime, name, "before", &spec.gates_before, evidence)?;
+        let before = self
+            .gates
+            .check(&self.runtime, name, "before", &spec.gates_before, evidence)
+            .map_err(|failure| self.record_gate_failure(index, name, "before", failure))?;
         // A phase that may write holds the store's write transaction while
         // it runs; one that only reads runs in a read-only transaction and
         // takes the write lock only to record its checkpoint, so runs of
@@ -433,7 +434,8 @@ impl Runner {
         evidence.push((name.to_string(), json_text.clone()));
         let after = self
             .gates
-            .check(&self.runtime, name, "after", &spec.gates_after, evidence)?;
+            .check(&self.runtime, name, "after", &spec.gates_after, evidence)
+            .map_err(|failure| self.record_gate_failure(index, name, "after", failure))?;
         let digest = sha256_hex(json_text.as_bytes());
         let index_entry = if index + 1 == self.phases.len() && !dry {
             self.append_index(&value).map_err(|s| s.in_phase(name))?
@@ -600,6 +602,47 @@ impl Runner {
         // phase's writes and checkpoint, or not at all.
         let appended = self.with_store(|s| s.append_index(&run_id, &doc, &text))?;
         Ok(appended.map(|e| json!({"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash})))
+    }
+
+    /// Write the verdicts of a failed gate check to the run folder
+    /// ([`super::checkpoint::gate_failure_document`]) before the stop, and
+    /// name that file in the stop's message. If it cannot be written the
+    /// stop says so (`kb-write-failed`): the run stops either way.
+    fn record_gate_failure(
+        &self,
+        index: usize,
+        phase: &str,
+        checkpoint: &'static str,
+        failure: super::gates::GateFailure,
+    ) -> Stop {
+        let document = super::checkpoint::gate_failure_document(index, phase, checkpoint);
+        let failed = failure.results.last();
+        let value = json!({
+            "phase": phase,
+            "checkpoint": checkpoint,
+            "holds": false,
+            "stop_code": failure.stop.code.as_str(),
+            "message": failure.stop.message,
+            "failed": failed,
+            "results": failure.results,
+        });
+        match self.folder.write_json(&document, &value) {
+            Ok(_) => Stop {
+                message: format!(
+                    "{} (the verdicts are in {document} of the run folder)",
+                    failure.stop.message
+                ),
+                ..failure.stop
+            },
+            Err(write) => Stop::new(
+                write.code,
+                format!(
+                    "{}; and the verdicts could not be written: {}",
+                    failure.stop.message, write.message
+                ),
+            )
+            .in_phase(phase),
+        }
     }
 
     /// At a gate: verify the approvals from their signed files and consume

@@ -110,8 +110,9 @@ impl TestPlan {
         for (name, component) in gates {
             writeln!(
                 text,
-                "[[gates]]\nname = \"{name}\"\ncomponent = {component:?}\nsha256 = \"{}\"\n",
-                sha256_file(component)
+                "[[gates]]\nname = \"{name}\"\ncomponent = {component:?}\nsha256 = \"{}\"\n{}",
+                sha256_file(component),
+                allow_unbound(component, phases)
             )
             .unwrap();
         }
@@ -145,6 +146,33 @@ impl TestPlan {
     pub fn rewrite(&self, f: impl FnOnce(String) -> String) {
         std::fs::write(&self.path, f(self.text())).unwrap();
     }
+}
+
+/// The predicates of the test-gates plugin and the phase each is bound to
+/// (as `plugins/test-gates` declares them).
+pub const TEST_GATE_PREDICATES: &[(&str, &str)] = &[
+    ("T-HOLDS", "alpha"),
+    ("T-FLAG", "beta"),
+    ("T-FAILS", "epsilon"),
+    ("T-ERRORS", "gamma"),
+    ("T-TRAPS", "delta"),
+    ("T-ECHO", "zeta"),
+    ("T-ECHO-ERR", "eta"),
+];
+
+/// For the test-gates plugin: `allow_unbound = [...]` naming each of its
+/// predicates whose phase is not among `phases` (a test plan uses a few of
+/// them); empty for any other gate plugin.
+fn allow_unbound(component: &str, phases: &[PhaseDef]) -> String {
+    if component != phasehost_test_artifacts::TEST_GATES_COMPONENT {
+        return String::new();
+    }
+    let unbound: Vec<String> = TEST_GATE_PREDICATES
+        .iter()
+        .filter(|(_, phase)| !phases.iter().any(|p| p.name == *phase))
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
+    format!("allow_unbound = [{}]\n", unbound.join(", "))
 }
 
 /// A scanner that accepts everything (for tests of other properties).
