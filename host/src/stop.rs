@@ -308,10 +308,10 @@ impl StopCode {
                 "the plugin sent the host more than its budget; raise the named limit in the plan's [phases.limits] only if the input justifies it"
             }
             Self::ApprovalSelfReview => {
-                "whoever started the run may not approve it ([approvals.<gate>] prevent_self_review); ask another approver"
+                "whoever started the run may not approve it ([[approvals.gates]] prevent_self_review); ask another approver"
             }
             Self::ApprovalNotDistinct => {
-                "this gate needs approvers other than those of the gate it is distinct from ([approvals.<gate>] distinct_from); ask another approver"
+                "this gate needs approvers other than those of the gate it is distinct from ([[approvals.gates]] distinct_from); ask another approver"
             }
             Self::StartUnsigned => {
                 "the plan requires a signed start: `phasehost run … --as <key-file>` with a key the plan trusts"

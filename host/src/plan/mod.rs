@@ -6,6 +6,7 @@
 mod access;
 mod approval_gates;
 mod grants;
+mod keys_doc;
 mod load;
 
 pub use access::{Access, Op};

@@ -132,7 +132,8 @@ impl GateSet {
                 }
             };
             if !holds {
-                let message = format!("predicate {name} ({checkpoint} {phase}) does not hold: {detail}");
+                let message =
+                    format!("predicate {name} ({checkpoint} {phase}) does not hold: {detail}");
                 return Err(failed(results, detail, message));
             }
             results.push(GateResult {

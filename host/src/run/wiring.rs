@@ -101,11 +101,26 @@ fn plugin_bindings(plan: &Plan, gates: &GateSet) -> Result<(), Stop> {
 
 /// The predicates a phase component declares are bound to that phase at
 /// that checkpoint, by the plan or a gate plugin.
-fn descriptor(plan: &Plan, gates: &GateSet, phase: &str, described: &Described) -> Result<(), Stop> {
+fn descriptor(
+    plan: &Plan,
+    gates: &GateSet,
+    phase: &str,
+    described: &Described,
+) -> Result<(), Stop> {
     let spec = plan.phase(phase).expect("the phase is the plan's");
     for (checkpoint, key, declared, required) in [
-        ("before", "gates_before", &described.gates_before, &spec.gates_before),
-        ("after", "gates_after", &described.gates_after, &spec.gates_after),
+        (
+            "before",
+            "gates_before",
+            &described.gates_before,
+            &spec.gates_before,
+        ),
+        (
+            "after",
+            "gates_after",
+            &described.gates_after,
+            &spec.gates_after,
+        ),
     ] {
         let bound = gates.names_for(phase, checkpoint, required);
         for name in declared {

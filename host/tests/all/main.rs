@@ -26,4 +26,5 @@ mod sandbox;
 mod source_pin;
 mod support;
 mod trust_boundaries;
+mod wiring;
 mod workers;

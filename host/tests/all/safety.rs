@@ -183,14 +183,17 @@ fn a_trapping_predicate_fails_closed() {
 }
 
 #[test]
-fn an_unknown_predicate_fails_closed() {
-    let stop = stops_before_sg2_with(
-        &with_extra_phase("zeta", "T-NOBODY"),
-        StopCode::InvariantFailed,
+fn an_unknown_predicate_fails_closed_before_anything_runs() {
+    let p = with_extra_phase("zeta", "T-NOBODY");
+    let (folder, outcome) = p.start(false);
+    let stop = assert_stopped(&outcome, StopCode::PlanInvalid, &folder);
+    assert!(
+        stop.message.contains("T-NOBODY") && stop.message.contains("no gate plugin"),
+        "{stop}"
     );
     assert!(
-        stop.message.contains("T-NOBODY") && stop.message.contains("not implemented"),
-        "{stop}"
+        !folder.join("evidence/01-alpha.json").exists(),
+        "nothing ran"
     );
 }
 

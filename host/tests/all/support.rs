@@ -148,29 +148,24 @@ impl TestPlan {
     }
 }
 
-/// The predicates of the test-gates plugin and the phase each is bound to
-/// (as `plugins/test-gates` declares them).
-pub const TEST_GATE_PREDICATES: &[(&str, &str)] = &[
-    ("T-HOLDS", "alpha"),
-    ("T-FLAG", "beta"),
-    ("T-FAILS", "epsilon"),
-    ("T-ERRORS", "gamma"),
-    ("T-TRAPS", "delta"),
-    ("T-ECHO", "zeta"),
-    ("T-ECHO-ERR", "eta"),
-];
-
-/// For the test-gates plugin: `allow_unbound = [...]` naming each of its
-/// predicates whose phase is not among `phases` (a test plan uses a few of
-/// them); empty for any other gate plugin.
+/// `allow_unbound = [...]` naming each predicate of the gate plugin
+/// `component` whose phase is not among `phases` (a test plan uses a few
+/// phases of a gate plugin made for more), found by loading the plugin.
 fn allow_unbound(component: &str, phases: &[PhaseDef]) -> String {
-    if component != phasehost_test_artifacts::TEST_GATES_COMPONENT {
-        return String::new();
-    }
-    let unbound: Vec<String> = TEST_GATE_PREDICATES
+    let plan = phasehost::plan::parse_plan(
+        &format!(
+            "[plan]\nname = \"probe\"\nplugin_set = \"test\"\n[[gates]]\nname = \"g\"\ncomponent = {component:?}\nsha256 = \"{}\"\n[[phases]]\nname = \"p\"\ncomponent = \"p.wasm\"\n",
+            sha256_file(component)
+        ),
+        Path::new("/probe.toml"),
+    )
+    .unwrap();
+    let gate = runtime().load_gate(&plan, &plan.gates[0]).unwrap();
+    let unbound: Vec<String> = gate
+        .predicates()
         .iter()
-        .filter(|(_, phase)| !phases.iter().any(|p| p.name == *phase))
-        .map(|(name, _)| format!("{name:?}"))
+        .filter(|p| !phases.iter().any(|d| d.name == p.phase))
+        .map(|p| format!("{:?}", p.name))
         .collect();
     format!("allow_unbound = [{}]\n", unbound.join(", "))
 }
