@@ -160,7 +160,9 @@ fn allow_unbound(component: &str, phases: &[PhaseDef]) -> String {
         Path::new("/probe.toml"),
     )
     .unwrap();
-    let gate = runtime().load_gate(&plan, &plan.gates[0]).unwrap();
+    let Ok(gate) = runtime().load_gate(&plan, &plan.gates[0]) else {
+        return String::new(); // a plugin refused at load: the test is about that
+    };
     let unbound: Vec<String> = gate
         .predicates()
         .iter()

@@ -278,3 +278,46 @@ fn a_failed_before_gate_writes_its_verdict_where_the_stop_says() {
         "epsilon did not run"
     );
 }
+
+#[test]
+fn a_component_whose_descriptor_names_another_phase_is_refused() {
+    // source_pin's component says it is `source_pin`; run as `mark` it is
+    // refused before anything runs.
+    let plan = TestPlan::write(
+        &[],
+        &[PhaseDef::new("mark", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
+        "",
+    );
+    let line = line_of(&plan.path, "name = \"mark\"") - 1;
+    let (status, out) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
+    for needle in [
+        format!("phase `mark` ({}", plan.path.display()),
+        format!("line {line}) runs"),
+        "whose descriptor says it is phase `source_pin`".to_string(),
+        "point the phase at the component built for `mark`".to_string(),
+    ] {
+        assert!(out.contains(&needle), "no {needle:?} in {out}");
+    }
+    let dir = plan.dir.path();
+    std::fs::write(dir.join("doc.txt"), "Điều 1. Một văn bản thử.\n").unwrap();
+    let (status, out) = phasehost(&[
+        "run",
+        plan.path.to_str().unwrap(),
+        "--source",
+        dir.join("doc.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
+    assert!(
+        out.contains("whose descriptor says it is phase `source_pin`"),
+        "{out}"
+    );
+    // Under its own name it passes.
+    let plan = TestPlan::write(
+        &[],
+        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
+        "",
+    );
+    let (status, out) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    assert_eq!(status, 0, "{out}");
+}

@@ -13,7 +13,9 @@ struct Declares;
 impl Guest for Declares {
     fn describe() -> Descriptor {
         Descriptor {
-            name: "alpha".into(),
+            // Empty: a generic component (no phase name claimed), so the
+            // tests can run it as `alpha` and as `beta`.
+            name: String::new(),
             version: env!("CARGO_PKG_VERSION").into(),
             gates_before: vec![],
             gates_after: vec!["T-HOLDS".into()],
