@@ -98,7 +98,7 @@ fn a_plan_predicate_no_gate_plugin_implements_is_refused_before_anything_runs() 
         refused_everywhere(
             &p,
             &[
-                &format!("phase `beta` ("),
+                "phase `beta` (",
                 &format!("plan.toml line {line}) {key} names predicate `T-NOBODY`"),
                 "which no gate plugin of the plan implements",
                 "remove it from",
@@ -140,7 +140,7 @@ fn a_plugin_predicate_bound_to_a_phase_not_in_the_plan_is_refused_unless_allowed
     refused_everywhere(
         &p,
         &[
-            &format!("gate plugin `test-gates` ("),
+            "gate plugin `test-gates` (",
             &format!("plan.toml line {line}) binds predicate `T-FAILS` to before phase `epsilon`"),
             "would never be evaluated",
             "allow_unbound = [\"T-FAILS\"]",
