@@ -296,7 +296,7 @@ mod tests {
         std::fs::write(&path, &text[..text.len() / 2]).unwrap();
         let err = RunState::load(dir.path()).unwrap_err();
         assert_eq!(err.code, StopCode::CorruptState);
-        std::fs::write(&path, text.replace("\"sg2\"", "\"sg9\"")).unwrap();
+        std::fs::write(&path, text.replace("\"sg2\"", "\"SG 9\"")).unwrap();
         assert_eq!(
             RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState
