@@ -6,7 +6,7 @@
 //! descriptor is bound there, so the declaration is enforced.
 
 use super::gates::GateSet;
-use crate::plan::Plan;
+use crate::plan::{PhaseSpec, Plan};
 use crate::runtime::state::RunServices;
 use crate::runtime::{Described, LoadedPhase, Runtime};
 use crate::stop::{Stop, StopCode};
@@ -21,7 +21,7 @@ pub fn check(plan: &Plan, gates: &GateSet, described: &[Described]) -> Result<()
     plan_bindings(plan, gates)?;
     plugin_bindings(plan, gates)?;
     for (phase, described) in plan.phases.iter().zip(described) {
-        descriptor(plan, gates, &phase.name, described)?;
+        descriptor(plan, gates, phase, described)?;
     }
     Ok(())
 }
@@ -99,15 +99,26 @@ fn plugin_bindings(plan: &Plan, gates: &GateSet) -> Result<(), Stop> {
     Ok(())
 }
 
-/// The predicates a phase component declares are bound to that phase at
-/// that checkpoint, by the plan or a gate plugin.
+/// The phase component names the phase it is given (or claims no name: an
+/// empty name is a generic component, such as the test probes), and the
+/// predicates it declares are bound to that phase at that checkpoint, by
+/// the plan or a gate plugin.
 fn descriptor(
     plan: &Plan,
     gates: &GateSet,
-    phase: &str,
+    spec: &PhaseSpec,
     described: &Described,
 ) -> Result<(), Stop> {
-    let spec = plan.phase(phase).expect("the phase is the plan's");
+    let phase = spec.name.as_str();
+    if !described.name.is_empty() && described.name != phase {
+        return Err(refuse(format!(
+            "phase `{phase}` ({}) runs {}, whose descriptor says it is phase `{}`; point the phase at the component built for `{phase}` (or name the phase `{}` if that is the one meant), then `phasehost pin`",
+            plan.line_of("phase", phase),
+            spec.component.display(),
+            described.name.escape_debug(),
+            described.name.escape_debug()
+        )));
+    }
     for (checkpoint, key, declared, required) in [
         (
             "before",
