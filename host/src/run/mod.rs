@@ -19,6 +19,7 @@ mod runner;
 mod secret_scan;
 pub mod state;
 pub(crate) mod store_open;
+pub mod wiring;
 pub mod worker;
 
 pub use gates::GateSet;
@@ -195,6 +196,9 @@ fn assemble(
                 .map_err(|e| e.to_stop().in_phase(&spec.name))?,
         );
     }
+    // The wiring fails closed before any phase runs.
+    let described = wiring::describe_all(&runtime, &phases, &plan)?;
+    wiring::check(&plan, &gates, &described)?;
     let store = store_open::open(&plan)?;
     let kb = plan.resolve(&plan.kb.path);
     let inputs_digest = fingerprint::inputs_digest(&state.fingerprint);
@@ -554,7 +558,7 @@ fn approvers_on_file(
     folder: &RunFolder,
     trust: &TrustStore,
     run_id: &str,
-    gate: Gate,
+    gate: &Gate,
     digest: Option<&str>,
 ) -> Result<Vec<String>, Stop> {
     let mut keys = Vec::new();
@@ -564,7 +568,7 @@ fn approvers_on_file(
         };
         let st = &signed.statement;
         let bound = st.run_id == run_id
-            && st.gate == gate
+            && st.gate == *gate
             && digest.is_none_or(|d| st.evidence_digest == d);
         if bound && approval::check_signature(&signed, trust).is_ok() {
             keys.push(st.key_id.clone());
@@ -592,7 +596,17 @@ pub fn approve_with(
 ) -> Result<Approved, Stop> {
     let folder = RunFolder::open(&request.run_folder)?;
     let state = load_state(&folder)?;
-    let gate = request.gate;
+    let gate = request.gate.clone();
+    let plan = load_plan(&request.plan).map_err(plan_stop)?;
+    let Some(rules) = plan.approvals.gate(gate.as_str()).cloned() else {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            format!(
+                "the plan has no approval gate `{gate}`; its gates: {}",
+                plan.approvals.names()
+            ),
+        ));
+    };
     let Status::Paused {
         gate: waiting,
         evidence_digest,
@@ -610,7 +624,6 @@ pub fn approve_with(
             format!("the run is paused at {waiting}, not {gate}"),
         ));
     }
-    let plan = load_plan(&request.plan).map_err(plan_stop)?;
     let plan_sha = fingerprint::file_sha256(&request.plan, "plan")?;
     if plan_sha != state.fingerprint.plan_sha256 {
         return Err(Stop::new(
@@ -622,7 +635,7 @@ pub fn approve_with(
         ));
     }
     let (bound, bound_evidence) =
-        runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
+        runner::paused_digest_from_evidence(&plan, &state, &folder, &gate)?;
     if bound != *evidence_digest {
         return Err(Stop::new(
             StopCode::Drift,
@@ -642,18 +655,15 @@ pub fn approve_with(
         ));
     }
     let signer = trust.describe(&key_id);
-    let rules = plan.approvals.rules(gate).clone();
     let starter =
         approvals::verified_starter(&folder, &trust, &state, plan.approvals.require_signed_start)?;
     let approvers_of = |other: &str| -> Vec<String> {
-        let other = match other {
-            "sg1" => Gate::Sg1,
-            _ => Gate::Sg2,
+        let Ok(other) = Gate::new(other) else {
+            return Vec::new(); // the plan's loader refuses such a name
         };
-        approvers_on_file(&folder, &trust, &state.run_id, other, None).unwrap_or_default()
+        approvers_on_file(&folder, &trust, &state.run_id, &other, None).unwrap_or_default()
     };
     approvals::check_duties(
-        gate,
         &rules,
         &plan.approval_location(gate.as_str()),
         &key_id,
@@ -661,7 +671,7 @@ pub fn approve_with(
         starter.as_deref(),
         &approvers_of,
     )?;
-    let path = folder.approval_file(gate, &key_id);
+    let path = folder.approval_file(&gate, &key_id);
     if std::fs::symlink_metadata(&path).is_ok() {
         return Err(Stop::new(
             StopCode::ApprovalNotDistinct,
@@ -670,29 +680,25 @@ pub fn approve_with(
             ),
         ));
     }
-    let review = approvals::review_text(&plan, &state, gate, evidence_digest, &bound_evidence);
-    let review_file = folder.write_review(gate, &review)?;
+    let review = approvals::review_text(&plan, &state, &gate, evidence_digest, &bound_evidence);
+    let review_file = folder.write_review(&gate, &review)?;
     if !confirm(&review) {
         return Err(Stop::new(
             StopCode::ApprovalMissing,
             "the approver declined after reading the review; nothing was signed",
         ));
     }
-    let ttl = match gate {
-        Gate::Sg1 => plan.approvals.sg1_ttl_secs,
-        Gate::Sg2 => plan.approvals.sg2_ttl_secs,
-    };
     let statement = approval::ApprovalStatement::new(
         state.run_id.clone(),
-        gate,
+        gate.clone(),
         evidence_digest.clone(),
         ids::now_secs(),
-        ttl,
+        rules.ttl_secs,
         key_id.clone(),
     )
     .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
     let signed = approval::sign(statement, key.signing_key());
-    folder.ensure_approval_dir(gate)?;
+    folder.ensure_approval_dir(&gate)?;
     approval::save_approval(&path, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
@@ -703,7 +709,7 @@ pub fn approve_with(
         &folder,
         &trust,
         &state.run_id,
-        gate,
+        &gate,
         Some(evidence_digest.as_str()),
     )?
     .len();
@@ -750,7 +756,7 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
     let state = load_state(&folder)?;
     let gate = match (gate, &state.status) {
         (Some(gate), _) => gate,
-        (None, Status::Paused { gate, .. }) => *gate,
+        (None, Status::Paused { gate, .. }) => gate.clone(),
         (None, _) => {
             return Err(Stop::new(
                 StopCode::ApprovalMismatch,
@@ -759,6 +765,15 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
         }
     };
     let plan = load_plan(plan_path).map_err(plan_stop)?;
+    if plan.approvals.gate(gate.as_str()).is_none() {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            format!(
+                "the plan has no approval gate `{gate}`; its gates: {}",
+                plan.approvals.names()
+            ),
+        ));
+    }
     if fingerprint::file_sha256(plan_path, "plan")? != state.fingerprint.plan_sha256 {
         return Err(Stop::new(
             StopCode::Drift,
@@ -768,9 +783,9 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
             ),
         ));
     }
-    let (digest, bound) = runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
-    let text = approvals::review_text(&plan, &state, gate, &digest, &bound);
-    let file = folder.write_review(gate, &text)?;
+    let (digest, bound) = runner::paused_digest_from_evidence(&plan, &state, &folder, &gate)?;
+    let text = approvals::review_text(&plan, &state, &gate, &digest, &bound);
+    let file = folder.write_review(&gate, &text)?;
     Ok(Review {
         gate,
         evidence_digest: digest,
@@ -844,8 +859,8 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
         };
         out.push_str(&format!("started   {line}\n"));
     }
-    for gate in [Gate::Sg1, Gate::Sg2] {
-        for path in folder.approval_files(gate).unwrap_or_default() {
+    for gate in folder.approval_gates().unwrap_or_default() {
+        for path in folder.approval_files(&gate).unwrap_or_default() {
             let line = match approval::load_approval(&path) {
                 Err(e) => format!("unreadable: {e}"),
                 Ok(signed) => {
