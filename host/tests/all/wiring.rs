@@ -312,9 +312,10 @@ fn a_component_whose_descriptor_names_another_phase_is_refused() {
         out.contains("whose descriptor says it is phase `source_pin`"),
         "{out}"
     );
-    // Under its own name it passes.
+    // Under its own name, with the gate plugin that binds the predicates
+    // its descriptor declares, it passes.
     let plan = TestPlan::write(
-        &[],
+        &[("iu-gates", IU_GATES_COMPONENT)],
         &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
         "",
     );
