@@ -184,7 +184,8 @@ pub fn build_all(
         let bytes = std::fs::read(&produced)
             .with_context(|| format!("reading {} ({})", produced.display(), c.dir.display()))?;
         let component = if c.target == PLAIN_TARGET {
-            encode_component(&bytes).with_context(|| format!("encoding {} as a component", c.name))?
+            encode_component(&bytes)
+                .with_context(|| format!("encoding {} as a component", c.name))?
         } else {
             bytes
         };

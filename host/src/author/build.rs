@@ -36,7 +36,10 @@ fn cdylibs(stdout: impl BufRead) -> Result<Vec<Artifact>, Stop> {
         if !is_cdylib {
             continue;
         }
-        let name = msg["target"]["name"].as_str().unwrap_or("plugin").replace('-', "_");
+        let name = msg["target"]["name"]
+            .as_str()
+            .unwrap_or("plugin")
+            .replace('-', "_");
         for file in msg["filenames"].as_array().into_iter().flatten() {
             if let Some(f) = file.as_str().filter(|f| f.ends_with(".wasm")) {
                 found.push(Artifact {

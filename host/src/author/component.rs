@@ -21,8 +21,12 @@ pub struct Written {
 /// Encode the core module `bytes` (read from `from`, for messages) and write
 /// it to `out`. An existing `out` with other bytes is refused unless `force`.
 pub fn encode_to(bytes: &[u8], from: &Path, out: &Path, force: bool) -> Result<Written, Stop> {
-    let component = phasehost_build_plugins::encode_component(bytes)
-        .map_err(|e| refused(format!("cannot encode {} as a component: {e:#}", from.display())))?;
+    let component = phasehost_build_plugins::encode_component(bytes).map_err(|e| {
+        refused(format!(
+            "cannot encode {} as a component: {e:#}",
+            from.display()
+        ))
+    })?;
     match std::fs::read(out) {
         Ok(have) if have != component && !force => {
             return Err(refused(format!(
@@ -49,7 +53,7 @@ pub fn encode_to(bytes: &[u8], from: &Path, out: &Path, force: bool) -> Result<W
 
 /// Read core module `input`, encode it, write `out`.
 pub fn run(input: &Path, out: &Path, force: bool) -> Result<Written, Stop> {
-    let bytes =
-        std::fs::read(input).map_err(|e| refused(format!("cannot read {}: {e}", input.display())))?;
+    let bytes = std::fs::read(input)
+        .map_err(|e| refused(format!("cannot read {}: {e}", input.display())))?;
     encode_to(&bytes, input, out, force)
 }

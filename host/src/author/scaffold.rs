@@ -26,14 +26,32 @@ impl Kind {
 
 const CARGO_TOML: &str = include_str!("../../templates/common/Cargo.toml.tmpl");
 const PHASE_FILES: [(&str, &str); 3] = [
-    ("src/lib.rs", include_str!("../../templates/phase/lib.rs.tmpl")),
-    ("plan-snippet.toml", include_str!("../../templates/phase/plan-snippet.toml.tmpl")),
-    ("README.md", include_str!("../../templates/phase/README.md.tmpl")),
+    (
+        "src/lib.rs",
+        include_str!("../../templates/phase/lib.rs.tmpl"),
+    ),
+    (
+        "plan-snippet.toml",
+        include_str!("../../templates/phase/plan-snippet.toml.tmpl"),
+    ),
+    (
+        "README.md",
+        include_str!("../../templates/phase/README.md.tmpl"),
+    ),
 ];
 const GATE_FILES: [(&str, &str); 3] = [
-    ("src/lib.rs", include_str!("../../templates/gate/lib.rs.tmpl")),
-    ("plan-snippet.toml", include_str!("../../templates/gate/plan-snippet.toml.tmpl")),
-    ("README.md", include_str!("../../templates/gate/README.md.tmpl")),
+    (
+        "src/lib.rs",
+        include_str!("../../templates/gate/lib.rs.tmpl"),
+    ),
+    (
+        "plan-snippet.toml",
+        include_str!("../../templates/gate/plan-snippet.toml.tmpl"),
+    ),
+    (
+        "README.md",
+        include_str!("../../templates/gate/README.md.tmpl"),
+    ),
 ];
 
 /// The SDK of the repository this binary was built from.
@@ -88,13 +106,21 @@ pub fn render(req: &Request) -> Result<Vec<(&'static str, String)>, Stop> {
             sdk.display()
         )));
     }
-    let sdk = sdk.to_str().ok_or_else(|| refused("the SDK path is not UTF-8"))?;
+    let sdk = sdk
+        .to_str()
+        .ok_or_else(|| refused("the SDK path is not UTF-8"))?;
     if sdk.contains(['"', '\\', '\n']) {
-        return Err(refused(format!("the SDK path {sdk:?} cannot be written into Cargo.toml")));
+        return Err(refused(format!(
+            "the SDK path {sdk:?} cannot be written into Cargo.toml"
+        )));
     }
     let ident = req.name.replace('-', "_");
     let guards = req.guards.clone().unwrap_or_else(|| "my_phase".into());
-    if guards.is_empty() || !guards.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if guards.is_empty()
+        || !guards
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(refused(format!("`{guards}` is not a phase name")));
     }
     let predicate = format!("G-{}-LINES", req.name.to_ascii_uppercase());
@@ -122,8 +148,8 @@ pub fn create(req: &Request) -> Result<Vec<PathBuf>, Stop> {
     let files = render(req)?;
     let dir = &req.dir;
     if dir.exists() {
-        let mut entries = std::fs::read_dir(dir)
-            .map_err(|e| refused(format!("{}: {e}", dir.display())))?;
+        let mut entries =
+            std::fs::read_dir(dir).map_err(|e| refused(format!("{}: {e}", dir.display())))?;
         if entries.next().is_some() {
             return Err(refused(format!(
                 "{} is not empty; `phasehost new` writes only into an absent or empty folder",
@@ -164,7 +190,17 @@ mod tests {
         for good in ["a", "count-lines", "g2"] {
             validate_name(good).unwrap();
         }
-        for bad in ["", "Count", "1a", "a_b", "a-", "a--b", "../x", "a b", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Count",
+            "1a",
+            "a_b",
+            "a-",
+            "a--b",
+            "../x",
+            "a b",
+            &"a".repeat(65),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
     }
@@ -193,6 +229,9 @@ mod tests {
         assert!(!dir.path().join("Cargo.toml").exists());
         let err = create(&request(&dir.path().join("new"), "My-Gate")).unwrap_err();
         assert!(err.message.contains("not a plugin name"), "{}", err.message);
-        assert!(!dir.path().join("new").exists(), "nothing made for a bad name");
+        assert!(
+            !dir.path().join("new").exists(),
+            "nothing made for a bad name"
+        );
     }
 }

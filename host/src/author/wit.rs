@@ -12,8 +12,14 @@ pub const FILES: &[(&str, &str)] = &[
     ("log.wit", include_str!("../../../wit/log.wit")),
     ("phase.wit", include_str!("../../../wit/phase.wit")),
     ("source.wit", include_str!("../../../wit/source.wit")),
-    ("store-read.wit", include_str!("../../../wit/store-read.wit")),
-    ("store-write.wit", include_str!("../../../wit/store-write.wit")),
+    (
+        "store-read.wit",
+        include_str!("../../../wit/store-read.wit"),
+    ),
+    (
+        "store-write.wit",
+        include_str!("../../../wit/store-write.wit"),
+    ),
     ("types.wit", include_str!("../../../wit/types.wit")),
     ("worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
@@ -36,7 +42,10 @@ pub enum Outcome {
 /// package). Nothing is written unless every file may be.
 pub fn write(out: &Path, force: bool) -> Result<Vec<(PathBuf, Outcome)>, Stop> {
     if out.exists() && !out.is_dir() {
-        return Err(refused(format!("{} exists and is not a folder", out.display())));
+        return Err(refused(format!(
+            "{} exists and is not a folder",
+            out.display()
+        )));
     }
     let io = |e: std::io::Error, p: &Path| refused(format!("{}: {e}", p.display()));
     if out.is_dir() {
@@ -114,9 +123,15 @@ mod tests {
         assert_eq!(err.code, crate::StopCode::AuthorRefused);
         assert!(err.message.contains("log.wit"), "{}", err.message);
         assert!(!dir.path().join("phase.wit").exists(), "nothing written");
-        assert_eq!(std::fs::read_to_string(dir.path().join("log.wit")).unwrap(), "changed");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("log.wit")).unwrap(),
+            "changed"
+        );
         let done = write(dir.path(), true).unwrap();
-        assert!(done.iter().any(|(p, o)| p.ends_with("log.wit") && *o == Outcome::Replaced));
+        assert!(
+            done.iter()
+                .any(|(p, o)| p.ends_with("log.wit") && *o == Outcome::Replaced)
+        );
         let again = write(dir.path(), false).unwrap();
         assert!(again.iter().all(|(_, o)| *o == Outcome::Unchanged));
     }

@@ -494,9 +494,15 @@ mod tests {
             (&["phasehost", "runs", "kb", "--waiting", "--json"], "Runs"),
             (&["phasehost", "migrate", "p.toml"], "Migrate"),
             (&["phasehost", "wit", "--out", "wit"], "Wit"),
-            (&["phasehost", "component", "m.wasm", "-o", "c.wasm"], "Component"),
+            (
+                &["phasehost", "component", "m.wasm", "-o", "c.wasm"],
+                "Component",
+            ),
             (&["phasehost", "build", "--release"], "Build"),
-            (&["phasehost", "new", "gate", "my-gate", "--dir", "d"], "New"),
+            (
+                &["phasehost", "new", "gate", "my-gate", "--dir", "d"],
+                "New",
+            ),
             (
                 &[
                     "phasehost",

@@ -2,14 +2,14 @@
 //! cache), compare imports with grants, pre-instantiate.
 
 use super::imports::{GrantDiff, Import, component_world};
-use super::wit_version;
 use super::loaded::{LoadedGate, LoadedPhase, PluginInfo};
+use super::wit_version;
 use super::{Runtime, invoke};
 use crate::bindings;
 use crate::plan::{GateSpec, Grants, Limits, OnDenied, PACKAGE, PACKAGE_VERSION, PhaseSpec, Plan};
-use phasehost_build_plugins::{WasmKind, wasm_kind};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
+use phasehost_build_plugins::{WasmKind, wasm_kind};
 use std::path::PathBuf;
 use wasmtime::component::{Component, InstancePre, Linker};
 

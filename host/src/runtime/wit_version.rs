@@ -49,12 +49,16 @@ pub fn name_is_compatible(name: &str) -> bool {
 
 /// The first import or export of `phasehost:plugin` whose version this host
 /// cannot run: `(name, version found)`; `"none"` for a name without one.
-pub fn first_incompatible<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<(String, String)> {
-    names.into_iter().find_map(|name| match package_version(name)? {
-        None => Some((name.to_string(), "none".to_string())),
-        Some(_) if name_is_compatible(name) => None,
-        Some(v) => Some((name.to_string(), v.to_string())),
-    })
+pub fn first_incompatible<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<(String, String)> {
+    names
+        .into_iter()
+        .find_map(|name| match package_version(name)? {
+            None => Some((name.to_string(), "none".to_string())),
+            Some(_) if name_is_compatible(name) => None,
+            Some(v) => Some((name.to_string(), v.to_string())),
+        })
 }
 
 #[cfg(test)]

@@ -25,4 +25,5 @@ mod sandbox;
 mod source_pin;
 mod support;
 mod trust_boundaries;
+mod wit_versions;
 mod workers;

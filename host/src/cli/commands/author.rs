@@ -43,7 +43,12 @@ fn print_written(written: &[encode::Written], as_json: bool) -> Result<()> {
         json::print(&json!({ "components": written }))?;
     } else {
         for w in written {
-            println!("{} ({} bytes)\n  sha256 {}", w.path.display(), w.bytes, w.sha256);
+            println!(
+                "{} ({} bytes)\n  sha256 {}",
+                w.path.display(),
+                w.bytes,
+                w.sha256
+            );
         }
         println!("review it (`phasehost audit <plan>`), then `phasehost pin <plan>`");
     }
