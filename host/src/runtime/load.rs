@@ -56,7 +56,9 @@ pub enum LoadError {
     /// The component was built against a version of the WIT package this
     /// host cannot run.
     #[error(
-        "{who}: {path} was built against WIT package {package}@{found} (it names {name}); this host implements {package}@{host}, and a 0.x version must share the host's minor (a 1.x or later its major). Rebuild the plugin against this host's WIT (`phasehost wit --out <dir>` writes it) or run it with a phasehost that implements {package}@{found}"
+        "{who}: {path} was built against WIT package {package}@{found} (it names {name}); this host implements {package}@{host}, and a 0.x version must share the host's minor (a 1.x or later its major). Rebuild the plugin against this host's WIT (`phasehost wit --out <dir>` writes it) or run it with a phasehost that implements {package}@{found}",
+        package = PACKAGE,
+        host = PACKAGE_VERSION
     )]
     WitVersion {
         /// Which plugin.
@@ -67,10 +69,6 @@ pub enum LoadError {
         name: String,
         /// The version the component was built against.
         found: String,
-        /// The version this host implements.
-        host: &'static str,
-        /// The package.
-        package: &'static str,
     },
     /// The file is not a loadable component of the right world.
     #[error("{who}: {message}")]
@@ -244,8 +242,6 @@ impl Runtime {
                 path,
                 name,
                 found,
-                host: PACKAGE_VERSION,
-                package: PACKAGE,
             });
         }
         let (imports, exports) = component_world(&self.engine, &component);
