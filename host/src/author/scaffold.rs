@@ -98,8 +98,7 @@ pub struct Request {
 /// The files of a new crate, `(relative path, text)`.
 pub fn render(req: &Request) -> Result<Vec<(&'static str, String)>, Stop> {
     validate_name(&req.name)?;
-    let sdk = std::path::absolute(&req.sdk_path)
-        .map_err(|e| refused(format!("{}: {e}", req.sdk_path.display())))?;
+    let sdk = std::fs::canonicalize(&req.sdk_path).unwrap_or_else(|_| req.sdk_path.clone());
     if !sdk.join("Cargo.toml").is_file() {
         return Err(refused(format!(
             "{} is not the phasehost-sdk crate (no Cargo.toml): pass --sdk-path <the folder of plugins/sdk>",

@@ -1,6 +1,7 @@
 //! phasehost's integration tests: one binary, one module per area.
 
 mod approvals;
+mod author_refusals;
 mod authoring;
 mod batch;
 mod checkpoints;
