@@ -161,7 +161,6 @@ fn names(imports: &Value, kind: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "the templates use the SDK API of branch `sdk` (phase_plugin!, gate_plugin!, MemoryStore builder); un-ignore once it is merged"]
 fn a_scaffolded_phase_and_gate_build_three_ways_pin_and_run() {
     cargo_component_is_installed();
     let root = tempfile::tempdir().unwrap();
