@@ -21,6 +21,12 @@
 //! runs `rustup target add` for both when a target's standard library is
 //! missing (the toolchain itself is the one compiling us).
 
+mod encode;
+mod toolchain;
+
+pub use encode::{WasmKind, encode_component, has_component_type, wasm_kind};
+pub use toolchain::ensure_targets as ensure_wasm_targets;
+
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,37 +155,7 @@ pub fn inputs(repo_root: &Path) -> Result<Vec<PathBuf>> {
 
 /// Make sure the pinned toolchain has both wasm targets.
 pub fn ensure_targets(repo_root: &Path, rustc: &str) -> Result<()> {
-    let missing = |target: &str| -> Result<bool> {
-        let out = Command::new(rustc)
-            .args(["--print", "target-libdir", "--target", target])
-            .current_dir(repo_root)
-            .output()
-            .context("running rustc --print target-libdir")?;
-        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Ok(!out.status.success()
-            || dir.is_empty()
-            || !Path::new(&dir).join("").is_dir()
-            || std::fs::read_dir(&dir)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(true))
-    };
-    if missing(PLAIN_TARGET)? || missing(WASI_TARGET)? {
-        // Only the targets' standard libraries: `rustup toolchain install`
-        // here would reinstall the toolchain under the compilers cargo is
-        // running in parallel, and inside cargo (RUSTUP_TOOLCHAIN set) it
-        // ignores the file's targets anyway.
-        let status = Command::new("rustup")
-            .args(["target", "add", PLAIN_TARGET, WASI_TARGET])
-            .current_dir(repo_root)
-            .status()
-            .context("running `rustup target add` for the wasm targets")?;
-        if !status.success() {
-            bail!(
-                "`rustup target add {PLAIN_TARGET} {WASI_TARGET}` failed; the wasm targets are missing"
-            );
-        }
-    }
-    Ok(())
+    toolchain::ensure_targets(repo_root, rustc, &[PLAIN_TARGET, WASI_TARGET])
 }
 
 fn cargo_build(
@@ -282,9 +258,7 @@ pub fn build_all(
         let bytes = std::fs::read(&produced)
             .with_context(|| format!("reading {} ({})", produced.display(), c.dir.display()))?;
         let component = if c.target == PLAIN_TARGET {
-            wit_component::ComponentEncoder::default()
-                .module(&bytes)
-                .and_then(|e| e.validate(true).encode())
+            encode_component(&bytes)
                 .with_context(|| format!("encoding {} as a component", c.name))?
         } else {
             bytes

@@ -6,6 +6,7 @@
 //! policy — and hands each plugin only the capabilities its plan grants.
 
 pub mod audit;
+pub mod author;
 mod bindings;
 mod caps;
 pub mod cli;

@@ -91,13 +91,22 @@ pub enum StopCode {
     /// its `text_sha`, a character XML 1.0 cannot carry, a broken tree), or
     /// the output file exists.
     ExportRefused,
+    /// A component was built against a version of the WIT package
+    /// `phasehost:plugin` this host cannot run (semver: a 0.x must share
+    /// the host's minor, a later version its major).
+    WitVersionMismatch,
+    /// An authoring command (`phasehost wit`, `component`, `build`, `new`)
+    /// refused: a file it would overwrite differs, a folder is not empty, a
+    /// name is malformed, the input is not what it needs, or the build
+    /// failed. Nothing was overwritten.
+    AuthorRefused,
     /// An unexpected host error.
     Internal,
 }
 
 impl StopCode {
     /// Every stop code, in declaration order.
-    pub const ALL: [StopCode; 38] = [
+    pub const ALL: [StopCode; 40] = [
         Self::InvariantFailed,
         Self::KillSwitch,
         Self::ExecutionDisabled,
@@ -135,6 +144,8 @@ impl StopCode {
         Self::StartUnsigned,
         Self::BadSource,
         Self::ExportRefused,
+        Self::WitVersionMismatch,
+        Self::AuthorRefused,
         Self::Internal,
     ];
 
@@ -178,6 +189,8 @@ impl StopCode {
             Self::StartUnsigned => "start-unsigned",
             Self::BadSource => "bad-source",
             Self::ExportRefused => "export-refused",
+            Self::WitVersionMismatch => "wit-version-mismatch",
+            Self::AuthorRefused => "author-refused",
             Self::Internal => "internal",
         }
     }
@@ -226,6 +239,8 @@ impl StopCode {
             Self::StartUnsigned => 44,
             Self::BadSource => 45,
             Self::ExportRefused => 46,
+            Self::WitVersionMismatch => 47,
+            Self::AuthorRefused => 48,
             Self::Internal => 70,
         }
     }
@@ -289,7 +304,7 @@ impl StopCode {
                 "the component changed since the plan pinned it; review it, then `phasehost pin <plan>`"
             }
             Self::GrantExceeded => {
-                "the component imports more than the plan grants; see the diff and `phasehost audit`"
+                "the component imports more than the plan grants it (a gate plugin: anything at all, WASI included); the message names the fix; see `phasehost audit`"
             }
             Self::PluginInvalid => {
                 "the file is not a loadable phasehost component; see `phasehost check`"
@@ -321,6 +336,12 @@ impl StopCode {
             }
             Self::ExportRefused => {
                 "nothing was written; the message names the row or file: fix the store (a new run of the document) or choose another --out"
+            }
+            Self::WitVersionMismatch => {
+                "the plugin was built against another version of the WIT package phasehost:plugin; rebuild it against this host's (`phasehost wit --out <dir>`) or run it with a host of that version"
+            }
+            Self::AuthorRefused => {
+                "nothing was overwritten; the message names the file, folder or build step: fix it, or pass --force where the command offers it"
             }
             Self::Internal => "a bug in phasehost; the stop document has the details",
         }
@@ -493,6 +514,8 @@ mod tests {
             (StopCode::StartUnsigned, 44),
             (StopCode::BadSource, 45),
             (StopCode::ExportRefused, 46),
+            (StopCode::WitVersionMismatch, 47),
+            (StopCode::AuthorRefused, 48),
             (StopCode::Internal, 70),
         ];
         assert_eq!(pinned.len(), StopCode::ALL.len());

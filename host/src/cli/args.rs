@@ -340,6 +340,92 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the WIT package phasehost:plugin (this host's version) into a
+    /// folder, for plugin authors outside this repository.
+    ///
+    /// A file that exists with other bytes is refused unless --force.
+    Wit {
+        /// The folder to write the `.wit` files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace files that differ.
+        #[arg(long)]
+        force: bool,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Encode a core module built for wasm32-unknown-unknown as a component.
+    ///
+    /// The module's wit-bindgen custom sections say which world it
+    /// implements; no WASI adapter is added, so the component imports only
+    /// the capabilities its code calls. Prints the sha256 a plan pins.
+    Component {
+        /// The core module (`target/wasm32-unknown-unknown/release/<name>.wasm`).
+        module: PathBuf,
+        /// The component file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Replace `--out` if it exists with other bytes.
+        #[arg(long)]
+        force: bool,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a plugin crate zero-WASI into components.
+    ///
+    /// Adds the wasm32-unknown-unknown target with rustup when it is
+    /// missing, runs `cargo build --target wasm32-unknown-unknown` in DIR and
+    /// encodes each cdylib into `DIR/target/phasehost/<name>.wasm`; prints
+    /// each path and sha256.
+    Build {
+        /// The crate's folder (default: the current one).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Build with the release profile (what a plan should pin).
+        #[arg(long)]
+        release: bool,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new phase or gate plugin crate.
+    ///
+    /// Writes Cargo.toml, src/lib.rs (a working example with a native
+    /// test), plan-snippet.toml (the plan entry) and README.md into
+    /// `--dir` (default `./NAME`), which must be absent or empty.
+    New {
+        /// What kind of plugin.
+        #[arg(value_enum)]
+        kind: PluginKind,
+        /// The crate name: lowercase letters, digits and `-`, starting with
+        /// a letter (the phase or gate name is the same with `_`).
+        name: String,
+        /// The folder to create (default: `./NAME`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The phasehost-sdk crate's folder (default: the SDK of the
+        /// repository this phasehost was built from).
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+        /// For a gate: the phase its example predicate checks (default
+        /// `my_phase`).
+        #[arg(long, value_name = "PHASE")]
+        guards: Option<String>,
+        /// Print one JSON object on stdout (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What `phasehost new` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PluginKind {
+    /// A phase plugin (world `phase-plugin`).
+    Phase,
+    /// A gate plugin (world `gate-plugin`): predicates, no imports.
+    Gate,
 }
 
 /// The format of `phasehost export`.
@@ -408,6 +494,16 @@ mod tests {
             (&["phasehost", "verify-index", "p.toml"], "VerifyIndex"),
             (&["phasehost", "runs", "kb", "--waiting", "--json"], "Runs"),
             (&["phasehost", "migrate", "p.toml"], "Migrate"),
+            (&["phasehost", "wit", "--out", "wit"], "Wit"),
+            (
+                &["phasehost", "component", "m.wasm", "-o", "c.wasm"],
+                "Component",
+            ),
+            (&["phasehost", "build", "--release"], "Build"),
+            (
+                &["phasehost", "new", "gate", "my-gate", "--dir", "d"],
+                "New",
+            ),
             (
                 &[
                     "phasehost",

@@ -25,9 +25,7 @@ pub enum Import {
 pub fn classify(name: &str) -> Import {
     if let Some(rest) = name.strip_prefix(&format!("{PACKAGE}/")) {
         let interface = rest.split('@').next().unwrap_or(rest);
-        let version_ok = rest
-            .split_once('@')
-            .is_some_and(|(_, v)| v == crate::plan::PACKAGE_VERSION);
+        let version_ok = super::wit_version::name_is_compatible(name);
         if version_ok {
             if interface == "types" {
                 return Import::Types(name.to_string());

@@ -3,11 +3,13 @@
 
 use super::imports::{GrantDiff, Import, component_world};
 use super::loaded::{LoadedGate, LoadedPhase, PluginInfo};
+use super::wit_version;
 use super::{Runtime, invoke};
 use crate::bindings;
-use crate::plan::{GateSpec, Grants, Limits, OnDenied, PhaseSpec, Plan};
+use crate::plan::{GateSpec, Grants, Limits, OnDenied, PACKAGE, PACKAGE_VERSION, PhaseSpec, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
+use phasehost_build_plugins::{WasmKind, wasm_kind};
 use std::path::PathBuf;
 use wasmtime::component::{Component, InstancePre, Linker};
 
@@ -51,6 +53,23 @@ pub enum LoadError {
     /// The component imports more than it is granted.
     #[error("{0}")]
     GrantExceeded(String),
+    /// The component was built against a version of the WIT package this
+    /// host cannot run.
+    #[error(
+        "{who}: {path} was built against WIT package {package}@{found} (it names {name}); this host implements {package}@{host}, and a 0.x version must share the host's minor (a 1.x or later its major). Rebuild the plugin against this host's WIT (`phasehost wit --out <dir>` writes it) or run it with a phasehost that implements {package}@{found}",
+        package = PACKAGE,
+        host = PACKAGE_VERSION
+    )]
+    WitVersion {
+        /// Which plugin.
+        who: String,
+        /// The file.
+        path: PathBuf,
+        /// The import or export that names the version.
+        name: String,
+        /// The version the component was built against.
+        found: String,
+    },
     /// The file is not a loadable component of the right world.
     #[error("{who}: {message}")]
     Invalid {
@@ -70,6 +89,7 @@ impl LoadError {
                 StopCode::PluginDigestMismatch
             }
             LoadError::GrantExceeded(_) => StopCode::GrantExceeded,
+            LoadError::WitVersion { .. } => StopCode::WitVersionMismatch,
         }
     }
 
@@ -110,17 +130,51 @@ fn link<T, P>(
     component: &Component,
     who: &str,
     interface: &str,
+    link_hint: &str,
     typed: impl FnOnce(InstancePre<T>) -> wasmtime::Result<P>,
 ) -> Result<P, LoadError> {
     let instance_pre = linker
         .instantiate_pre(component)
-        .map_err(|e| invalid(who, format!("cannot be linked: {e:#}")))?;
+        .map_err(|e| invalid(who, format!("cannot be linked: {e:#}{link_hint}")))?;
     typed(instance_pre).map_err(|e| {
         invalid(
             who,
             format!("does not export the {interface} interface: {e:#}"),
         )
     })
+}
+
+/// Why a gate plugin that imports something is refused, and what to do: a
+/// gate built with WASI (wasm32-wasip2, `cargo component`) is rebuilt
+/// zero-WASI; a gate that calls a capability cannot be granted one.
+fn gate_imports_message(who: &str, imports: &[Import], names: &[String]) -> String {
+    let wasi = imports.iter().any(|i| matches!(i, Import::Ambient(_)));
+    let mut text = format!(
+        "{who} imports {}; a gate plugin must import nothing (its predicates are pure functions \
+         of the evidence), and no plan can grant a gate anything",
+        names.join(", ")
+    );
+    if wasi {
+        text.push_str(
+            ". The WASI imports come from building it for wasm32-wasip2 or with `cargo component`: \
+             build it zero-WASI instead, with `phasehost build <crate-dir>` (wasm32-unknown-unknown, \
+             then `phasehost component`)",
+        );
+    } else {
+        text.push_str(". Remove the calls to host capabilities from the gate's code");
+    }
+    text
+}
+
+/// The hint for a phase that imports WASI interfaces the host cannot link.
+fn wasi_link_hint(imports: &[Import]) -> &'static str {
+    if imports.iter().any(|i| matches!(i, Import::Ambient(_))) {
+        "; it imports WASI interfaces (built for wasm32-wasip2 or with `cargo component`): build it \
+         zero-WASI with `phasehost build <crate-dir>`, which imports only the capabilities the code \
+         calls"
+    } else {
+        ""
+    }
 }
 
 impl Runtime {
@@ -141,6 +195,19 @@ impl Runtime {
             path: path.clone(),
             source,
         })?;
+        if wasm_kind(&bytes) == WasmKind::CoreModule {
+            return Err(invalid(
+                who,
+                format!(
+                    "{} is a core WebAssembly module, not a component (what cargo builds for \
+                     wasm32-unknown-unknown); encode it with `phasehost component {} -o <out.wasm>`, \
+                     or build the crate with `phasehost build <crate-dir>`, then point the plan at \
+                     the component and `phasehost pin <plan>`",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
         let actual = sha256_hex(&bytes);
         if pinned.is_empty() {
             return Err(LoadError::NotPinned {
@@ -163,6 +230,20 @@ impl Runtime {
                 who: who.to_string(),
                 message: format!("{} is not a loadable component: {e:#}", path.display()),
             })?;
+        let ty = component.component_type();
+        let names: Vec<&str> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n)
+            .chain(ty.exports(&self.engine).map(|(n, _)| n))
+            .collect();
+        if let Some((name, found)) = wit_version::first_incompatible(names) {
+            return Err(LoadError::WitVersion {
+                who: who.to_string(),
+                path,
+                name,
+                found,
+            });
+        }
         let (imports, exports) = component_world(&self.engine, &component);
         let diff = GrantDiff::compute(&imports, grants);
         let info = PluginInfo {
@@ -225,6 +306,7 @@ impl Runtime {
             &checked.component,
             &who,
             "phase",
+            wasi_link_hint(&info.imports),
             bindings::phase::PhasePluginPre::new,
         )?;
         Ok(LoadedPhase {
@@ -259,9 +341,10 @@ impl Runtime {
                     Import::Types(n) | Import::Ambient(n) | Import::Unknown(n) => n.clone(),
                 })
                 .collect();
-            return Err(LoadError::GrantExceeded(format!(
-                "{who} imports {}; a gate plugin must import nothing (its predicates are pure functions of the evidence)",
-                names.join(", ")
+            return Err(LoadError::GrantExceeded(gate_imports_message(
+                &who,
+                &info.imports,
+                &names,
             )));
         }
         let pre = link(
@@ -269,6 +352,7 @@ impl Runtime {
             &checked.component,
             &who,
             "gate",
+            "",
             bindings::gate::GatePluginPre::new,
         )?;
         let predicates =

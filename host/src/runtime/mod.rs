@@ -12,6 +12,7 @@ mod load;
 mod loaded;
 pub mod plugin_text;
 pub mod state;
+pub mod wit_version;
 
 pub use cache::{CacheDirError, CacheOutcome, CompileCache, RejectedEntry};
 pub use imports::{GrantDiff, Import};

@@ -1,6 +1,8 @@
 //! phasehost's integration tests: one binary, one module per area.
 
 mod approvals;
+mod author_refusals;
+mod authoring;
 mod batch;
 mod checkpoints;
 mod cli;
@@ -29,4 +31,5 @@ mod source_pin;
 mod support;
 mod trust_boundaries;
 mod wiring;
+mod wit_versions;
 mod workers;

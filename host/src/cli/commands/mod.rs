@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod audit;
+mod author;
 mod batch;
 mod check;
 mod export;
@@ -172,6 +173,22 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             file,
             json,
         } => lifecycle::keygen(&out, name.as_deref(), file.as_deref(), json),
+        Command::Wit { out, force, json } => author::wit(&out, force, json),
+        Command::Component {
+            module,
+            out,
+            force,
+            json,
+        } => author::component(&module, &out, force, json),
+        Command::Build { dir, release, json } => author::build(&dir, release, json),
+        Command::New {
+            kind,
+            name,
+            dir,
+            sdk_path,
+            guards,
+            json,
+        } => author::new(kind, name, dir, sdk_path, guards, json),
     }
 }
 
