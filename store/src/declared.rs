@@ -10,9 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::StoreError;
 use crate::schema::{self, Column, ColumnType, SCOPE_COLUMN, Table};
 use crate::sql::{Dialect, q};
-use crate::StoreError;
 
 /// The longest table or column name, in bytes.
 pub const MAX_NAME_BYTES: usize = 48;
@@ -148,9 +148,7 @@ impl TableDecl {
                 return Err(format!("{at}: primary_key names `{k}` twice"));
             }
             if column.ty.nullable() {
-                return Err(format!(
-                    "{at}: primary-key column `{k}` cannot be nullable"
-                ));
+                return Err(format!("{at}: primary-key column `{k}` cannot be nullable"));
             }
             key.push(k.clone());
         }
@@ -372,8 +370,17 @@ mod tests {
             let err = decl(bad).table().expect_err(bad);
             assert!(err.contains("must match [a-z]"), "{bad}: {err}");
         }
-        decl(&"a".repeat(MAX_NAME_BYTES)).table().expect("48 bytes is fine");
-        for taken in ["units", "documents", "runs", "queue", "runs_index", "schema_version"] {
+        decl(&"a".repeat(MAX_NAME_BYTES))
+            .table()
+            .expect("48 bytes is fine");
+        for taken in [
+            "units",
+            "documents",
+            "runs",
+            "queue",
+            "runs_index",
+            "schema_version",
+        ] {
             let err = decl(taken).table().expect_err(taken);
             assert!(err.contains("pick another"), "{taken}: {err}");
         }
@@ -418,7 +425,10 @@ mod tests {
         assert!(check_shape(&t, &Found::Nothing).is_ok());
         found[1].ty = "text".into();
         let err = check_shape(&t, &Found::Table(found.clone())).unwrap_err();
-        assert!(matches!(&err, StoreError::Conflict(m) if m.contains("`seq` int not null")), "{err}");
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("`seq` int not null")),
+            "{err}"
+        );
         found[1].ty = "int".into();
         found.pop();
         let err = check_shape(&t, &Found::Table(found)).unwrap_err();

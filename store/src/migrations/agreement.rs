@@ -263,7 +263,10 @@ fn the_dialects_build_the_same_schema() {
 #[test]
 fn schema_rs_agrees_with_the_migrations() {
     let model = sqlite();
-    let mut described: Vec<&str> = schema::PLUGIN_TABLES.iter().map(|t| t.name.as_str()).collect();
+    let mut described: Vec<&str> = schema::PLUGIN_TABLES
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     described.extend(schema::HOST_TABLES);
     described.sort_unstable();
     assert_eq!(
@@ -339,7 +342,10 @@ fn memory_tables(text: &str) -> Vec<MemoryTable> {
 fn iu_phases_memory_store_agrees_with_the_migrations() {
     let model = sqlite();
     let memory = memory_tables(&repo_file("plugins/iu-phases/src/memory.rs"));
-    let plugin: Vec<&str> = schema::PLUGIN_TABLES.iter().map(|t| t.name.as_str()).collect();
+    let plugin: Vec<&str> = schema::PLUGIN_TABLES
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(
         memory.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
         plugin

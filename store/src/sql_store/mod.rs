@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::declared::{self, Declared, Found, TableDecl};
 use crate::host_sql as h;
 use crate::schema::{self, ColumnType, SqlValue, Table};
 use crate::sql::{self, Dialect};
-use crate::declared::{self, Declared, Found, TableDecl};
 use crate::{IndexEntry, Privileges, Row, Scope, StoreBackend, StoreError, digest, migrations};
 
 mod host_tables;
