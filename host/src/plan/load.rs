@@ -448,22 +448,44 @@ primary_key = ["seq"]
 
     #[test]
     fn a_grant_of_an_undeclared_or_host_table_is_refused() {
-        for table in ["rows", "runs", "runs_index", "queue", "schema_version", "\\\"; DROP TABLE units; --"] {
+        for table in [
+            "rows",
+            "runs",
+            "runs_index",
+            "queue",
+            "schema_version",
+            "\\\"; DROP TABLE units; --",
+        ] {
             let text = GOOD.replace("units = \"ri\"", &format!("\"{table}\" = \"ri\""));
             let message = invalid(parse_plan(&text, Path::new("p.toml")));
-            assert!(message.contains("nor declared in [[tables]]"), "{table}: {message}");
+            assert!(
+                message.contains("nor declared in [[tables]]"),
+                "{table}: {message}"
+            );
         }
     }
 
     #[test]
     fn hostile_table_declarations_are_refused() {
         for (from, to, want) in [
-            ("name = \"rows\"", "name = \"rows\\\"; DROP TABLE units; --\"", "must match"),
+            (
+                "name = \"rows\"",
+                "name = \"rows\\\"; DROP TABLE units; --\"",
+                "must match",
+            ),
             ("name = \"rows\"", "name = \"units\"", "pick another"),
             ("name = \"rows\"", "name = \"runs_index\"", "pick another"),
             ("name = \"rows\"", "name = \"rôws\"", "must match"),
-            ("name = \"note\"", "name = \"document_id\"", "added by the host"),
-            ("primary_key = [\"seq\"]", "primary_key = [\"note\"]", "cannot be nullable"),
+            (
+                "name = \"note\"",
+                "name = \"document_id\"",
+                "added by the host",
+            ),
+            (
+                "primary_key = [\"seq\"]",
+                "primary_key = [\"note\"]",
+                "cannot be nullable",
+            ),
             ("type = \"int\"", "type = \"real\"", "unknown variant"),
         ] {
             let text = format!("{GOOD}{}", ROWS.replace(from, to));

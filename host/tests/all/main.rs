@@ -7,6 +7,7 @@ mod cli;
 mod cli_json;
 mod compile_cache;
 mod corpus;
+mod declared_tables;
 mod duties;
 mod export;
 mod fuzz_run_folder;
