@@ -7,6 +7,7 @@ mod cli;
 mod cli_json;
 mod compile_cache;
 mod corpus;
+mod csv_rows;
 mod declared_tables;
 mod duties;
 mod export;
