@@ -120,7 +120,11 @@ fn the_example_loads_its_rows_after_one_approval_dry_then_live() {
     let (_, outcome, pauses) = c.run(false);
     assert_eq!(outcome, Outcome::Completed, "dry: {outcome:?}");
     assert_eq!(pauses, 1, "one approval");
-    assert_eq!(c.query("SELECT count(*) FROM csv_rows"), 0, "a dry run keeps nothing");
+    assert_eq!(
+        c.query("SELECT count(*) FROM csv_rows"),
+        0,
+        "a dry run keeps nothing"
+    );
 
     let (folder, outcome, pauses) = c.run(true);
     assert_eq!(outcome, Outcome::Completed, "live: {outcome:?}");
@@ -162,7 +166,11 @@ fn the_example_audits_with_no_wasi_and_imports_equal_to_grants() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     let plugins = report["plugins"].as_array().unwrap();
     assert_eq!(plugins.len(), 5, "one gate plugin, four phases");
@@ -170,12 +178,19 @@ fn the_example_audits_with_no_wasi_and_imports_equal_to_grants() {
         let info = &p["plugin"];
         assert_eq!(p["loads"], true, "{p}");
         assert_eq!(info["diff"]["ambient"], serde_json::json!([]), "WASI: {p}");
-        assert_eq!(info["diff"]["unused"], serde_json::json!([]), "granted, not imported: {p}");
+        assert_eq!(
+            info["diff"]["unused"],
+            serde_json::json!([]),
+            "granted, not imported: {p}"
+        );
     }
     let tables = report["tables"].as_array().unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["csv_files", "csv_rows"]);
-    assert_eq!(tables[1]["grants"], serde_json::json!({"load": "i", "verify": "r"}));
+    assert_eq!(
+        tables[1]["grants"],
+        serde_json::json!({"load": "i", "verify": "r"})
+    );
     assert_eq!(
         tables[1]["primary_key"],
         serde_json::json!(["document_id", "version", "seq"])

@@ -157,3 +157,80 @@ fn a_role_lacking_a_right_on_a_declared_table_stops_before_any_phase() {
     assert!(state.phases.is_empty(), "no phase ran: {:?}", state.phases);
     assert_eq!(iu.query("SELECT count(*) FROM documents"), 0);
 }
+
+/// A phase (the test probe) writing declared tables on SQLite: granted
+/// `notes = "ri"` and `other = "r"`.
+fn probe_run(config: &str) -> (phasehost::runtime::PhaseRun, i64) {
+    use crate::support::{PhaseDef, TestPlan, run_phase, services};
+    use phasehost_test_artifacts::TEST_PROBE_COMPONENT;
+    let other = NOTES.replace("\"notes\"", "\"other\"");
+    let tp = TestPlan::write(
+        &[],
+        &[PhaseDef::new("probe", TEST_PROBE_COMPONENT).grants(
+            "source = true\nlog = true\nstore = { notes = \"ri\", other = \"r\" }\nartifacts = { \"backup.json\" = \"ri\" }",
+        )],
+        &format!("{NOTES}{other}"),
+    );
+    let plan = tp.load();
+    let path = tp.dir.path().join("store.sqlite");
+    let mut store =
+        phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(path.clone())).unwrap();
+    store.declare_tables(&plan.tables, true).unwrap();
+    store.begin().unwrap();
+    let shared: phasehost::runtime::state::SharedStore =
+        std::sync::Arc::new(std::sync::Mutex::new(store));
+    let mut services = services("r1", None);
+    services.store = Some(shared.clone());
+    let run = run_phase(&plan, "probe", &services, config);
+    shared.lock().unwrap().commit().unwrap();
+    (run, notes_rows(&path))
+}
+
+#[test]
+fn a_phase_writes_a_declared_table_through_the_same_checks() {
+    let (run, rows) = probe_run(
+        r#"{"mode":"write","table":"notes","rows":[{"n":1,"body":"a"},{"n":2,"body":"b"}]}"#,
+    );
+    assert_eq!(run.outcome.expect("written")["inserted"], 2);
+    assert_eq!(rows, 2);
+    // Row validation: a wrong type is `invalid`, nothing of the call stays.
+    let (run, rows) = probe_run(
+        r#"{"mode":"write","table":"notes","rows":[{"n":1,"body":"a"},{"n":"2","body":"b"}]}"#,
+    );
+    let evidence = run.outcome.expect("the error is a value");
+    assert_eq!(evidence["error"], "invalid", "{evidence}");
+    assert!(
+        evidence["message"]
+            .as_str()
+            .unwrap()
+            .contains("`notes.n` must be an integer")
+    );
+    assert_eq!(rows, 0);
+    for (bad, want) in [
+        (r#"{"n":1}"#, "lacks `body`"),
+        (r#"{"n":1,"body":null}"#, "must be a string"),
+        (r#"{"n":1,"body":"a","x":1}"#, "unknown column"),
+        (
+            r#"{"n":1,"body":"a","document_id":"other"}"#,
+            "not the run's document",
+        ),
+    ] {
+        let config = format!(r#"{{"mode":"write","table":"notes","rows":[{bad}]}}"#);
+        let evidence = probe_run(&config).0.outcome.expect("a value");
+        assert!(
+            evidence["message"].as_str().unwrap().contains(want),
+            "{bad}: {evidence}"
+        );
+    }
+    // A declared table the phase may only read, and one nobody declared.
+    for table in ["other", "nope", "runs_index"] {
+        let config =
+            format!(r#"{{"mode":"write","table":"{table}","rows":[{{"n":1,"body":"a"}}]}}"#);
+        let stop = probe_run(&config).0.outcome.expect_err("denied");
+        assert_eq!(stop.code, StopCode::CapabilityDenied, "{table}: {stop}");
+        assert!(
+            stop.message.contains(&format!("insert on table `{table}`")),
+            "{stop}"
+        );
+    }
+}
