@@ -196,7 +196,10 @@ pub fn parse(text: &str, max_rows: u64) -> Result<Parsed, Problem> {
             } => format!("a record has {len} fields, the header {expected_len}"),
             other => format!("{other:?}"),
         };
-        problem(ProblemKind::Malformed, format!("not a CSV table{at}: {what}"))
+        problem(
+            ProblemKind::Malformed,
+            format!("not a CSV table{at}: {what}"),
+        )
     };
     let header: Vec<String> = reader
         .headers()
@@ -259,7 +262,10 @@ mod tests {
         assert_eq!(p.records[1].fields_json(), r#"["2","He","Helium, noble"]"#);
         // CRLF gives the same rows, hence the same digest.
         let crlf = SAMPLE.replace('\n', "\r\n");
-        assert_eq!(parse(&crlf, 10).expect("crlf").rows_digest(), p.rows_digest());
+        assert_eq!(
+            parse(&crlf, 10).expect("crlf").rows_digest(),
+            p.rows_digest()
+        );
     }
 
     #[test]
@@ -278,8 +284,18 @@ mod tests {
         let ragged = parse("a,b\n1,2\n3\n", 10).unwrap_err();
         assert_eq!(ragged.kind, ProblemKind::Malformed);
         assert!(ragged.message.contains("line 3"), "{}", ragged.message);
-        assert!(parse("a,a\n1,2\n", 10).unwrap_err().message.contains("twice"));
-        assert!(parse("a,\n1,2\n", 10).unwrap_err().message.contains("no name"));
+        assert!(
+            parse("a,a\n1,2\n", 10)
+                .unwrap_err()
+                .message
+                .contains("twice")
+        );
+        assert!(
+            parse("a,\n1,2\n", 10)
+                .unwrap_err()
+                .message
+                .contains("no name")
+        );
         assert_eq!(parse("a,b\n", 10).unwrap_err().kind, ProblemKind::Empty);
         assert_eq!(parse(SAMPLE, 1).unwrap_err().kind, ProblemKind::Cap);
     }
@@ -297,6 +313,9 @@ mod tests {
         assert!(latin1.message.contains("offset 6"), "{}", latin1.message);
         let nul = pin(b"a,b\n1,\x002\n", 100).unwrap_err();
         assert!(nul.message.contains("U+0000"), "{}", nul.message);
-        assert_eq!(pin(SAMPLE.as_bytes(), 5).unwrap_err().kind, ProblemKind::Cap);
+        assert_eq!(
+            pin(SAMPLE.as_bytes(), 5).unwrap_err().kind,
+            ProblemKind::Cap
+        );
     }
 }

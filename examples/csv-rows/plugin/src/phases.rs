@@ -241,7 +241,9 @@ pub fn run_load<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusal>
 fn row_object(json: &str) -> Result<serde_json::Map<String, Value>, Refusal> {
     match serde_json::from_str(json) {
         Ok(Value::Object(o)) => Ok(o),
-        _ => Err(Refusal::invariant("the store returned a row that is not a JSON object")),
+        _ => Err(Refusal::invariant(
+            "the store returned a row that is not a JSON object",
+        )),
     }
 }
 
@@ -293,7 +295,10 @@ pub fn run_verify<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refusa
     Ok(evidence([
         ("rows", json!(rows.len())),
         ("rows_digest", json!(digest)),
-        ("file_rows", file.get("rows").cloned().unwrap_or(Value::Null)),
+        (
+            "file_rows",
+            file.get("rows").cloned().unwrap_or(Value::Null),
+        ),
         (
             "file_rows_digest",
             file.get("rows_digest").cloned().unwrap_or(Value::Null),

@@ -87,7 +87,10 @@ fn the_bundled_file_loads_and_every_gate_holds() {
     let ev = run_all(&mut s);
     assert_eq!(s.rows("csv_rows").len(), 36);
     assert_eq!(s.rows("csv_files").len(), 1);
-    assert_eq!(s.rows("csv_rows")[1]["fields"], r#"["2","He","Helium","1","18","s","noble gas"]"#);
+    assert_eq!(
+        s.rows("csv_rows")[1]["fields"],
+        r#"["2","He","Helium","1","18","s","noble gas"]"#
+    );
     for p in gates::PREDICATES {
         assert!(holds(&ev, p.name), "{}", p.name);
     }
@@ -126,7 +129,10 @@ fn a_row_changed_in_the_store_fails_the_read_back_gate() {
         .get_mut("csv_rows")
         .and_then(|rows| rows.get_mut(4))
         .expect("row 5");
-    row.insert("fields".into(), r#"["5","B","Boron!","2","13","p","metalloid"]"#.into());
+    row.insert(
+        "fields".into(),
+        r#"["5","B","Boron!","2","13","p","metalloid"]"#.into(),
+    );
     ev.pop();
     let out = phases::run_verify(&input(&ev, "{}"), &mut s).expect("verify reports");
     ev.push(("verify".into(), out));
