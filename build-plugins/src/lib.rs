@@ -7,6 +7,15 @@
 //!   components with `wit-component` (no adapter), so they import only the
 //!   phasehost interfaces they really call — gates import nothing at all.
 //!
+//! - A crate may also hold several components as `[[example]]` targets with
+//!   `crate-type = ["cdylib"]` (iu-cut's phases, one per phase): each is
+//!   built with `--example` and lands as `<example name>.wasm`, its plugin
+//!   name the example name with `-` for `_`.
+//!
+//! Before building, the SDK's copy of the WIT package must equal `wit/`
+//! ([`check_wit_copy`]): the plugins' bindings come from the copy, the
+//! host's from `wit/`.
+//!
 //! The pinned toolchain (rust-toolchain.toml) names both targets, but rustup
 //! does not add them to a toolchain that is already installed; so this crate
 //! runs `rustup target add` for both when a target's standard library is
@@ -16,6 +25,9 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod wit_copy;
+pub use wit_copy::{SDK_WIT_DIR, WIT_DIR, check_wit_copy};
+
 /// The target plain plugins are built for.
 pub const PLAIN_TARGET: &str = "wasm32-unknown-unknown";
 /// The target WASI plugins are built for.
@@ -24,7 +36,9 @@ pub const WASI_TARGET: &str = "wasm32-wasip2";
 /// One built plugin.
 #[derive(Debug, Clone)]
 pub struct BuiltPlugin {
-    /// The crate name (e.g. `source-pin`).
+    /// The plugin name: the crate name (e.g. `iu-gates`), or for a component
+    /// built from an example target, the example name with `-` for `_`
+    /// (e.g. `source-pin`).
     pub crate_name: String,
     /// The component file.
     pub path: PathBuf,
@@ -32,18 +46,51 @@ pub struct BuiltPlugin {
     pub target: &'static str,
 }
 
-/// One plugin crate found in the plugins workspace.
+/// One component to build from the plugins workspace.
 #[derive(Debug, Clone)]
 struct PluginCrate {
+    /// The plugin name (see [`BuiltPlugin::crate_name`]).
     name: String,
+    /// The package it is built from.
+    package: String,
+    /// `Some(example)` for a cdylib example target, `None` for the library.
+    example: Option<String>,
     dir: PathBuf,
     target: &'static str,
 }
 
-fn plugin_crates(plugins_dir: &Path) -> Result<Vec<PluginCrate>> {
+fn is_cdylib(target: &toml::Value) -> bool {
+    target
+        .get("crate-type")
+        .and_then(|t| t.as_array())
+        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")))
+}
+
+/// The example plugin sets' folder, relative to the repository; each set's
+/// crate is `examples/<set>/plugin`, a member of the plugins workspace
+/// (`plugins/Cargo.toml`), built and tested with the other plugins.
+pub const EXAMPLES_DIR: &str = "examples";
+
+/// The folders that may hold a plugin crate: every folder of `plugins/`,
+/// and `examples/<set>/plugin` for every example set.
+fn crate_dirs(repo_root: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(repo_root.join("plugins"))? {
+        dirs.push(entry?.path());
+    }
+    let examples = repo_root.join(EXAMPLES_DIR);
+    if examples.is_dir() {
+        for entry in std::fs::read_dir(&examples)? {
+            dirs.push(entry?.path().join("plugin"));
+        }
+    }
+    Ok(dirs)
+}
+
+fn plugin_crates(dirs: &[PathBuf]) -> Result<Vec<PluginCrate>> {
     let mut crates = Vec::new();
-    for entry in std::fs::read_dir(plugins_dir)? {
-        let dir = entry?.path();
+    for dir in dirs {
+        let dir = dir.clone();
         let manifest = dir.join("Cargo.toml");
         if !manifest.is_file() {
             continue;
@@ -52,14 +99,6 @@ fn plugin_crates(plugins_dir: &Path) -> Result<Vec<PluginCrate>> {
         let doc: toml::Table = text
             .parse()
             .with_context(|| format!("parsing {}", manifest.display()))?;
-        let is_cdylib = doc
-            .get("lib")
-            .and_then(|l| l.get("crate-type"))
-            .and_then(|t| t.as_array())
-            .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")));
-        if !is_cdylib {
-            continue;
-        }
         let package = doc.get("package").context("no [package]")?;
         let name = package
             .get("name")
@@ -72,11 +111,30 @@ fn plugin_crates(plugins_dir: &Path) -> Result<Vec<PluginCrate>> {
             .and_then(|m| m.get("target"))
             .and_then(|t| t.as_str())
             == Some(WASI_TARGET);
-        crates.push(PluginCrate {
-            name,
-            dir,
-            target: if wasi { WASI_TARGET } else { PLAIN_TARGET },
-        });
+        let target = if wasi { WASI_TARGET } else { PLAIN_TARGET };
+        if doc.get("lib").is_some_and(is_cdylib) {
+            crates.push(PluginCrate {
+                name: name.clone(),
+                package: name.clone(),
+                example: None,
+                dir: dir.clone(),
+                target,
+            });
+        }
+        let examples = doc.get("example").and_then(|e| e.as_array());
+        for example in examples.into_iter().flatten().filter(|e| is_cdylib(e)) {
+            let example_name = example
+                .get("name")
+                .and_then(|n| n.as_str())
+                .with_context(|| format!("an [[example]] of {} has no name", manifest.display()))?;
+            crates.push(PluginCrate {
+                name: example_name.replace('_', "-"),
+                package: name.clone(),
+                example: Some(example_name.to_string()),
+                dir: dir.clone(),
+                target,
+            });
+        }
     }
     crates.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(crates)
@@ -93,6 +151,9 @@ pub fn inputs(repo_root: &Path) -> Result<Vec<PathBuf>> {
         files.push(lock);
     }
     let mut stack = vec![repo_root.join("wit"), repo_root.join("plugins")];
+    if repo_root.join(EXAMPLES_DIR).is_dir() {
+        stack.push(repo_root.join(EXAMPLES_DIR));
+    }
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
@@ -152,17 +213,49 @@ fn cargo_build(
     target: &str,
     crates: &[&PluginCrate],
 ) -> Result<()> {
-    if crates.is_empty() {
-        return Ok(());
+    // Libraries in one cargo run, example targets in another: target
+    // selection flags (`--example`) apply to every package of a run.
+    let libs: Vec<&&PluginCrate> = crates.iter().filter(|c| c.example.is_none()).collect();
+    let examples: Vec<&&PluginCrate> = crates.iter().filter(|c| c.example.is_some()).collect();
+    if !libs.is_empty() {
+        let mut args = Vec::new();
+        for c in libs {
+            args.extend(["-p".to_string(), c.package.clone()]);
+        }
+        run_cargo(cargo, plugins_dir, target_dir, target, &args)?;
     }
+    if !examples.is_empty() {
+        let mut args = Vec::new();
+        let mut packages: Vec<&str> = examples.iter().map(|c| c.package.as_str()).collect();
+        packages.sort_unstable();
+        packages.dedup();
+        for p in packages {
+            args.extend(["-p".to_string(), p.to_string()]);
+        }
+        for c in examples {
+            args.extend([
+                "--example".to_string(),
+                c.example.clone().unwrap_or_default(),
+            ]);
+        }
+        run_cargo(cargo, plugins_dir, target_dir, target, &args)?;
+    }
+    Ok(())
+}
+
+fn run_cargo(
+    cargo: &str,
+    plugins_dir: &Path,
+    target_dir: &Path,
+    target: &str,
+    args: &[String],
+) -> Result<()> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(plugins_dir)
         .args(["build", "--release", "--target", target])
         .arg("--target-dir")
-        .arg(target_dir);
-    for c in crates {
-        cmd.args(["-p", &c.name]);
-    }
+        .arg(target_dir)
+        .args(args);
     // The outer build's flags are for the host, not for wasm.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -194,8 +287,9 @@ pub fn build_all(
     out_dir: &Path,
 ) -> Result<Vec<BuiltPlugin>> {
     let plugins_dir = repo_root.join("plugins");
+    check_wit_copy(repo_root)?;
     ensure_targets(repo_root, rustc)?;
-    let crates = plugin_crates(&plugins_dir)?;
+    let crates = plugin_crates(&crate_dirs(repo_root)?)?;
     let plain: Vec<&PluginCrate> = crates.iter().filter(|c| c.target == PLAIN_TARGET).collect();
     let wasi: Vec<&PluginCrate> = crates.iter().filter(|c| c.target == WASI_TARGET).collect();
     cargo_build(cargo, &plugins_dir, target_dir, PLAIN_TARGET, &plain)?;
@@ -204,7 +298,11 @@ pub fn build_all(
     let mut built = Vec::new();
     for c in &crates {
         let file = format!("{}.wasm", c.name.replace('-', "_"));
-        let produced = target_dir.join(c.target).join("release").join(&file);
+        let release = target_dir.join(c.target).join("release");
+        let produced = match &c.example {
+            Some(example) => release.join("examples").join(format!("{example}.wasm")),
+            None => release.join(&file),
+        };
         let bytes = std::fs::read(&produced)
             .with_context(|| format!("reading {} ({})", produced.display(), c.dir.display()))?;
         let component = if c.target == PLAIN_TARGET {

@@ -96,11 +96,7 @@ fn with_workers(dir: &Path, plan: &Path, workers: usize) -> (Duration, u64) {
             return (started.elapsed(), counts.done);
         }
         for entry in waiting {
-            let gate = if entry.waiting_gate.as_deref() == Some("sg1") {
-                Gate::Sg1
-            } else {
-                Gate::Sg2
-            };
+            let gate = Gate::new(entry.waiting_gate.as_deref().unwrap()).unwrap();
             let folder = dir.join("kb/runs").join(entry.run_id.as_deref().unwrap());
             phasehost::run::approve(&phasehost::run::ApproveRequest {
                 run_folder: folder,

@@ -24,7 +24,7 @@ pub enum StopCode {
     ApprovalMismatch,
     /// The approval is malformed, badly signed or signed by an untrusted key.
     ApprovalInvalid,
-    /// SG_2's review decision id was seen before.
+    /// A gate with `fresh_review_decision` got a review decision id seen before.
     ReviewDecisionReused,
     /// Source, plugins, plan or store rows changed while the run was paused.
     Drift,
@@ -233,7 +233,9 @@ impl StopCode {
     /// What the operator can do about it.
     pub fn hint(self) -> &'static str {
         match self {
-            Self::InvariantFailed => "read the evidence of the failed predicate in the run folder",
+            Self::InvariantFailed => {
+                "read the message; a failed gate predicate's verdicts are in the run folder file it names (evidence/NN-<phase>.gates-<checkpoint>-failed.json)"
+            }
             Self::KillSwitch => "remove the kill file only when it is safe to write again",
             Self::ExecutionDisabled => {
                 "a live run needs `[execution] enabled = true` in the operator's host config (--host-config); dry-run needs nothing"
@@ -249,7 +251,9 @@ impl StopCode {
             Self::ApprovalInvalid => {
                 "check the approval file and that its key is in the plan's trusted keys"
             }
-            Self::ReviewDecisionReused => "SG_2 needs a fresh review decision; sign a new approval",
+            Self::ReviewDecisionReused => {
+                "the gate needs a fresh review decision (fresh_review_decision = true); sign a new approval"
+            }
             Self::Drift => "something changed while the run was paused; start a new run",
             Self::SecretDetected => {
                 "a plugin emitted secret-shaped data; nothing was written; fix the plugin or its input"
@@ -304,10 +308,10 @@ impl StopCode {
                 "the plugin sent the host more than its budget; raise the named limit in the plan's [phases.limits] only if the input justifies it"
             }
             Self::ApprovalSelfReview => {
-                "whoever started the run may not approve it ([approvals.<gate>] prevent_self_review); ask another approver"
+                "whoever started the run may not approve it ([[approvals.gates]] prevent_self_review); ask another approver"
             }
             Self::ApprovalNotDistinct => {
-                "this gate needs approvers other than those of the gate it is distinct from ([approvals.<gate>] distinct_from); ask another approver"
+                "this gate needs approvers other than those of the gate it is distinct from ([[approvals.gates]] distinct_from); ask another approver"
             }
             Self::StartUnsigned => {
                 "the plan requires a signed start: `phasehost run … --as <key-file>` with a key the plan trusts"

@@ -60,7 +60,13 @@ pub fn bench_plan(dir: &Path, store: BenchStore) -> PathBuf {
     // plan's separation of duties is tested in duties.rs and run by the demo.
     if let Some(approvals) = doc["approvals"].as_table_mut() {
         approvals.remove("require_signed_start");
-        approvals.remove("sg2");
+    }
+    for gate in doc["approvals"]["gates"]
+        .as_array_of_tables_mut()
+        .unwrap()
+        .iter_mut()
+    {
+        gate.remove("distinct_from");
     }
     // The corpus holds one real U+200E (luat-quan-ly-thue.txt, line 236),
     // which the bundled plan stops at; the benches measure the whole corpus.

@@ -191,8 +191,9 @@ pub enum Command {
         /// The plan file the run started with.
         #[arg(long, env = "PHASEHOST_PLAN")]
         plan: PathBuf,
-        /// Which gate (default: the one the run waits at).
-        #[arg(long, value_enum)]
+        /// Which gate, by its name in the plan's `[[approvals.gates]]`
+        /// (default: the one the run waits at).
+        #[arg(long, value_parser = parse_gate)]
         gate: Option<GateArg>,
         /// Print JSON (the review text and its sha256) for machines.
         #[arg(long)]
@@ -206,8 +207,9 @@ pub enum Command {
     Approve {
         /// The run folder (`<kb>/runs/<run>`).
         run_folder: PathBuf,
-        /// Which gate.
-        #[arg(long, value_enum)]
+        /// Which gate, by its name in the plan's `[[approvals.gates]]`
+        /// (iu-cut: `sg1`, `sg2`).
+        #[arg(long, value_parser = parse_gate)]
         gate: GateArg,
         /// Your signing key file (made by `phasehost keygen`); its public
         /// key must be among the plan's trusted keys.
@@ -349,13 +351,12 @@ pub enum ExportFormat {
     Json,
 }
 
-/// An approval gate.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum GateArg {
-    /// SG_1, before the first write.
-    Sg1,
-    /// SG_2, before enactment.
-    Sg2,
+/// An approval gate, by the name the plan gives it; whether the plan has it
+/// is checked when the plan is loaded.
+pub type GateArg = phasehost_policy::approval::Gate;
+
+fn parse_gate(name: &str) -> Result<GateArg, String> {
+    GateArg::new(name)
 }
 
 #[cfg(test)]

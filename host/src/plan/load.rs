@@ -49,6 +49,7 @@ pub fn load_plan(path: &Path) -> Result<Plan, PlanError> {
 /// Parse and validate plan text; `path` is used for messages and relative paths.
 pub fn parse_plan(text: &str, path: &Path) -> Result<Plan, PlanError> {
     refuse_runtime_section(text, path)?;
+    super::approval_gates::refuse_old_keys(text, path)?;
     let mut plan: Plan = toml::from_str(text).map_err(|e| {
         let (line, column) = e
             .span()
@@ -63,6 +64,7 @@ pub fn parse_plan(text: &str, path: &Path) -> Result<Plan, PlanError> {
     })?;
     plan.source_path = path.to_path_buf();
     plan.phase_lines = phase_lines(text);
+    plan.gate_lines = named_headers(text, "[[gates]]");
     plan.approval_lines = approval_lines(text);
     validate(&plan).map_err(|message| PlanError::Invalid {
         path: path.to_path_buf(),
@@ -141,63 +143,7 @@ fn validate(plan: &Plan) -> Result<(), String> {
     for gate in &plan.gates {
         check_limits(&format!("gate `{}`", gate.name), &gate.limits)?;
     }
-    let position = |n: &str| plan.phases.iter().position(|p| p.name == n);
-    for (label, before, digest) in [
-        (
-            "sg1",
-            &plan.approvals.sg1_before,
-            &plan.approvals.sg1_digest,
-        ),
-        (
-            "sg2",
-            &plan.approvals.sg2_before,
-            &plan.approvals.sg2_digest,
-        ),
-    ] {
-        let Some(name) = before else { continue };
-        let Some(gate_at) = position(name) else {
-            return Err(format!(
-                "[approvals] {label}_before names phase `{name}`, which the plan does not have"
-            ));
-        };
-        let Some((phase, field)) = digest.as_deref().and_then(|d| d.split_once('.')) else {
-            return Err(format!(
-                "[approvals] {label}_digest must name the evidence field the approval binds to, as \"phase.field\""
-            ));
-        };
-        if field.is_empty() || position(phase).is_none_or(|at| at >= gate_at) {
-            return Err(format!(
-                "[approvals] {label}_digest names `{phase}.{field}`; it must be a field of a phase that runs before `{name}`"
-            ));
-        }
-        if plan.approvals.trusted_keys.is_empty() {
-            return Err(
-                "[approvals] trusted_keys is empty, so no approval could ever be valid".into(),
-            );
-        }
-    }
-    for (label, rules) in [("sg1", &plan.approvals.sg1), ("sg2", &plan.approvals.sg2)] {
-        let keys = plan.approvals.trusted_keys.len();
-        if rules.quorum == 0 || rules.quorum as usize > keys.max(1) {
-            return Err(format!(
-                "[approvals.{label}] quorum = {} cannot be met: it must be between 1 and the number of trusted keys ({keys})",
-                rules.quorum
-            ));
-        }
-        for other in &rules.distinct_from {
-            if other == label || !matches!(other.as_str(), "sg1" | "sg2") {
-                return Err(format!(
-                    "[approvals.{label}] distinct_from names `{other}`: it may name only the other gate (sg1 or sg2)"
-                ));
-            }
-        }
-    }
-    if let (Some(a), Some(b)) = (&plan.approvals.sg1_before, &plan.approvals.sg2_before) {
-        let pos = |n: &str| plan.phases.iter().position(|p| p.name == n);
-        if pos(a) >= pos(b) {
-            return Err("[approvals] sg1_before must come before sg2_before".into());
-        }
-    }
+    super::approval_gates::validate(plan)?;
     validate_tables(plan)?;
     if plan.store.sqlite.is_some() && plan.store.postgres.is_some() {
         return Err("[store] names both sqlite and postgres; pick one".into());
@@ -280,30 +226,32 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The line of each `[[phases]]` header, keyed by the phase name that follows it.
-/// The lines of `[approvals]` and `[approvals.<gate>]` headers.
+/// The lines of `[approvals]` (key `approvals`) and of each
+/// `[[approvals.gates]]` header (keyed by the gate name that follows it).
 fn approval_lines(text: &str) -> BTreeMap<String, usize> {
-    let mut lines = BTreeMap::new();
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed == "[approvals]" {
-            lines.insert("approvals".to_string(), index + 1);
-        } else if let Some(gate) = trimmed
-            .strip_prefix("[approvals.")
-            .and_then(|rest| rest.strip_suffix(']'))
-        {
-            lines.insert(gate.trim().to_string(), index + 1);
-        }
+    let mut lines = named_headers(text, "[[approvals.gates]]");
+    if let Some(index) = text.lines().position(|l| l.trim() == "[approvals]") {
+        lines.insert("approvals".to_string(), index + 1);
     }
     lines
 }
 
+/// The line of each `[[phases]]` header, keyed by the phase name that follows it.
 fn phase_lines(text: &str) -> BTreeMap<String, usize> {
+    named_headers(text, "[[phases]]")
+}
+
+/// The line of each `header` (an array-of-tables header), keyed by the
+/// `name = "…"` that follows it.
+fn named_headers(text: &str, header: &str) -> BTreeMap<String, usize> {
     let mut lines = BTreeMap::new();
     let mut header_line = None;
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
-        if trimmed == "[[phases]]" {
+        if trimmed.starts_with('[') {
+            header_line = None;
+        }
+        if trimmed == header {
             header_line = Some(index + 1);
         } else if let Some(at) = header_line
             && let Some(value) = trimmed.strip_prefix("name")

@@ -4,7 +4,9 @@
 //! Paths in a plan are relative to the plan file's folder.
 
 mod access;
+mod approval_gates;
 mod grants;
+mod keys_doc;
 mod load;
 
 pub use access::{Access, Op};
@@ -46,8 +48,11 @@ pub struct Plan {
     /// 1-based line of each phase's `[[phases]]` header (set by the loader).
     #[serde(skip)]
     pub phase_lines: BTreeMap<String, usize>,
+    /// 1-based line of each `[[gates]]` header (set by the loader).
+    #[serde(skip)]
+    pub gate_lines: BTreeMap<String, usize>,
     /// 1-based line of `[approvals]` (key `approvals`) and of each
-    /// `[approvals.<gate>]` table (key `sg1`, `sg2`), set by the loader.
+    /// `[[approvals.gates]]` entry (keyed by its name), set by the loader.
     #[serde(skip)]
     pub approval_lines: BTreeMap<String, usize>,
 }
@@ -118,42 +123,38 @@ impl Default for KbSpec {
 }
 
 /// `[approvals]`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalSpec {
     /// Public key files of the people who may approve.
     #[serde(default)]
     pub trusted_keys: Vec<PathBuf>,
-    /// The phase SG_1 stands before.
-    pub sg1_before: Option<String>,
-    /// The phase SG_2 stands before.
-    pub sg2_before: Option<String>,
-    /// The evidence field SG_1 binds to, as `phase.field` (iu-cut: `cutplan.plan_digest`).
-    pub sg1_digest: Option<String>,
-    /// The evidence field SG_2 binds to (iu-cut: `write_verify.verify_digest`).
-    pub sg2_digest: Option<String>,
-    /// How long an SG_1 approval is valid.
-    #[serde(default = "default_sg1_ttl")]
-    pub sg1_ttl_secs: u64,
-    /// How long an SG_2 approval is valid.
-    #[serde(default = "default_sg2_ttl")]
-    pub sg2_ttl_secs: u64,
     /// A run must be started with `--as <key-file>` (a key the plan
     /// trusts), which signs a run-start statement into the run folder.
     #[serde(default)]
     pub require_signed_start: bool,
-    /// Who may approve SG_1, and how many (`[approvals.sg1]`).
+    /// The human approval gates (`[[approvals.gates]]`), any number.
     #[serde(default)]
-    pub sg1: GateRules,
-    /// Who may approve SG_2, and how many (`[approvals.sg2]`).
-    #[serde(default)]
-    pub sg2: GateRules,
+    pub gates: Vec<ApprovalGate>,
 }
 
-/// Separation of duties at one approval gate.
+/// `[[approvals.gates]]`: one human approval gate: the run pauses before
+/// phase `before` until enough trusted keys have signed an approval bound to
+/// the evidence field `digest`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct GateRules {
+pub struct ApprovalGate {
+    /// The gate's name (`[a-z][a-z0-9_-]{0,31}`, unique in the plan); signed
+    /// approvals name it, and `phasehost approve --gate <name>` opens it.
+    pub name: String,
+    /// The phase the gate stands before (one gate per phase at most).
+    pub before: String,
+    /// The evidence field the approval binds to, as `phase.field` of a phase
+    /// that runs before `before` (iu-cut: `cutplan.plan_digest`).
+    pub digest: String,
+    /// Longest validity of an approval, in seconds (default 24 h).
+    #[serde(default = "default_ttl")]
+    pub ttl_secs: u64,
     /// How many distinct trusted keys must approve (default 1).
     #[serde(default = "default_quorum")]
     pub quorum: u32,
@@ -163,6 +164,11 @@ pub struct GateRules {
     /// Gates whose approvers may not approve this one (e.g. `["sg1"]`).
     #[serde(default)]
     pub distinct_from: Vec<String>,
+    /// Refuse an approval whose review decision id was used by any approval
+    /// consumed before (in this run or another on the same ledger), so the
+    /// gate needs a fresh human review decision (default false; iu-cut: SG_2).
+    #[serde(default)]
+    pub fresh_review_decision: bool,
 }
 
 fn default_quorum() -> u32 {
@@ -171,48 +177,39 @@ fn default_quorum() -> u32 {
 fn default_true() -> bool {
     true
 }
-
-impl Default for GateRules {
-    fn default() -> Self {
-        Self {
-            quorum: default_quorum(),
-            prevent_self_review: true,
-            distinct_from: Vec::new(),
-        }
-    }
+fn default_ttl() -> u64 {
+    24 * 3600
 }
 
 impl ApprovalSpec {
-    /// The rules of `gate`.
-    pub fn rules(&self, gate: phasehost_policy::approval::Gate) -> &GateRules {
-        match gate {
-            phasehost_policy::approval::Gate::Sg1 => &self.sg1,
-            phasehost_policy::approval::Gate::Sg2 => &self.sg2,
+    /// The approval gate named `name`.
+    pub fn gate(&self, name: &str) -> Option<&ApprovalGate> {
+        self.gates.iter().find(|g| g.name == name)
+    }
+
+    /// The approval gate that stands before phase `phase`.
+    pub fn gate_before(&self, phase: &str) -> Option<&ApprovalGate> {
+        self.gates.iter().find(|g| g.before == phase)
+    }
+
+    /// The gate names, in plan order, for messages (`sg1, sg2`, or `(none)`).
+    pub fn names(&self) -> String {
+        if self.gates.is_empty() {
+            return "(none: the plan has no [[approvals.gates]])".into();
         }
+        self.gates
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-fn default_sg1_ttl() -> u64 {
-    24 * 3600
-}
-fn default_sg2_ttl() -> u64 {
-    4 * 3600
-}
-
-impl Default for ApprovalSpec {
-    fn default() -> Self {
-        Self {
-            trusted_keys: Vec::new(),
-            sg1_before: None,
-            sg2_before: None,
-            sg1_digest: None,
-            sg2_digest: None,
-            sg1_ttl_secs: default_sg1_ttl(),
-            sg2_ttl_secs: default_sg2_ttl(),
-            require_signed_start: false,
-            sg1: GateRules::default(),
-            sg2: GateRules::default(),
-        }
+impl ApprovalGate {
+    /// The gate as signed statements name it (valid once the plan loaded).
+    pub fn id(&self) -> phasehost_policy::approval::Gate {
+        phasehost_policy::approval::Gate::new(&self.name)
+            .expect("gate names are checked when the plan loads")
     }
 }
 
@@ -230,6 +227,12 @@ pub struct GateSpec {
     /// Limits it runs under.
     #[serde(default)]
     pub limits: Limits,
+    /// Predicates of this plugin that the plan knowingly leaves unbound:
+    /// each is bound to a phase this plan does not have (a gate plugin
+    /// shared by several plans). Any other such predicate is refused at
+    /// load; every name here must be a predicate of this plugin.
+    #[serde(default)]
+    pub allow_unbound: Vec<String>,
 }
 
 /// `[[phases]]`
@@ -407,7 +410,7 @@ impl Plan {
     }
 
     /// Where the rules of approval gate `gate` are in the plan file, for
-    /// messages: `<plan> line N` of `[approvals.<gate>]`, else of
+    /// messages: `<plan> line N` of its `[[approvals.gates]]`, else of
     /// `[approvals]`, else the plan file.
     pub fn approval_location(&self, gate: &str) -> String {
         match self
@@ -415,6 +418,20 @@ impl Plan {
             .get(gate)
             .or_else(|| self.approval_lines.get("approvals"))
         {
+            Some(line) => format!("{} line {line}", self.source_path.display()),
+            None => self.source_path.display().to_string(),
+        }
+    }
+
+    /// Where gate plugin `name` (`[[gates]]`) or phase `name` is declared,
+    /// for messages: `<plan> line N`, else the plan file.
+    pub fn line_of(&self, role: &str, name: &str) -> String {
+        let lines = if role == "gate" {
+            &self.gate_lines
+        } else {
+            &self.phase_lines
+        };
+        match lines.get(name) {
             Some(line) => format!("{} line {line}", self.source_path.display()),
             None => self.source_path.display().to_string(),
         }

@@ -12,7 +12,7 @@ use super::kb::RunFolder;
 use super::review::{ReviewInput, render};
 use super::runner::Runner;
 use super::state::RunState;
-use crate::plan::{GateRules, Plan};
+use crate::plan::{ApprovalGate, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::{
@@ -44,7 +44,7 @@ pub struct OpenedGate {
 
 impl OpenedGate {
     /// The pseudo-evidence `@<gate>` later phases and gates see.
-    pub fn pseudo_evidence(&self, gate: Gate) -> (String, String) {
+    pub fn pseudo_evidence(&self, gate: &Gate) -> (String, String) {
         let first = &self.approvers[0];
         let approvers: Vec<Value> = self
             .approvers
@@ -67,17 +67,17 @@ impl OpenedGate {
 pub fn review_text(
     plan: &Plan,
     state: &RunState,
-    gate: Gate,
+    gate: &Gate,
     digest: &str,
     evidence: &Value,
 ) -> String {
-    let binds = match gate {
-        Gate::Sg1 => plan.approvals.sg1_digest.as_deref(),
-        Gate::Sg2 => plan.approvals.sg2_digest.as_deref(),
-    }
-    .unwrap_or_default();
+    let binds = plan
+        .approvals
+        .gate(gate.as_str())
+        .map(|g| g.digest.as_str())
+        .unwrap_or_default();
     render(&ReviewInput {
-        gate,
+        gate: gate.clone(),
         run_id: &state.run_id,
         document_id: &state.document_id,
         version: &state.version,
@@ -122,20 +122,19 @@ pub fn verified_starter(
 
 /// The gate's separation of duties for one approver `key_id`.
 pub fn check_duties(
-    gate: Gate,
-    rules: &GateRules,
+    rules: &ApprovalGate,
     location: &str,
     key_id: &str,
     who: &str,
     starter: Option<&str>,
     approvers_of: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<(), Stop> {
-    let label = gate.as_str();
+    let label = rules.name.as_str();
     if rules.prevent_self_review && starter == Some(key_id) {
         return Err(Stop::new(
             StopCode::ApprovalSelfReview,
             format!(
-                "{who} started this run and may not approve it ([approvals.{label}] prevent_self_review = true, {location})"
+                "{who} started this run and may not approve it ([[approvals.gates]] `{label}` prevent_self_review = true, {location})"
             ),
         ));
     }
@@ -144,7 +143,7 @@ pub fn check_duties(
             return Err(Stop::new(
                 StopCode::ApprovalNotDistinct,
                 format!(
-                    "{who} approved {other} of this run, and {label} needs someone else ([approvals.{label}] distinct_from = [\"{other}\"], {location})"
+                    "{who} approved {other} of this run, and {label} needs someone else ([[approvals.gates]] `{label}` distinct_from = [\"{other}\"], {location})"
                 ),
             ));
         }
@@ -161,23 +160,21 @@ pub(super) enum GateState {
 }
 
 impl Runner {
-    /// Check `gate` (standing before `before_phase`, bound to `digest`,
-    /// approvals valid `ttl` seconds; `bound` is the bound phase's
+    /// Check `rules` (the gate standing before `before_phase`, bound to
+    /// `digest`, approvals valid its `ttl_secs`; `bound` is the bound phase's
     /// evidence, for the review digest). With `replaying`, every approval
     /// must already be consumed by this run and nothing is consumed.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_gate(
         &mut self,
-        gate: Gate,
+        rules: &ApprovalGate,
         digest: &str,
-        ttl: u64,
         before_phase: &str,
         bound: &Value,
         replaying: bool,
     ) -> Result<GateState, Stop> {
         let stop = |s: Stop| s.in_phase(before_phase);
         let refuse = |e: ApprovalError| approval_stop(&e).in_phase(before_phase);
-        let rules = self.plan.approvals.rules(gate).clone();
+        let gate = rules.id();
         let starter = super::approvals::verified_starter(
             &self.folder,
             &self.trust,
@@ -186,10 +183,16 @@ impl Runner {
         )
         .map_err(stop)?;
         let review_sha =
-            sha256_hex(review_text(&self.plan, &self.state, gate, digest, bound).as_bytes());
-        let expect = Expectation::new(self.state.run_id.clone(), gate, digest, ttl);
+            sha256_hex(review_text(&self.plan, &self.state, &gate, digest, bound).as_bytes());
+        let expect = Expectation::new(
+            self.state.run_id.clone(),
+            gate.clone(),
+            digest,
+            rules.ttl_secs,
+        )
+        .with_fresh_review_decision(rules.fresh_review_decision);
         let mut valid: Vec<(VerifiedApproval, bool)> = Vec::new();
-        for path in self.folder.approval_files(gate).map_err(stop)? {
+        for path in self.folder.approval_files(&gate).map_err(stop)? {
             let signed = approval::load_approval(&path).map_err(refuse)?;
             let key_id = signed.statement.key_id.clone();
             let named_for = path.file_stem().and_then(|s| s.to_str());
@@ -240,8 +243,7 @@ impl Runner {
                     .unwrap_or_default()
             };
             check_duties(
-                gate,
-                &rules,
+                rules,
                 &self.plan.approval_location(gate.as_str()),
                 &key_id,
                 &self.trust.describe(&key_id),

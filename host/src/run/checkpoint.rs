@@ -23,6 +23,15 @@ pub(super) fn evidence_document(index: usize, phase: &str) -> String {
     format!("evidence/{:02}-{phase}.json", index + 1)
 }
 
+/// Where the verdicts of a failed gate check of phase `index` (0-based) are
+/// written before the run stops: `evidence/NN-<phase>.gates-<checkpoint>-failed.json`.
+pub fn gate_failure_document(index: usize, phase: &str, checkpoint: &str) -> String {
+    format!(
+        "evidence/{:02}-{phase}.gates-{checkpoint}-failed.json",
+        index + 1
+    )
+}
+
 impl Runner {
     /// Inside the phase's open transaction: record the phase as committed,
     /// with the store digest after its writes. Returns that digest (None

@@ -1,7 +1,7 @@
 //! The gate set: every predicate of every gate plugin, checked at the phase
 //! boundaries, failing closed.
 
-use crate::runtime::{LoadedGate, Runtime, Verdict};
+use crate::runtime::{LoadedGate, Predicate, Runtime, Verdict};
 use crate::stop::{Stop, StopCode};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -63,6 +63,21 @@ impl GateSet {
         names
     }
 
+    /// The predicate `name` and the name of the gate plugin (`[[gates]]`)
+    /// that implements it.
+    pub fn implementer(&self, name: &str) -> Option<(&str, &Predicate)> {
+        let gate = &self.gates[*self.by_name.get(name)?];
+        let predicate = gate.predicates().iter().find(|p| p.name == name)?;
+        Some((gate.info().name.as_str(), predicate))
+    }
+
+    /// Every predicate, with the name of the gate plugin that declares it.
+    pub fn predicates(&self) -> impl Iterator<Item = (&str, &Predicate)> {
+        self.gates
+            .iter()
+            .flat_map(|g| g.predicates().iter().map(|p| (g.info().name.as_str(), p)))
+    }
+
     /// Number of predicates in the set.
     pub fn len(&self) -> usize {
         self.by_name.len()
@@ -74,7 +89,9 @@ impl GateSet {
     }
 
     /// Evaluate every predicate for (`phase`, `checkpoint`). The first one
-    /// that is unknown, errors, traps or is false stops the run.
+    /// that is unknown, errors, traps or is false stops the run; the
+    /// failure carries the verdicts so far and the failing one, for the
+    /// run folder.
     pub fn check(
         &self,
         runtime: &Runtime,
@@ -82,26 +99,42 @@ impl GateSet {
         checkpoint: &'static str,
         required: &[String],
         evidence: &[(String, String)],
-    ) -> Result<Vec<GateResult>, Stop> {
+    ) -> Result<Vec<GateResult>, GateFailure> {
         let mut results = Vec::new();
         for name in self.names_for(phase, checkpoint, required) {
-            let Some(&index) = self.by_name.get(&name) else {
-                return Err(Stop::new(
-                    StopCode::InvariantFailed,
-                    format!("predicate {name} ({checkpoint} {phase}) is not implemented by any gate plugin: failing closed"),
-                )
-                .in_phase(phase));
-            };
             let started = std::time::Instant::now();
-            let Verdict { holds, detail } = self.gates[index]
-                .evaluate(runtime.engine(), &name, evidence)
-                .map_err(|stop| stop.in_phase(phase))?;
+            let failed = |results: Vec<GateResult>, detail: String, message: String| {
+                let mut results = results;
+                results.push(GateResult {
+                    name: name.clone(),
+                    checkpoint,
+                    holds: false,
+                    detail,
+                    ms: started.elapsed().as_millis() as u64,
+                });
+                GateFailure {
+                    stop: Stop::new(StopCode::InvariantFailed, message).in_phase(phase),
+                    results,
+                }
+            };
+            let Some(&index) = self.by_name.get(&name) else {
+                let why = "not implemented by any gate plugin: failing closed".to_string();
+                let message = format!("predicate {name} ({checkpoint} {phase}) is {why}");
+                return Err(failed(results, why, message));
+            };
+            let verdict = self.gates[index].evaluate(runtime.engine(), &name, evidence);
+            let Verdict { holds, detail } = match verdict {
+                Ok(verdict) => verdict,
+                Err(stop) => {
+                    let mut failure = failed(results, stop.message.clone(), String::new());
+                    failure.stop = stop.in_phase(phase);
+                    return Err(failure);
+                }
+            };
             if !holds {
-                return Err(Stop::new(
-                    StopCode::InvariantFailed,
-                    format!("predicate {name} ({checkpoint} {phase}) does not hold: {detail}"),
-                )
-                .in_phase(phase));
+                let message =
+                    format!("predicate {name} ({checkpoint} {phase}) does not hold: {detail}");
+                return Err(failed(results, detail, message));
             }
             results.push(GateResult {
                 name,
@@ -113,4 +146,13 @@ impl GateSet {
         }
         Ok(results)
     }
+}
+
+/// A gate check that stopped the run: why, and every verdict up to and
+/// including the failing one (last).
+pub struct GateFailure {
+    /// The stop.
+    pub stop: Stop,
+    /// The verdicts, the failing one last.
+    pub results: Vec<GateResult>,
 }

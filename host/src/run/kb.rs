@@ -255,19 +255,19 @@ impl RunFolder {
 
     /// The folder of `gate`'s approvals: one file per approver,
     /// `approvals/<gate>/<key id>.json`.
-    pub fn approval_dir(&self, gate: Gate) -> PathBuf {
+    pub fn approval_dir(&self, gate: &Gate) -> PathBuf {
         self.root.join("approvals").join(gate.as_str())
     }
 
     /// Where the approval of `gate` by key `key_id` is put.
-    pub fn approval_file(&self, gate: Gate, key_id: &str) -> PathBuf {
+    pub fn approval_file(&self, gate: &Gate, key_id: &str) -> PathBuf {
         self.approval_dir(gate).join(format!("{key_id}.json"))
     }
 
     /// The approval files of `gate` (sorted). The folder must be a real
     /// folder, and everything in it an approval file named by its key id:
     /// anything else fails closed.
-    pub fn approval_files(&self, gate: Gate) -> Result<Vec<PathBuf>, Stop> {
+    pub fn approval_files(&self, gate: &Gate) -> Result<Vec<PathBuf>, Stop> {
         let dir = self.approval_dir(gate);
         let refuse = |what: String| Stop::new(StopCode::ApprovalInvalid, what);
         match std::fs::symlink_metadata(&dir) {
@@ -296,8 +296,25 @@ impl RunFolder {
         Ok(files)
     }
 
+    /// The gates that have an `approvals/<gate>/` folder (sorted; entries
+    /// that are not gate names are left out), for `status` without a plan.
+    pub fn approval_gates(&self) -> Result<Vec<Gate>, Stop> {
+        let dir = self.root.join("approvals");
+        let entries = match std::fs::read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(kb_error("the approvals folder", &dir, e)),
+            Ok(entries) => entries,
+        };
+        let mut gates: Vec<Gate> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| Gate::new(e.file_name().to_str()?).ok())
+            .collect();
+        gates.sort();
+        Ok(gates)
+    }
+
     /// Create `approvals/<gate>/` if missing (a real folder, never a symlink).
-    pub fn ensure_approval_dir(&self, gate: Gate) -> Result<PathBuf, Stop> {
+    pub fn ensure_approval_dir(&self, gate: &Gate) -> Result<PathBuf, Stop> {
         let dir = self.approval_dir(gate);
         std::fs::create_dir_all(&dir).map_err(|e| kb_error("the approvals folder", &dir, e))?;
         safe_fs::check_real_dir(&dir).map_err(|e| kb_error("the approvals folder", &dir, e))?;
@@ -306,7 +323,7 @@ impl RunFolder {
 
     /// Write the review of `gate` to `review/<gate>.md` (replacing an
     /// earlier one: it is made from the evidence, so it is the same).
-    pub fn write_review(&self, gate: Gate, text: &str) -> Result<PathBuf, Stop> {
+    pub fn write_review(&self, gate: &Gate, text: &str) -> Result<PathBuf, Stop> {
         let dir = self.root.join("review");
         std::fs::create_dir_all(&dir).map_err(|e| kb_error("the review folder", &dir, e))?;
         safe_fs::check_real_dir(&dir).map_err(|e| kb_error("the review folder", &dir, e))?;
@@ -317,7 +334,7 @@ impl RunFolder {
 
     /// The review of `gate` as `approve` last wrote it (`review/<gate>.md`),
     /// if there is one. Bounded, no symlink; unreadable is `corrupt-state`.
-    pub fn read_review(&self, gate: Gate) -> Result<Option<Vec<u8>>, Stop> {
+    pub fn read_review(&self, gate: &Gate) -> Result<Option<Vec<u8>>, Stop> {
         let path = self
             .root
             .join("review")

@@ -19,6 +19,7 @@ mod runner;
 mod secret_scan;
 pub mod state;
 pub(crate) mod store_open;
+pub mod wiring;
 pub mod worker;
 
 pub use gates::GateSet;
@@ -91,6 +92,18 @@ pub type OnCreated<'a> = &'a mut dyn FnMut(&str) -> Result<(), Stop>;
 /// run (after the kill-switch was last checked by a capability call).
 pub type BeforeCommit = Box<dyn FnMut(&str) + Send>;
 
+/// Called with the phase name right after each store commit of a live run,
+/// before the state file records the phase (the crash tests kill the
+/// process here).
+pub type AfterCommit = Box<dyn FnMut(&str) + Send>;
+
+/// The commit callbacks a run was given (see [`RunHooks`]).
+#[derive(Default)]
+pub(crate) struct CommitHooks {
+    pub(crate) before: Option<BeforeCommit>,
+    pub(crate) after: Option<AfterCommit>,
+}
+
 /// What a queue worker (or a test) adds to a run: a callback once the run
 /// has its id (before any phase runs), the flag its lease keeper sets when
 /// the lease is lost (it engages the kill-switch), and a callback before
@@ -103,6 +116,17 @@ pub struct RunHooks<'a> {
     pub lease_lost: Option<Arc<AtomicBool>>,
     /// Called right before each commit.
     pub before_commit: Option<BeforeCommit>,
+    /// Called right after each commit, before the state file is saved.
+    pub after_commit: Option<AfterCommit>,
+}
+
+impl RunHooks<'_> {
+    fn commit_hooks(&mut self) -> CommitHooks {
+        CommitHooks {
+            before: self.before_commit.take(),
+            after: self.after_commit.take(),
+        }
+    }
 }
 
 fn plan_stop(e: impl std::fmt::Display) -> Stop {
@@ -150,7 +174,7 @@ fn assemble(
     state: RunState,
     folder: RunFolder,
     kill: KillSwitch,
-    before_commit: Option<BeforeCommit>,
+    commit_hooks: CommitHooks,
 ) -> Result<Runner, Stop> {
     let source: Arc<[u8]> = read_source(&state.source_path)?.into();
     let runtime = Runtime::shared(&host.cache_dir()).map_err(|e| {
@@ -172,6 +196,9 @@ fn assemble(
                 .map_err(|e| e.to_stop().in_phase(&spec.name))?,
         );
     }
+    // The wiring fails closed before any phase runs.
+    let described = wiring::describe_all(&runtime, &phases, &plan)?;
+    wiring::check(&plan, &gates, &described)?;
     let store = store_open::open(&plan)?;
     let kb = plan.resolve(&plan.kb.path);
     let inputs_digest = fingerprint::inputs_digest(&state.fingerprint);
@@ -193,7 +220,7 @@ fn assemble(
         kill,
         approvals: BTreeMap::new(),
         inputs_digest,
-        before_commit,
+        commit_hooks,
     })
 }
 
@@ -295,7 +322,8 @@ fn check_live(host: &HostConfig, kill: &KillSwitch) -> Result<(), Stop> {
 }
 
 /// [`start`] with a worker's hooks.
-pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+    let commit_hooks = hooks.commit_hooks();
     let plan = load_plan(&request.plan).map_err(plan_stop)?;
     let host = HostConfig::load(request.host_config.as_deref())?;
     let kb = plan.resolve(&plan.kb.path);
@@ -364,7 +392,7 @@ pub fn start_with(request: &StartRequest, hooks: RunHooks<'_>) -> Result<RunRepo
         state.clone(),
         folder.clone(),
         kill,
-        hooks.before_commit,
+        commit_hooks,
     ) {
         Ok(mut runner) => runner.drive(),
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, state, stop)),
@@ -421,9 +449,9 @@ pub fn resume_with(
 }
 
 /// [`resume`] with hooks (`on_created` is not called: the run exists).
-pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
+    let commit_hooks = hooks.commit_hooks();
     let lease_lost = hooks.lease_lost;
-    let before_commit = hooks.before_commit;
     // Refused without a stop document: a folder that is not a run folder,
     // one another process holds (its run is not this process's to stop),
     // and a run already completed or stopped (its record stands as it is).
@@ -486,7 +514,7 @@ pub fn resume_hooked(request: &ResumeRequest, hooks: RunHooks<'_>) -> Result<Run
             state.clone(),
             folder.clone(),
             kill,
-            before_commit,
+            commit_hooks,
         )?;
         if runner.reconcile_with_store()? {
             latest = Some(runner.state().clone());
@@ -530,7 +558,7 @@ fn approvers_on_file(
     folder: &RunFolder,
     trust: &TrustStore,
     run_id: &str,
-    gate: Gate,
+    gate: &Gate,
     digest: Option<&str>,
 ) -> Result<Vec<String>, Stop> {
     let mut keys = Vec::new();
@@ -540,7 +568,7 @@ fn approvers_on_file(
         };
         let st = &signed.statement;
         let bound = st.run_id == run_id
-            && st.gate == gate
+            && st.gate == *gate
             && digest.is_none_or(|d| st.evidence_digest == d);
         if bound && approval::check_signature(&signed, trust).is_ok() {
             keys.push(st.key_id.clone());
@@ -568,7 +596,17 @@ pub fn approve_with(
 ) -> Result<Approved, Stop> {
     let folder = RunFolder::open(&request.run_folder)?;
     let state = load_state(&folder)?;
-    let gate = request.gate;
+    let gate = request.gate.clone();
+    let plan = load_plan(&request.plan).map_err(plan_stop)?;
+    let Some(rules) = plan.approvals.gate(gate.as_str()).cloned() else {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            format!(
+                "the plan has no approval gate `{gate}`; its gates: {}",
+                plan.approvals.names()
+            ),
+        ));
+    };
     let Status::Paused {
         gate: waiting,
         evidence_digest,
@@ -586,7 +624,6 @@ pub fn approve_with(
             format!("the run is paused at {waiting}, not {gate}"),
         ));
     }
-    let plan = load_plan(&request.plan).map_err(plan_stop)?;
     let plan_sha = fingerprint::file_sha256(&request.plan, "plan")?;
     if plan_sha != state.fingerprint.plan_sha256 {
         return Err(Stop::new(
@@ -598,7 +635,7 @@ pub fn approve_with(
         ));
     }
     let (bound, bound_evidence) =
-        runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
+        runner::paused_digest_from_evidence(&plan, &state, &folder, &gate)?;
     if bound != *evidence_digest {
         return Err(Stop::new(
             StopCode::Drift,
@@ -618,18 +655,15 @@ pub fn approve_with(
         ));
     }
     let signer = trust.describe(&key_id);
-    let rules = plan.approvals.rules(gate).clone();
     let starter =
         approvals::verified_starter(&folder, &trust, &state, plan.approvals.require_signed_start)?;
     let approvers_of = |other: &str| -> Vec<String> {
-        let other = match other {
-            "sg1" => Gate::Sg1,
-            _ => Gate::Sg2,
+        let Ok(other) = Gate::new(other) else {
+            return Vec::new(); // the plan's loader refuses such a name
         };
-        approvers_on_file(&folder, &trust, &state.run_id, other, None).unwrap_or_default()
+        approvers_on_file(&folder, &trust, &state.run_id, &other, None).unwrap_or_default()
     };
     approvals::check_duties(
-        gate,
         &rules,
         &plan.approval_location(gate.as_str()),
         &key_id,
@@ -637,7 +671,7 @@ pub fn approve_with(
         starter.as_deref(),
         &approvers_of,
     )?;
-    let path = folder.approval_file(gate, &key_id);
+    let path = folder.approval_file(&gate, &key_id);
     if std::fs::symlink_metadata(&path).is_ok() {
         return Err(Stop::new(
             StopCode::ApprovalNotDistinct,
@@ -646,29 +680,25 @@ pub fn approve_with(
             ),
         ));
     }
-    let review = approvals::review_text(&plan, &state, gate, evidence_digest, &bound_evidence);
-    let review_file = folder.write_review(gate, &review)?;
+    let review = approvals::review_text(&plan, &state, &gate, evidence_digest, &bound_evidence);
+    let review_file = folder.write_review(&gate, &review)?;
     if !confirm(&review) {
         return Err(Stop::new(
             StopCode::ApprovalMissing,
             "the approver declined after reading the review; nothing was signed",
         ));
     }
-    let ttl = match gate {
-        Gate::Sg1 => plan.approvals.sg1_ttl_secs,
-        Gate::Sg2 => plan.approvals.sg2_ttl_secs,
-    };
     let statement = approval::ApprovalStatement::new(
         state.run_id.clone(),
-        gate,
+        gate.clone(),
         evidence_digest.clone(),
         ids::now_secs(),
-        ttl,
+        rules.ttl_secs,
         key_id.clone(),
     )
     .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
     let signed = approval::sign(statement, key.signing_key());
-    folder.ensure_approval_dir(gate)?;
+    folder.ensure_approval_dir(&gate)?;
     approval::save_approval(&path, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
@@ -679,7 +709,7 @@ pub fn approve_with(
         &folder,
         &trust,
         &state.run_id,
-        gate,
+        &gate,
         Some(evidence_digest.as_str()),
     )?
     .len();
@@ -726,7 +756,7 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
     let state = load_state(&folder)?;
     let gate = match (gate, &state.status) {
         (Some(gate), _) => gate,
-        (None, Status::Paused { gate, .. }) => *gate,
+        (None, Status::Paused { gate, .. }) => gate.clone(),
         (None, _) => {
             return Err(Stop::new(
                 StopCode::ApprovalMismatch,
@@ -735,6 +765,15 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
         }
     };
     let plan = load_plan(plan_path).map_err(plan_stop)?;
+    if plan.approvals.gate(gate.as_str()).is_none() {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            format!(
+                "the plan has no approval gate `{gate}`; its gates: {}",
+                plan.approvals.names()
+            ),
+        ));
+    }
     if fingerprint::file_sha256(plan_path, "plan")? != state.fingerprint.plan_sha256 {
         return Err(Stop::new(
             StopCode::Drift,
@@ -744,9 +783,9 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
             ),
         ));
     }
-    let (digest, bound) = runner::paused_digest_from_evidence(&plan, &state, &folder, gate)?;
-    let text = approvals::review_text(&plan, &state, gate, &digest, &bound);
-    let file = folder.write_review(gate, &text)?;
+    let (digest, bound) = runner::paused_digest_from_evidence(&plan, &state, &folder, &gate)?;
+    let text = approvals::review_text(&plan, &state, &gate, &digest, &bound);
+    let file = folder.write_review(&gate, &text)?;
     Ok(Review {
         gate,
         evidence_digest: digest,
@@ -820,8 +859,8 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
         };
         out.push_str(&format!("started   {line}\n"));
     }
-    for gate in [Gate::Sg1, Gate::Sg2] {
-        for path in folder.approval_files(gate).unwrap_or_default() {
+    for gate in folder.approval_gates().unwrap_or_default() {
+        for path in folder.approval_files(&gate).unwrap_or_default() {
             let line = match approval::load_approval(&path) {
                 Err(e) => format!("unreadable: {e}"),
                 Ok(signed) => {

@@ -87,7 +87,7 @@ pub struct RunSummary {
     /// `paused`, `stopped`, `completed`, `running` or `corrupt`.
     pub status: &'static str,
     /// The gate a paused run waits at (`sg1`, `sg2`).
-    pub gate: Option<&'static str>,
+    pub gate: Option<String>,
     /// The stop code of a stopped run.
     pub code: Option<StopCode>,
     /// Seconds since the run started.
@@ -153,7 +153,7 @@ fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunS
             "stopped"
         }
         Status::Paused { gate, .. } => {
-            summary.gate = Some(gate.as_str());
+            summary.gate = Some(gate.to_string());
             let plan = plan.map_or_else(|| "<plan>".to_string(), |p| p.display().to_string());
             summary.next = Some(format!(
                 "phasehost approve {} --gate {} --key <key-file> --plan {plan}",

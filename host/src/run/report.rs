@@ -253,18 +253,24 @@ fn load(folder: &RunFolder) -> Result<Model, Stop> {
     let pauses = folder.pauses()?;
     let mut approvals = Vec::new();
     let mut review_files = Vec::new();
-    for gate in [Gate::Sg1, Gate::Sg2] {
-        for path in folder.approval_files(gate)? {
+    // The gates of this run: those with approvals on file and those the
+    // run paused at (the report reads the run folder, not the plan).
+    let mut gates = folder.approval_gates()?;
+    gates.extend(pauses.iter().map(|p| p.gate.clone()));
+    gates.sort();
+    gates.dedup();
+    for gate in gates {
+        for path in folder.approval_files(&gate)? {
             let signed = approval::load_approval(&path)
                 .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
             let st = signed.statement;
-            let accepted = opened_by(&phases, gate, &st.approval_id)?;
+            let accepted = opened_by(&phases, &gate, &st.approval_id)?;
             let paused = pauses
                 .iter()
                 .find(|p| p.gate == gate && p.evidence_digest == st.evidence_digest)
                 .cloned();
             approvals.push(ApprovalView {
-                gate,
+                gate: gate.clone(),
                 key_id: st.key_id,
                 approval_id: st.approval_id,
                 evidence_digest: st.evidence_digest,
@@ -276,7 +282,7 @@ fn load(folder: &RunFolder) -> Result<Model, Stop> {
             });
         }
         let review = folder
-            .read_review(gate)?
+            .read_review(&gate)?
             .map(|bytes| crate::runtime::cache::sha256_hex(&bytes));
         review_files.push((gate, review));
     }
@@ -304,7 +310,7 @@ fn load(folder: &RunFolder) -> Result<Model, Stop> {
 /// phase; `None` when no phase records it (the gate has not opened).
 fn opened_by(
     phases: &[PhaseView],
-    gate: Gate,
+    gate: &Gate,
     approval_id: &str,
 ) -> Result<Option<(Option<String>, String)>, Stop> {
     let key = format!("@{}", gate.as_str());

@@ -210,7 +210,7 @@ mod tests {
                        "warnings": [{"line": 12, "text": "Điều 7. looks like a marker"}]}
         });
         let input = ReviewInput {
-            gate: Gate::Sg1,
+            gate: Gate::new("sg1").unwrap(),
             run_id: "r",
             document_id: "d",
             version: "v",
@@ -243,7 +243,7 @@ mod shape_tests {
             "tables": [{"title": "Units", "columns": ["kind", "n|x"], "rows": [["article", "120"]]}]
         }});
         let input = ReviewInput {
-            gate: Gate::Sg1,
+            gate: Gate::new("sg1").unwrap(),
             run_id: "r",
             document_id: "d",
             version: "v",

@@ -17,6 +17,7 @@ use super::kb::RunFolder;
 use super::kill_switch::KillSwitch;
 use super::secret_scan::{SecretScanner, clean_evidence};
 use super::state::{Mode, PhaseRecord, RunState, Status};
+use crate::plan::ApprovalGate;
 use crate::plan::{Access, PhaseSpec, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::runtime::state::{RunServices, SharedStore};
@@ -65,8 +66,8 @@ pub struct Runner {
     pub(super) approvals: BTreeMap<String, OpenedGate>,
     /// [`super::fingerprint::inputs_digest`] of the run's inputs.
     pub(super) inputs_digest: String,
-    /// Called right before each commit (see [`super::RunHooks`]).
-    pub(super) before_commit: Option<super::BeforeCommit>,
+    /// Called around each commit (see [`super::RunHooks`]).
+    pub(super) commit_hooks: super::CommitHooks,
 }
 
 fn store_stop(e: impl std::fmt::Display) -> Stop {
@@ -209,15 +210,9 @@ impl Runner {
         Ok(("@host".into(), value.to_string()))
     }
 
-    fn gate_before(&self, phase: &str) -> Option<(Gate, String, u64)> {
-        let a = &self.plan.approvals;
-        if a.sg1_before.as_deref() == Some(phase) {
-            return Some((Gate::Sg1, a.sg1_digest.clone()?, a.sg1_ttl_secs));
-        }
-        if a.sg2_before.as_deref() == Some(phase) {
-            return Some((Gate::Sg2, a.sg2_digest.clone()?, a.sg2_ttl_secs));
-        }
-        None
+    /// The approval gate standing before `phase`, if any.
+    fn gate_before(&self, phase: &str) -> Option<ApprovalGate> {
+        self.plan.approvals.gate_before(phase).cloned()
     }
 
     fn drive_phases(&mut self) -> Result<Outcome, Stop> {
@@ -291,8 +286,8 @@ impl Runner {
                 }
             }
             let value = self.verified_evidence(&record)?;
-            if let Some((gate, binds, _)) = self.gate_before(name) {
-                let pseudo = self.recorded_approval(gate, &binds, name, evidence)?;
+            if let Some(gate) = self.gate_before(name) {
+                let pseudo = self.recorded_approval(&gate, name, evidence)?;
                 evidence.push(pseudo);
             }
             let json_text = value.to_string();
@@ -327,19 +322,17 @@ impl Runner {
     /// bound to the digest the evidence gives now. Returns its pseudo-evidence.
     fn recorded_approval(
         &mut self,
-        gate: Gate,
-        binds: &str,
+        gate: &ApprovalGate,
         before_phase: &str,
         evidence: &[(String, String)],
     ) -> Result<(String, String), Stop> {
-        let (digest, bound) = bound_digest(binds, evidence)
+        let (digest, bound) = bound_digest(&gate.digest, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        let ttl = self.gate_before(before_phase).map_or(0, |(_, _, ttl)| ttl);
-        match self.check_gate(gate, &digest, ttl, before_phase, &bound, true)? {
-            GateState::Open(opened) => Ok(opened.pseudo_evidence(gate)),
+        match self.check_gate(gate, &digest, before_phase, &bound, true)? {
+            GateState::Open(opened) => Ok(opened.pseudo_evidence(&gate.id())),
             GateState::Waiting => Err(Stop::new(
                 StopCode::ApprovalMissing,
-                format!("{gate} is not approved"),
+                format!("{} is not approved", gate.name),
             )
             .in_phase(before_phase)),
         }
@@ -349,13 +342,16 @@ impl Runner {
     /// immediately before: a kill file that appeared after the phase's
     /// last write still stops the commit (the stop rolls back).
     fn commit(&mut self, phase: &str) -> Result<(), Stop> {
-        if let Some(hook) = self.before_commit.as_mut() {
+        if let Some(hook) = self.commit_hooks.before.as_mut() {
             hook(phase);
         }
         if let Some(reason) = self.kill.reason() {
             return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(phase));
         }
         self.with_store(|s| s.commit())?;
+        if let Some(hook) = self.commit_hooks.after.as_mut() {
+            hook(phase);
+        }
         Ok(())
     }
 
@@ -372,8 +368,8 @@ impl Runner {
             return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(name));
         }
         let mut inputs_added = serde_json::Map::new();
-        if let Some((gate, binds, ttl)) = self.gate_before(name) {
-            match self.approve_gate(gate, &binds, ttl, name, evidence)? {
+        if let Some(gate) = self.gate_before(name) {
+            match self.approve_gate(&gate, name, evidence)? {
                 Ok(pseudo) => {
                     let value: Value = serde_json::from_str(&pseudo.1).map_err(|e| {
                         Stop::new(StopCode::Internal, format!("approval evidence: {e}"))
@@ -386,9 +382,10 @@ impl Runner {
         }
         let phase_started = std::time::Instant::now();
         let started_at = super::ids::rfc3339_now();
-        let before =
-            self.gates
-                .check(&self.runtime, name, "before", &spec.gates_before, evidence)?;
+        let before = self
+            .gates
+            .check(&self.runtime, name, "before", &spec.gates_before, evidence)
+            .map_err(|failure| self.record_gate_failure(index, name, "before", failure))?;
         // A phase that may write holds the store's write transaction while
         // it runs; one that only reads runs in a read-only transaction and
         // takes the write lock only to record its checkpoint, so runs of
@@ -443,7 +440,8 @@ impl Runner {
         evidence.push((name.to_string(), json_text.clone()));
         let after = self
             .gates
-            .check(&self.runtime, name, "after", &spec.gates_after, evidence)?;
+            .check(&self.runtime, name, "after", &spec.gates_after, evidence)
+            .map_err(|failure| self.record_gate_failure(index, name, "after", failure))?;
         let digest = sha256_hex(json_text.as_bytes());
         let index_entry = if index + 1 == self.phases.len() && !dry {
             self.append_index(&value).map_err(|s| s.in_phase(name))?
@@ -612,6 +610,47 @@ impl Runner {
         Ok(appended.map(|e| json!({"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash})))
     }
 
+    /// Write the verdicts of a failed gate check to the run folder
+    /// ([`super::checkpoint::gate_failure_document`]) before the stop, and
+    /// name that file in the stop's message. If it cannot be written the
+    /// stop says so (`kb-write-failed`): the run stops either way.
+    fn record_gate_failure(
+        &self,
+        index: usize,
+        phase: &str,
+        checkpoint: &'static str,
+        failure: super::gates::GateFailure,
+    ) -> Stop {
+        let document = super::checkpoint::gate_failure_document(index, phase, checkpoint);
+        let failed = failure.results.last();
+        let value = json!({
+            "phase": phase,
+            "checkpoint": checkpoint,
+            "holds": false,
+            "stop_code": failure.stop.code.as_str(),
+            "message": failure.stop.message,
+            "failed": failed,
+            "results": failure.results,
+        });
+        match self.folder.write_json(&document, &value) {
+            Ok(_) => Stop {
+                message: format!(
+                    "{} (the verdicts are in {document} of the run folder)",
+                    failure.stop.message
+                ),
+                ..failure.stop
+            },
+            Err(write) => Stop::new(
+                write.code,
+                format!(
+                    "{}; and the verdicts could not be written: {}",
+                    failure.stop.message, write.message
+                ),
+            )
+            .in_phase(phase),
+        }
+    }
+
     /// At a gate: verify the approvals from their signed files and consume
     /// them once the quorum is met, or pause. Approvals this run consumed
     /// before (a dry run replaying, a crash after consuming) are
@@ -619,27 +658,26 @@ impl Runner {
     /// `Ok(Err(outcome))` to pause.
     fn approve_gate(
         &mut self,
-        gate: Gate,
-        binds: &str,
-        ttl: u64,
+        spec: &ApprovalGate,
         before_phase: &str,
         evidence: &[(String, String)],
     ) -> Result<Result<(String, String), Outcome>, Stop> {
-        let (digest, bound) = bound_digest(binds, evidence)
+        let gate = spec.id();
+        let (digest, bound) = bound_digest(&spec.digest, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        match self.check_gate(gate, &digest, ttl, before_phase, &bound, false)? {
-            GateState::Open(opened) => Ok(Ok(opened.pseudo_evidence(gate))),
+        match self.check_gate(spec, &digest, before_phase, &bound, false)? {
+            GateState::Open(opened) => Ok(Ok(opened.pseudo_evidence(&gate))),
             GateState::Waiting => {
                 self.rollback();
                 self.state.fingerprint.store_digest = self.store_digest()?;
                 self.folder.record_pause(&super::kb::PauseRecord {
                     at: super::ids::rfc3339_now(),
-                    gate,
+                    gate: gate.clone(),
                     before_phase: before_phase.to_string(),
                     evidence_digest: digest.clone(),
                 })?;
                 let status = Status::Paused {
-                    gate,
+                    gate: gate.clone(),
                     evidence_digest: digest.clone(),
                     before_phase: before_phase.to_string(),
                 };
@@ -691,18 +729,21 @@ pub(super) fn paused_digest_from_evidence(
     plan: &Plan,
     state: &RunState,
     folder: &RunFolder,
-    gate: Gate,
+    gate: &Gate,
 ) -> Result<(String, Value), Stop> {
-    let binds = match gate {
-        Gate::Sg1 => plan.approvals.sg1_digest.as_deref(),
-        Gate::Sg2 => plan.approvals.sg2_digest.as_deref(),
-    }
-    .ok_or_else(|| {
-        Stop::new(
-            StopCode::PlanInvalid,
-            format!("the plan binds {gate} to nothing"),
-        )
-    })?;
+    let binds = plan
+        .approvals
+        .gate(gate.as_str())
+        .map(|g| g.digest.as_str())
+        .ok_or_else(|| {
+            Stop::new(
+                StopCode::PlanInvalid,
+                format!(
+                    "the plan has no approval gate `{gate}` (its gates: {})",
+                    plan.approvals.names()
+                ),
+            )
+        })?;
     let (phase, _) = binds
         .split_once('.')
         .ok_or_else(|| Stop::new(StopCode::PlanInvalid, format!("bad binding `{binds}`")))?;

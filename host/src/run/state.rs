@@ -256,7 +256,7 @@ mod tests {
             version: super::super::ids::version_label(&sha),
             mode: Mode::Live,
             status: Status::Paused {
-                gate: Gate::Sg2,
+                gate: Gate::new("sg2").unwrap(),
                 evidence_digest: "b".repeat(64),
                 before_phase: "x".into(),
             },
@@ -296,7 +296,7 @@ mod tests {
         std::fs::write(&path, &text[..text.len() / 2]).unwrap();
         let err = RunState::load(dir.path()).unwrap_err();
         assert_eq!(err.code, StopCode::CorruptState);
-        std::fs::write(&path, text.replace("\"sg2\"", "\"sg9\"")).unwrap();
+        std::fs::write(&path, text.replace("\"sg2\"", "\"SG 9\"")).unwrap();
         assert_eq!(
             RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState
@@ -308,7 +308,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut state = sample();
         state.status = Status::Paused {
-            gate: Gate::Sg1,
+            gate: Gate::new("sg1").unwrap(),
             evidence_digest: "ab".into(),
             before_phase: "x".into(),
         };

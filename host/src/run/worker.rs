@@ -359,7 +359,7 @@ fn run_claim(
     let hooks = RunHooks {
         on_created: Some(&mut attach),
         lease_lost: Some(lost.clone()),
-        before_commit: None,
+        ..RunHooks::default()
     };
     match super::start_with(&request, hooks) {
         Ok(report) => {
@@ -390,10 +390,10 @@ fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBo
         }
         Status::Paused { gate, .. }
             if folder
-                .approval_files(*gate)
+                .approval_files(gate)
                 .is_ok_and(|files| files.is_empty()) =>
         {
-            return Step::Waiting(*gate);
+            return Step::Waiting(gate.clone());
         }
         _ => {}
     }

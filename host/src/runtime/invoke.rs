@@ -4,7 +4,7 @@
 
 use super::engine::deadline_ticks;
 use super::limiter::RunLimiter;
-use super::loaded::{LoadedGate, LoadedPhase, Predicate, Verdict};
+use super::loaded::{Described, LoadedGate, LoadedPhase, Predicate, Verdict};
 use super::state::{GateState, Incident, LogLine, PhaseState, RunServices};
 use crate::bindings::gate::GatePluginPre;
 use crate::bindings::gate::exports::phasehost::plugin::gate as wit_gate;
@@ -182,19 +182,20 @@ fn to_wit_evidence(evidence: &[(String, String)]) -> Vec<WitEvidence> {
 
 impl LoadedPhase {
     /// Instantiate in a fresh store (as `run` does) and call `describe`:
-    /// the plugin's (name, version).
-    pub fn describe(
-        &self,
-        engine: &Engine,
-        services: &RunServices,
-    ) -> Result<(String, String), Stop> {
+    /// the plugin's name, version and the gate predicates it declares.
+    pub fn describe(&self, engine: &Engine, services: &RunServices) -> Result<Described, Stop> {
         let mut store = self.fresh_store(engine, services);
         let described = self
             .pre
             .instantiate(&mut store)
             .and_then(|plugin| plugin.phasehost_plugin_phase().call_describe(&mut store));
         described
-            .map(|d| (d.name, d.version))
+            .map(|d| Described {
+                name: d.name,
+                version: d.version,
+                gates_before: d.gates_before,
+                gates_after: d.gates_after,
+            })
             .map_err(|error| store_failure(&error, &store, &self.info.limits))
     }
 

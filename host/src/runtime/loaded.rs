@@ -87,6 +87,19 @@ pub struct Predicate {
     pub checkpoint: &'static str,
 }
 
+/// What a phase component says of itself (WIT `phase.describe()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Described {
+    /// The phase name it was built for.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Predicates it declares must hold before it runs.
+    pub gates_before: Vec<String>,
+    /// Predicates it declares must hold after it ran.
+    pub gates_after: Vec<String>,
+}
+
 /// A predicate's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {

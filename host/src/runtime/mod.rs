@@ -17,7 +17,7 @@ pub use cache::{CacheDirError, CacheOutcome, CompileCache, RejectedEntry};
 pub use imports::{GrantDiff, Import};
 pub use invoke::{PhaseInput, PhaseRun};
 pub use load::LoadError;
-pub use loaded::{LoadedGate, LoadedPhase, PluginInfo, Predicate, Verdict};
+pub use loaded::{Described, LoadedGate, LoadedPhase, PluginInfo, Predicate, Verdict};
 
 use crate::bindings;
 use engine::EpochTicker;

@@ -53,7 +53,7 @@ fn statement(
 fn paused_at_sg1() -> (Pipeline, std::path::PathBuf) {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(false);
-    assert_paused(&outcome, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
     (p, folder)
 }
 
@@ -72,7 +72,14 @@ fn an_expired_approval_is_refused() {
         &p,
         &folder,
         "sg1",
-        statement(&p, &run_id, Gate::Sg1, &digest, now() - 7200, 3600),
+        statement(
+            &p,
+            &run_id,
+            crate::support::sg1(),
+            &digest,
+            now() - 7200,
+            3600,
+        ),
     );
     assert_stopped(&p.resume(&folder), StopCode::ApprovalExpired, &folder);
 }
@@ -85,7 +92,14 @@ fn an_approval_for_another_run_is_refused() {
         &p,
         &folder,
         "sg1",
-        statement(&p, "another-run", Gate::Sg1, &digest, now(), 3600),
+        statement(
+            &p,
+            "another-run",
+            crate::support::sg1(),
+            &digest,
+            now(),
+            3600,
+        ),
     );
     assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
 }
@@ -98,7 +112,7 @@ fn an_approval_for_another_digest_is_refused() {
         &p,
         &folder,
         "sg1",
-        statement(&p, &run_id, Gate::Sg1, DIGEST_B, now(), 3600),
+        statement(&p, &run_id, crate::support::sg1(), DIGEST_B, now(), 3600),
     );
     assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
 }
@@ -111,7 +125,7 @@ fn an_approval_for_another_gate_is_refused() {
         &p,
         &folder,
         "sg1",
-        statement(&p, &run_id, Gate::Sg2, &digest, now(), 3600),
+        statement(&p, &run_id, crate::support::sg2(), &digest, now(), 3600),
     );
     assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
 }
@@ -123,8 +137,13 @@ fn an_approval_signed_by_an_untrusted_key_is_refused() {
     std::fs::create_dir_all(&other).unwrap();
     let paths = approval::write_key_files(&other, "mallory").unwrap();
     // `approve` refuses before it writes anything...
-    let err =
-        crate::support::approve(&folder, Gate::Sg1, &paths.signing_key, &p.plan.path).unwrap_err();
+    let err = crate::support::approve(
+        &folder,
+        crate::support::sg1(),
+        &paths.signing_key,
+        &p.plan.path,
+    )
+    .unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalInvalid, "{err}");
     assert!(
         std::fs::read_dir(folder.join("approvals"))
@@ -134,8 +153,14 @@ fn an_approval_signed_by_an_untrusted_key_is_refused() {
     // ...and an untrusted approval file put there by hand is refused at resume.
     let (run_id, digest) = paused_digest(&folder);
     let mallory = approval::load_signing_key(&paths.signing_key).unwrap();
-    let statement =
-        ApprovalStatement::new(run_id, Gate::Sg1, digest, now(), 3600, mallory.key_id());
+    let statement = ApprovalStatement::new(
+        run_id,
+        crate::support::sg1(),
+        digest,
+        now(),
+        3600,
+        mallory.key_id(),
+    );
     let signed = approval::sign(statement, mallory.signing_key());
     approval::save_approval(
         &crate::support::approval_file(&folder, "sg1", &paths.signing_key),
@@ -148,7 +173,7 @@ fn an_approval_signed_by_an_untrusted_key_is_refused() {
 #[test]
 fn a_tampered_signature_is_refused() {
     let (p, folder) = paused_at_sg1();
-    p.approve(&folder, Gate::Sg1);
+    p.approve(&folder, crate::support::sg1());
     let path = crate::support::approval_file(&folder, "sg1", &p.key);
     let mut signed = approval::load_approval(&path).unwrap();
     let mut sig = signed.signature.into_bytes();
@@ -161,7 +186,7 @@ fn a_tampered_signature_is_refused() {
 #[test]
 fn a_tampered_statement_is_refused() {
     let (p, folder) = paused_at_sg1();
-    p.approve(&folder, Gate::Sg1);
+    p.approve(&folder, crate::support::sg1());
     let path = crate::support::approval_file(&folder, "sg1", &p.key);
     let mut signed = approval::load_approval(&path).unwrap();
     signed.statement.expires_at += 10;
@@ -188,7 +213,7 @@ fn an_approval_this_run_consumed_is_reverified_after_a_restart_not_consumed_twic
     state.next_phase = 1;
     state.phases.truncate(1);
     state.status = Status::Paused {
-        gate: Gate::Sg1,
+        gate: crate::support::sg1(),
         evidence_digest: DIGEST_A.into(),
         before_phase: "write1".into(),
     };
@@ -198,7 +223,7 @@ fn an_approval_this_run_consumed_is_reverified_after_a_restart_not_consumed_twic
             .document_digest("doc")
             .ok();
     state.save(&folder).unwrap();
-    assert_paused(&p.resume(&folder), Gate::Sg2);
+    assert_paused(&p.resume(&folder), crate::support::sg2());
     let consumed_after = std::fs::read_to_string(&ledger).unwrap().lines().count();
     assert_eq!(consumed_before, consumed_after, "nothing consumed twice");
 }
@@ -211,7 +236,7 @@ fn a_reused_review_decision_is_refused_at_sg2() {
         approval::load_approval(&crate::support::approval_file(&folder, "sg1", &p.key)).unwrap();
     let sg1_decision = sg1.statement.review_decision_id.clone();
     let (run_id, digest) = paused_digest(&folder);
-    let mut st = statement(&p, &run_id, Gate::Sg2, &digest, now(), 3600);
+    let mut st = statement(&p, &run_id, crate::support::sg2(), &digest, now(), 3600);
     st.review_decision_id = sg1_decision;
     place(&p, &folder, "sg2", st);
     assert_stopped(&p.resume(&folder), StopCode::ReviewDecisionReused, &folder);
@@ -231,6 +256,7 @@ fn a_malformed_approval_file_is_refused() {
 #[test]
 fn approving_a_gate_the_run_is_not_paused_at_is_refused() {
     let (p, folder) = paused_at_sg1();
-    let err = crate::support::approve(&folder, Gate::Sg2, &p.key, &p.plan.path).unwrap_err();
+    let err =
+        crate::support::approve(&folder, crate::support::sg2(), &p.key, &p.plan.path).unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalMismatch);
 }

@@ -6,7 +6,6 @@ use crate::support::corpus;
 use phasehost::StopCode;
 use phasehost::run::Outcome;
 use phasehost::run::batch::{load_queue, run_batch};
-use phasehost_policy::approval::Gate;
 
 pub fn queue(iu: &IuCut, sources: &[std::path::PathBuf]) -> std::path::PathBuf {
     let mut text = format!("plan = {:?}\n", iu.plan.display().to_string());
@@ -65,11 +64,8 @@ fn each_document_waits_at_its_own_gate() {
     for item in &items {
         assert!(
             matches!(
-                item.outcome,
-                Outcome::Paused {
-                    gate: Gate::Sg1,
-                    ..
-                }
+                &item.outcome,
+                Outcome::Paused { gate, .. } if gate.as_str() == "sg1"
             ),
             "{item:?}"
         );
@@ -78,25 +74,19 @@ fn each_document_waits_at_its_own_gate() {
         items[0].folder.clone().unwrap(),
         items[1].folder.clone().unwrap(),
     );
-    crate::support::approve(&a, Gate::Sg1, &iu.key, &iu.plan).unwrap();
+    crate::support::approve(&a, crate::support::sg1(), &iu.key, &iu.plan).unwrap();
     // b's approval is not a's: b still waits.
     assert!(matches!(
         crate::support::resume(&b, &iu.plan, &iu.host_config)
             .unwrap()
             .outcome,
-        Outcome::Paused {
-            gate: Gate::Sg1,
-            ..
-        }
+        Outcome::Paused { gate, .. } if gate.as_str() == "sg1"
     ));
     assert!(matches!(
         crate::support::resume(&a, &iu.plan, &iu.host_config)
             .unwrap()
             .outcome,
-        Outcome::Paused {
-            gate: Gate::Sg2,
-            ..
-        }
+        Outcome::Paused { gate, .. } if gate.as_str() == "sg2"
     ));
     // a's approval file copied into b's run folder is bound to a's run: refused.
     std::fs::copy(

@@ -8,7 +8,6 @@ use crate::iu_cut::IuCut;
 use crate::support::corpus;
 use phasehost::StopCode;
 use phasehost::run::{self, Outcome};
-use phasehost_policy::approval::Gate;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +22,7 @@ fn approved_at_sg1(iu: &IuCut) -> PathBuf {
     })
     .unwrap();
     let folder = report.folder.unwrap();
-    crate::support::approve(&folder, Gate::Sg1, &iu.key, &iu.plan).unwrap();
+    crate::support::approve(&folder, crate::support::sg1(), &iu.key, &iu.plan).unwrap();
     folder
 }
 
@@ -31,7 +30,7 @@ fn approved_at_sg1(iu: &IuCut) -> PathBuf {
 fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
     let folder = approved_at_sg1(iu);
     let Outcome::Paused {
-        gate: Gate::Sg2,
+        gate,
         evidence_digest,
         ..
     } = crate::support::resume(&folder, &iu.plan, &iu.host_config)
@@ -40,6 +39,7 @@ fn paused_at_sg2(iu: &IuCut) -> (PathBuf, String) {
     else {
         panic!("expected a pause at SG_2");
     };
+    assert_eq!(gate, crate::support::sg2());
     (folder, evidence_digest)
 }
 
@@ -72,10 +72,10 @@ fn a_phase_committed_before_its_state_was_saved_is_adopted_not_rerun() {
     rewind_state(&folder, 1);
     match resume_outcome(&iu, &folder) {
         Outcome::Paused {
-            gate: Gate::Sg2,
+            gate,
             evidence_digest,
             ..
-        } => assert_eq!(evidence_digest, digest),
+        } if gate.as_str() == "sg2" => assert_eq!(evidence_digest, digest),
         other => panic!("expected the same SG_2 pause, got {other:?}"),
     }
     let state = phasehost::run::state::RunState::load(&folder).unwrap();
@@ -127,9 +127,6 @@ fn a_run_folder_another_process_holds_is_not_resumed_nor_marked() {
     drop(held);
     assert!(matches!(
         resume_outcome(&iu, &folder),
-        Outcome::Paused {
-            gate: Gate::Sg2,
-            ..
-        }
+        Outcome::Paused { gate, .. } if gate.as_str() == "sg2"
     ));
 }

@@ -47,7 +47,7 @@ fn place_by_hand(folder: &Path, gate: Gate, key: &Path, review_sha256: Option<St
     let signing = approval::load_signing_key(key).unwrap();
     let mut statement = ApprovalStatement::new(
         run_id,
-        gate,
+        gate.clone(),
         digest,
         phasehost::run::ids::now_secs(),
         3600,
@@ -69,7 +69,7 @@ fn a_plan_that_requires_a_signed_start_refuses_a_run_without_one() {
     let err = start_as(&p, Some(&paths.signing_key)).unwrap_err();
     assert_eq!(err.code, StopCode::StartUnsigned, "{err}");
     let (folder, outcome) = start_as(&p, Some(&p.key_of("ana"))).unwrap();
-    assert_paused(&outcome, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
     let status = run::status(&folder, Some(&p.plan.path)).unwrap();
     assert!(
         status.contains("started   signed by Ana Lê <ana@example.vn>"),
@@ -81,7 +81,13 @@ fn a_plan_that_requires_a_signed_start_refuses_a_run_without_one() {
 fn whoever_started_the_run_may_not_approve_it() {
     let p = Pipeline::team(&[ANA, BINH], "require_signed_start = true");
     let (folder, _) = start_as(&p, Some(&p.key_of("ana"))).unwrap();
-    let err = approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap_err();
+    let err = approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalSelfReview, "{err}");
     assert!(err.message.contains("Ana Lê"), "{err}");
     assert!(
@@ -93,58 +99,105 @@ fn whoever_started_the_run_may_not_approve_it() {
         "nothing written"
     );
     // Put there by hand, it is refused at the gate.
-    place_by_hand(&folder, Gate::Sg1, &p.key_of("ana"), None);
+    place_by_hand(&folder, crate::support::sg1(), &p.key_of("ana"), None);
     assert_stopped(&p.resume(&folder), StopCode::ApprovalSelfReview, &folder);
     // Someone else may.
     let p = Pipeline::team(&[ANA, BINH], "require_signed_start = true");
     let (folder, _) = start_as(&p, Some(&p.key_of("ana"))).unwrap();
-    approve(&folder, Gate::Sg1, &p.key_of("binh"), &p.plan.path).unwrap();
-    assert_paused(&p.resume(&folder), Gate::Sg2);
+    approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("binh"),
+        &p.plan.path,
+    )
+    .unwrap();
+    assert_paused(&p.resume(&folder), crate::support::sg2());
 }
 
 #[test]
 fn sg2_needs_someone_other_than_sg1s_approver_when_distinct() {
-    let rules = "[approvals.sg2]\ndistinct_from = [\"sg1\"]";
-    let p = Pipeline::team(&[ANA, BINH], rules);
+    let rules = "distinct_from = [\"sg1\"]";
+    let p = Pipeline::team_gates(&[ANA, BINH], "", "", rules);
     let (folder, _) = start_as(&p, None).unwrap();
-    approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap();
-    assert_paused(&p.resume(&folder), Gate::Sg2);
-    let err = approve(&folder, Gate::Sg2, &p.key_of("ana"), &p.plan.path).unwrap_err();
+    approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap();
+    assert_paused(&p.resume(&folder), crate::support::sg2());
+    let err = approve(
+        &folder,
+        crate::support::sg2(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalNotDistinct, "{err}");
     let line = std::fs::read_to_string(&p.plan.path)
         .unwrap()
         .lines()
-        .position(|l| l.trim() == "[approvals.sg2]")
-        .unwrap()
-        + 1;
+        .position(|l| l.trim() == "name = \"sg2\"")
+        .unwrap();
     assert!(
         err.message.contains(&format!("plan.toml line {line}")),
         "{err}"
     );
-    place_by_hand(&folder, Gate::Sg2, &p.key_of("ana"), None);
+    place_by_hand(&folder, crate::support::sg2(), &p.key_of("ana"), None);
     assert_stopped(&p.resume(&folder), StopCode::ApprovalNotDistinct, &folder);
 
-    let p = Pipeline::team(&[ANA, BINH], rules);
+    let p = Pipeline::team_gates(&[ANA, BINH], "", "", rules);
     let (folder, _) = start_as(&p, None).unwrap();
-    approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap();
-    assert_paused(&p.resume(&folder), Gate::Sg2);
-    approve(&folder, Gate::Sg2, &p.key_of("binh"), &p.plan.path).unwrap();
+    approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap();
+    assert_paused(&p.resume(&folder), crate::support::sg2());
+    approve(
+        &folder,
+        crate::support::sg2(),
+        &p.key_of("binh"),
+        &p.plan.path,
+    )
+    .unwrap();
     assert_eq!(p.resume(&folder), Outcome::Completed);
 }
 
 #[test]
 fn a_quorum_not_yet_met_keeps_the_run_paused_and_met_it_goes_on() {
-    let p = Pipeline::team(&[ANA, BINH, CHI], "[approvals.sg1]\nquorum = 2");
+    let p = Pipeline::team_gates(&[ANA, BINH, CHI], "", "quorum = 2", "");
     let (folder, _) = start_as(&p, None).unwrap();
-    let first = approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap();
+    let first = approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap();
     assert_eq!((first.approvals, first.quorum), (1, 2));
-    assert_paused(&p.resume(&folder), Gate::Sg1);
+    assert_paused(&p.resume(&folder), crate::support::sg1());
     // The same approver twice does not count twice.
-    let err = approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap_err();
+    let err = approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalNotDistinct, "{err}");
-    let second = approve(&folder, Gate::Sg1, &p.key_of("chi"), &p.plan.path).unwrap();
+    let second = approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("chi"),
+        &p.plan.path,
+    )
+    .unwrap();
     assert_eq!((second.approvals, second.quorum), (2, 2));
-    assert_paused(&p.resume(&folder), Gate::Sg2);
+    assert_paused(&p.resume(&folder), crate::support::sg2());
     // Both are recorded, by name, in the pseudo-evidence later phases see.
     let omega_input = std::fs::read_to_string(folder.join("evidence/02-write1.json")).unwrap();
     assert!(
@@ -155,7 +208,7 @@ fn a_quorum_not_yet_met_keeps_the_run_paused_and_met_it_goes_on() {
 
 #[test]
 fn a_quorum_larger_than_the_trusted_keys_is_refused_at_load() {
-    let p = Pipeline::team(&[ANA], "[approvals.sg1]\nquorum = 3");
+    let p = Pipeline::team_gates(&[ANA], "", "quorum = 3", "");
     let err = phasehost::plan::load_plan(&p.plan.path).unwrap_err();
     assert!(
         err.to_string().contains("quorum = 3 cannot be met"),
@@ -167,7 +220,12 @@ fn a_quorum_larger_than_the_trusted_keys_is_refused_at_load() {
 fn an_approval_whose_signed_review_is_not_the_runs_review_is_refused() {
     let p = Pipeline::team(&[ANA], "");
     let (folder, _) = start_as(&p, None).unwrap();
-    place_by_hand(&folder, Gate::Sg1, &p.key_of("ana"), Some("0".repeat(64)));
+    place_by_hand(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        Some("0".repeat(64)),
+    );
     let stop = assert_stopped(&p.resume(&folder), StopCode::ApprovalMismatch, &folder);
     assert!(stop.message.contains("review digest mismatch"), "{stop}");
 }
@@ -182,7 +240,13 @@ fn approve_writes_the_review_it_signs_and_review_shows_the_same() {
         "{}",
         shown.text
     );
-    let approved = approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap();
+    let approved = approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap();
     assert_eq!(
         approved.signer,
         format!(
@@ -202,7 +266,7 @@ fn approve_writes_the_review_it_signs_and_review_shows_the_same() {
         std::fs::read_to_string(&approved.review).unwrap(),
         shown.text
     );
-    assert_paused(&p.resume(&folder), Gate::Sg2);
+    assert_paused(&p.resume(&folder), crate::support::sg2());
 }
 
 #[test]
@@ -219,10 +283,16 @@ fn keygen_records_the_holder_and_status_names_the_approvers() {
 
     let p = Pipeline::team(&[ANA], "");
     let (folder, _) = start_as(&p, None).unwrap();
-    approve(&folder, Gate::Sg1, &p.key_of("ana"), &p.plan.path).unwrap();
+    approve(
+        &folder,
+        crate::support::sg1(),
+        &p.key_of("ana"),
+        &p.plan.path,
+    )
+    .unwrap();
     let status = run::status(&folder, Some(&p.plan.path)).unwrap();
     assert!(
-        status.contains("approval SG_1: signed by Ana Lê <ana@example.vn>"),
+        status.contains("approval sg1: signed by Ana Lê <ana@example.vn>"),
         "{status}"
     );
 }
@@ -263,7 +333,7 @@ fn a_batch_signs_every_start_with_the_operators_key() {
         |_, _| {},
     );
     for item in &signed {
-        assert_paused(&item.outcome, Gate::Sg1);
+        assert_paused(&item.outcome, crate::support::sg1());
         let folder = item.folder.as_ref().unwrap();
         let start = approval::load_start(&folder.join("start.json")).unwrap();
         assert_eq!(

@@ -10,7 +10,7 @@ use crate::orchestrator::*;
 use phasehost::StopCode;
 use phasehost::run::state::RunState;
 use phasehost::run::{self, RunFolder};
-use phasehost_policy::approval::{self, Expectation, Gate, MemoryLedger, TrustStore};
+use phasehost_policy::approval::{self, Expectation, MemoryLedger, TrustStore};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
@@ -213,7 +213,7 @@ fn approval_files_are_refused_with_a_type_never_a_panic() {
     let mut trust = TrustStore::new();
     trust.insert(key.signing_key().verifying_key());
     let run_id = s.folder.file_name().unwrap().to_str().unwrap().to_string();
-    let expect = Expectation::new(run_id, Gate::Sg1, DIGEST_A, 86_400);
+    let expect = Expectation::new(run_id, crate::support::sg1(), DIGEST_A, 86_400);
     runner()
         .run(&edits(), |edits| {
             let bytes = apply(&s.approval, &edits);
@@ -256,7 +256,8 @@ fn approve_never_signs_and_never_panics_on_mutated_evidence_or_state() {
                 std::fs::write(&doc, apply(&s.evidence, &edits)).unwrap();
             }
             let _ = std::fs::remove_file(&approval_file);
-            let result = crate::support::approve(&folder, Gate::Sg2, &s.p.key, &s.p.plan.path);
+            let result =
+                crate::support::approve(&folder, crate::support::sg2(), &s.p.key, &s.p.plan.path);
             if result.is_ok() {
                 // Signed only what the untouched run would have signed.
                 let signed = approval::load_approval(&approval_file).unwrap();

@@ -197,8 +197,8 @@ fn a_gate_that_decodes_a_secret_into_its_detail_is_stopped_and_writes_it_nowhere
             "",
         );
         let (folder, outcome) = p.start(false);
-        assert_paused(&outcome, phasehost_policy::approval::Gate::Sg1);
-        p.approve(&folder, phasehost_policy::approval::Gate::Sg1);
+        assert_paused(&outcome, crate::support::sg1());
+        p.approve(&folder, crate::support::sg1());
         let outcome = p.resume(&folder);
         assert_stopped(&outcome, StopCode::SecretDetected, &folder);
         let found = grep_tree(p.dir(), &token());

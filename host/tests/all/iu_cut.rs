@@ -94,7 +94,13 @@ impl IuCut {
         // plan's separation of duties is tested in duties.rs and run by the demo.
         if let Some(approvals) = doc["approvals"].as_table_mut() {
             approvals.remove("require_signed_start");
-            approvals.remove("sg2");
+        }
+        for gate in doc["approvals"]["gates"]
+            .as_array_of_tables_mut()
+            .unwrap()
+            .iter_mut()
+        {
+            gate.remove("distinct_from");
         }
         for section in ["gates", "phases"] {
             for table in doc[section].as_array_of_tables_mut().unwrap().iter_mut() {
@@ -542,7 +548,7 @@ fn a_plan_artifact_edited_during_the_pause_is_refused() {
     unit["text"] = forged.into();
     std::fs::write(&artifact, serde_json::to_vec(&planned).unwrap()).unwrap();
 
-    crate::support::approve(&folder, approval::Gate::Sg1, &iu.key, &iu.plan).unwrap();
+    crate::support::approve(&folder, crate::support::sg1(), &iu.key, &iu.plan).unwrap();
     let outcome = crate::support::resume(&folder, &iu.plan, &iu.host_config)
         .unwrap()
         .outcome;

@@ -180,6 +180,7 @@ fn every_plugin_has_a_test() {
         include_str!("safety.rs"),
         include_str!("source_pin.rs"),
         include_str!("loading.rs"),
+        include_str!("wiring.rs"),
     ]
     .concat();
     for (crate_name, path) in ALL_PLUGINS {

@@ -3,7 +3,6 @@
 use crate::orchestrator::{Pipeline, assert_paused};
 use phasehost::StopCode;
 use phasehost::store::StoreBackend;
-use phasehost_policy::approval::Gate;
 use std::path::Path;
 use std::process::Command;
 
@@ -79,7 +78,7 @@ fn ops_verify_index_names_the_first_tampered_link() {
 fn ops_runs_lists_every_run_and_the_waiting_ones() {
     let p = Pipeline::new();
     let (first, outcome) = p.start(false);
-    assert_paused(&outcome, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
     let second = p.to_sg2(false);
     // Junk next to the runs: a folder without a state, a damaged state, a symlink.
     let runs_dir = p.kb().join("runs");
@@ -127,7 +126,7 @@ fn ops_runs_lists_every_run_and_the_waiting_ones() {
     );
 
     // Through SG_2 to completion: no longer waiting.
-    p.approve(&second, Gate::Sg2);
+    p.approve(&second, crate::support::sg2());
     p.resume(&second);
     let (_, out, _) = phasehost(&["runs", plan, "--waiting", "--json"]);
     let waiting: Vec<serde_json::Value> = serde_json::from_str(out.trim()).unwrap();

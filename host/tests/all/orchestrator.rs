@@ -36,13 +36,34 @@ impl Pipeline {
 
     /// With extra phases appended before omega, and extra lines in alpha's config.
     pub fn with(extra: &[PhaseDef], alpha_config_extra: &str) -> Self {
-        Self::build(extra, alpha_config_extra, &[], "")
+        Self::build(extra, alpha_config_extra, &[], &Self::approvals("", "", ""))
     }
 
     /// A team: `approver` plus `people` (file stem, holder) as trusted
-    /// keys, and `rules` appended to the plan (e.g. `[approvals.sg2]` tables).
+    /// keys, and `rules` added to `[approvals]` (e.g. `require_signed_start`).
     pub fn team(people: &[(&str, &str)], rules: &str) -> Self {
-        Self::build(&[], "", people, rules)
+        Self::team_gates(people, rules, "", "")
+    }
+
+    /// [`Self::team`], with `sg1` and `sg2` added to those gates'
+    /// `[[approvals.gates]]` entries (e.g. `quorum = 2`).
+    pub fn team_gates(people: &[(&str, &str)], rules: &str, sg1: &str, sg2: &str) -> Self {
+        Self::build(&[], "", people, &Self::approvals(rules, sg1, sg2))
+    }
+
+    /// The pipeline with `approvals` as the lines after `trusted_keys`
+    /// (any `[[approvals.gates]]`, or none).
+    pub fn with_approvals(approvals: &str) -> Self {
+        Self::build(&[], "", &[], approvals)
+    }
+
+    /// `[approvals]` lines `rules`, then the two gates: `sg1` before
+    /// write1 (binding alpha.digest) and `sg2` before omega (binding
+    /// beta.digest, with a fresh review decision), each with its extra lines.
+    pub fn approvals(rules: &str, sg1: &str, sg2: &str) -> String {
+        format!(
+            "{rules}\n\n[[approvals.gates]]\nname = \"sg1\"\nbefore = \"write1\"\ndigest = \"alpha.digest\"\n{sg1}\n\n[[approvals.gates]]\nname = \"sg2\"\nbefore = \"omega\"\ndigest = \"beta.digest\"\nfresh_review_decision = true\n{sg2}\n"
+        )
     }
 
     /// The signing key file of team member `stem`.
@@ -54,7 +75,7 @@ impl Pipeline {
         extra: &[PhaseDef],
         alpha_config_extra: &str,
         people: &[(&str, &str)],
-        rules: &str,
+        approvals: &str,
     ) -> Self {
         let alpha_config =
             format!("mode = \"echo\"\nemit = {{ digest = \"{DIGEST_A}\" }}\n{alpha_config_extra}");
@@ -98,7 +119,7 @@ impl Pipeline {
             )
             .collect();
         let header = format!(
-            "[store]\nsqlite = \"store.sqlite\"\n\n[approvals]\ntrusted_keys = [{}]\nsg1_before = \"write1\"\nsg1_digest = \"alpha.digest\"\nsg2_before = \"omega\"\nsg2_digest = \"beta.digest\"\n{rules}\n",
+            "[store]\nsqlite = \"store.sqlite\"\n\n[approvals]\ntrusted_keys = [{}]\n{approvals}\n",
             trusted.join(", ")
         );
         let plan = TestPlan::write(&[("test-gates", TEST_GATES_COMPONENT)], &phases, &header);
@@ -161,9 +182,9 @@ impl Pipeline {
     /// Start and go through SG_1 to the SG_2 pause.
     pub fn to_sg2(&self, live: bool) -> PathBuf {
         let (folder, outcome) = self.start(live);
-        assert_paused(&outcome, Gate::Sg1);
-        self.approve(&folder, Gate::Sg1);
-        assert_paused(&self.resume(&folder), Gate::Sg2);
+        assert_paused(&outcome, crate::support::sg1());
+        self.approve(&folder, crate::support::sg1());
+        assert_paused(&self.resume(&folder), crate::support::sg2());
         folder
     }
 }
@@ -205,7 +226,7 @@ fn live_run_goes_through_both_approvals_to_closeout() {
     let p = Pipeline::new();
     let folder = p.to_sg2(true);
     assert_eq!(document_rows(&p.store_path()), 1, "committed after write1");
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     assert_eq!(p.resume(&folder), Outcome::Completed);
     let state = RunState::load(&folder).unwrap();
     assert_eq!(state.status, Status::Completed);
@@ -238,7 +259,7 @@ fn dry_run_goes_through_both_approvals_and_leaves_the_store_byte_identical() {
     drop(phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(p.store_path())).unwrap());
     let before = std::fs::read(p.store_path()).unwrap();
     let folder = p.to_sg2(false);
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     assert_eq!(p.resume(&folder), Outcome::Completed);
     assert_eq!(RunState::load(&folder).unwrap().mode, Mode::Dry);
     assert_eq!(document_rows(&p.store_path()), 0);
@@ -296,8 +317,8 @@ fn a_kill_file_refuses_a_live_start() {
 fn a_kill_file_created_during_a_live_run_stops_it_before_the_write() {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     std::fs::write(p.kb().join("KILL"), "").unwrap();
     let outcome = p.resume(&folder);
     assert_stopped(&outcome, StopCode::KillSwitch, &folder);

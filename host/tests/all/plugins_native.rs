@@ -2,7 +2,9 @@
 //! wasm), so `cargo test --workspace` here does not reach the native unit
 //! tests of its domain crates. This test runs them: iu-core (structure,
 //! cut, probes, the corpus table), iu-phases (every phase natively, with an
-//! in-memory store), iu-gates (every predicate made to fail) and the SDK.
+//! in-memory store), iu-gates (every predicate made to fail; descriptors
+//! and plan agree), the SDK (store contract, macros) and iu-cut-phases
+//! (each phase's export type-checks natively).
 
 use std::process::Command;
 
@@ -21,6 +23,10 @@ fn the_plugin_domain_crates_pass_their_native_tests() {
             "iu-gates",
             "-p",
             "phasehost-sdk",
+            "-p",
+            "iu-cut-phases",
+            "-p",
+            "csv-rows",
         ])
         .env(
             "CARGO_TARGET_DIR",
@@ -38,7 +44,13 @@ fn the_plugin_domain_crates_pass_their_native_tests() {
         .filter_map(|l| l.strip_prefix("test result: ok. "))
         .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
         .sum();
-    for lib in ["iu_core", "iu_phases", "iu_gates", "phasehost_sdk"] {
+    for lib in [
+        "iu_core",
+        "iu_phases",
+        "iu_gates",
+        "phasehost_sdk",
+        "iu_cut_phases",
+    ] {
         assert!(
             stderr.contains(&format!("/{lib}-")),
             "the tests of {lib} did not run: {stderr}"

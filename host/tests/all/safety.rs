@@ -4,13 +4,12 @@
 use crate::orchestrator::*;
 use crate::support::*;
 use phasehost::StopCode;
-use phasehost_policy::approval::Gate;
 use phasehost_test_artifacts::*;
 
 fn paused() -> (Pipeline, std::path::PathBuf) {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
     (p, folder)
 }
 
@@ -49,7 +48,7 @@ fn resume_after_a_store_row_changed_is_drift() {
     )
     .unwrap();
     drop(conn);
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     let stop = assert_stopped(&p.resume(&folder), StopCode::Drift, &folder);
     assert!(stop.message.contains("store"), "{stop}");
 }
@@ -85,7 +84,7 @@ fn a_corrupt_state_file_is_refused_on_resume() {
 #[test]
 fn an_unwritable_kb_stops_with_kb_write_failed() {
     let (p, folder) = paused();
-    p.approve(&folder, Gate::Sg1);
+    p.approve(&folder, crate::support::sg1());
     // Make write1's evidence document impossible to write (root ignores
     // permissions, so occupy its path with a folder).
     std::fs::create_dir_all(folder.join("evidence/02-write1.json/x")).unwrap();
@@ -157,8 +156,8 @@ fn with_extra_phase(name: &'static str, gates_before: &str) -> Pipeline {
 
 fn stops_before_sg2_with(p: &Pipeline, code: StopCode) -> phasehost::Stop {
     let (folder, outcome) = p.start(false);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     assert_stopped(&p.resume(&folder), code, &folder)
 }
 
@@ -184,14 +183,17 @@ fn a_trapping_predicate_fails_closed() {
 }
 
 #[test]
-fn an_unknown_predicate_fails_closed() {
-    let stop = stops_before_sg2_with(
-        &with_extra_phase("zeta", "T-NOBODY"),
-        StopCode::InvariantFailed,
+fn an_unknown_predicate_fails_closed_before_anything_runs() {
+    let p = with_extra_phase("zeta", "T-NOBODY");
+    let (folder, outcome) = p.start(false);
+    let stop = assert_stopped(&outcome, StopCode::PlanInvalid, &folder);
+    assert!(
+        stop.message.contains("T-NOBODY") && stop.message.contains("no gate plugin"),
+        "{stop}"
     );
     assert!(
-        stop.message.contains("T-NOBODY") && stop.message.contains("not implemented"),
-        "{stop}"
+        !folder.join("evidence/01-alpha.json").exists(),
+        "nothing ran"
     );
 }
 
@@ -200,8 +202,8 @@ fn a_flag_predicate_reads_the_evidence() {
     let p = Pipeline::new();
     p.plan.rewrite(|t| t.replace("ok = true", "ok = false"));
     let (folder, outcome) = p.start(false);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     let stop = assert_stopped(&p.resume(&folder), StopCode::InvariantFailed, &folder);
     assert!(stop.message.contains("T-FLAG"), "{stop}");
 }
@@ -228,8 +230,8 @@ fn a_phase_that_differs_between_two_fresh_instances_stops_as_nondeterministic() 
         )
     });
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     let stop = assert_stopped(&p.resume(&folder), StopCode::NondeterministicPlan, &folder);
     assert_eq!(stop.phase.as_deref(), Some("write1"));
     assert_eq!(document_rows(&p.store_path()), 0, "rolled back");

@@ -110,8 +110,9 @@ impl TestPlan {
         for (name, component) in gates {
             writeln!(
                 text,
-                "[[gates]]\nname = \"{name}\"\ncomponent = {component:?}\nsha256 = \"{}\"\n",
-                sha256_file(component)
+                "[[gates]]\nname = \"{name}\"\ncomponent = {component:?}\nsha256 = \"{}\"\n{}",
+                sha256_file(component),
+                allow_unbound(component, phases)
             )
             .unwrap();
         }
@@ -145,6 +146,30 @@ impl TestPlan {
     pub fn rewrite(&self, f: impl FnOnce(String) -> String) {
         std::fs::write(&self.path, f(self.text())).unwrap();
     }
+}
+
+/// `allow_unbound = [...]` naming each predicate of the gate plugin
+/// `component` whose phase is not among `phases` (a test plan uses a few
+/// phases of a gate plugin made for more), found by loading the plugin.
+fn allow_unbound(component: &str, phases: &[PhaseDef]) -> String {
+    let plan = phasehost::plan::parse_plan(
+        &format!(
+            "[plan]\nname = \"probe\"\nplugin_set = \"test\"\n[[gates]]\nname = \"g\"\ncomponent = {component:?}\nsha256 = \"{}\"\n[[phases]]\nname = \"p\"\ncomponent = \"p.wasm\"\n",
+            sha256_file(component)
+        ),
+        Path::new("/probe.toml"),
+    )
+    .unwrap();
+    let Ok(gate) = runtime().load_gate(&plan, &plan.gates[0]) else {
+        return String::new(); // a plugin refused at load: the test is about that
+    };
+    let unbound: Vec<String> = gate
+        .predicates()
+        .iter()
+        .filter(|p| !phases.iter().any(|d| d.name == p.phase))
+        .map(|p| format!("{:?}", p.name))
+        .collect();
+    format!("allow_unbound = [{}]\n", unbound.join(", "))
 }
 
 /// A scanner that accepts everything (for tests of other properties).
@@ -266,4 +291,14 @@ pub fn approval_file(folder: &Path, gate: &str, key: &Path) -> PathBuf {
     let dir = folder.join("approvals").join(gate);
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{id}.json"))
+}
+
+/// The test plans' first approval gate (`sg1`, iu-cut's SG_1).
+pub fn sg1() -> phasehost_policy::approval::Gate {
+    phasehost_policy::approval::Gate::new("sg1").expect("gate name")
+}
+
+/// The test plans' second approval gate (`sg2`, iu-cut's SG_2).
+pub fn sg2() -> phasehost_policy::approval::Gate {
+    phasehost_policy::approval::Gate::new("sg2").expect("gate name")
 }

@@ -7,7 +7,6 @@ use crate::orchestrator::*;
 use phasehost::StopCode;
 use phasehost::run::state::{RunState, Status};
 use phasehost::run::{self, Outcome, RunHooks, StartRequest};
-use phasehost_policy::approval::Gate;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -38,7 +37,7 @@ fn checkpoint_rows(store: &Path) -> i64 {
 fn approvals_written_into_the_state_file_open_nothing() {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
     let path = folder.join("state.json");
     let honest = read_json(&path);
     // The reported attack: approvals copied into the state.
@@ -71,12 +70,12 @@ fn approvals_written_into_the_state_file_open_nothing() {
 fn a_dry_run_whose_state_claims_a_gate_was_passed_pauses_at_it_again() {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(false);
-    assert_paused(&outcome, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
     let path = folder.join("state.json");
     let mut state = read_json(&path);
     state["status"] = serde_json::json!({"status": "running"});
     write_json(&path, &state);
-    assert_paused(&p.resume(&folder), Gate::Sg1);
+    assert_paused(&p.resume(&folder), crate::support::sg1());
 }
 
 /// Finding 1, `status`: it reports approvals only from signed files, and
@@ -87,7 +86,7 @@ fn status_reports_only_signed_approvals() {
     let (folder, _) = p.start(false);
     let text = run::status(&folder, Some(&p.plan.path)).unwrap();
     assert!(!text.contains("approval sg1"), "{text}");
-    p.approve(&folder, Gate::Sg1);
+    p.approve(&folder, crate::support::sg1());
     let text = run::status(&folder, Some(&p.plan.path)).unwrap();
     assert!(text.contains("a key the plan trusts"), "{text}");
     let unchecked = run::status(&folder, None).unwrap();
@@ -101,8 +100,8 @@ fn status_reports_only_signed_approvals() {
 fn a_host_config_named_in_the_state_file_is_refused_and_the_kill_file_holds() {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     std::fs::write(p.kb().join("KILL"), "").unwrap();
     let lenient = p.dir().join("lenient.toml");
     std::fs::write(
@@ -132,7 +131,7 @@ fn a_host_config_named_in_the_state_file_is_refused_and_the_kill_file_holds() {
 fn resuming_with_another_plan_is_drift() {
     let p = Pipeline::new();
     let (folder, _) = p.start(false);
-    p.approve(&folder, Gate::Sg1);
+    p.approve(&folder, crate::support::sg1());
     let other = p.dir().join("other-plan.toml");
     let text = std::fs::read_to_string(&p.plan.path).unwrap();
     std::fs::write(&other, format!("{text}\n# another plan\n")).unwrap();
@@ -147,8 +146,8 @@ fn resuming_with_another_plan_is_drift() {
 fn a_kill_file_created_between_a_write_and_its_commit_stops_the_commit() {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     let kill = p.kb().join("KILL");
     let hooks = RunHooks {
         before_commit: Some(Box::new(move |phase: &str| {
@@ -213,10 +212,11 @@ fn edited_evidence_is_refused_on_a_live_resume() {
     let honest = doc.clone();
     doc["evidence"]["digest"] = DIGEST_A.into();
     write_json(&doc_path, &doc);
-    let err = crate::support::approve(&folder, Gate::Sg2, &p.key, &p.plan.path).unwrap_err();
+    let err =
+        crate::support::approve(&folder, crate::support::sg2(), &p.key, &p.plan.path).unwrap_err();
     assert_eq!(err.code, StopCode::Drift, "{err}");
     write_json(&doc_path, &honest);
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     // Naive: only the evidence changes, after the approval.
     let mut doc = honest.clone();
     doc["evidence"]["ok"] = false.into();
@@ -228,7 +228,7 @@ fn edited_evidence_is_refused_on_a_live_resume() {
     // Thorough: evidence, its digest and the state's record all agree.
     let p = Pipeline::new();
     let folder = p.to_sg2(true);
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     let doc_path = folder.join("evidence/03-beta.json");
     let mut doc = read_json(&doc_path);
     doc["evidence"]["ok"] = false.into();
@@ -307,7 +307,7 @@ fn symlinks_in_the_run_folder_are_never_followed() {
     std::fs::copy(&doc, &copy).unwrap();
     std::fs::remove_file(&doc).unwrap();
     std::os::unix::fs::symlink(&copy, &doc).unwrap();
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     let outcome = p.resume(&folder);
     let stop = assert_stopped(&outcome, StopCode::CorruptState, &folder);
     assert!(stop.message.contains("symlink"), "{stop}");
@@ -336,8 +336,8 @@ fn a_state_file_from_another_run_is_refused() {
 fn a_source_swapped_in_the_state_file_is_drift_on_a_live_resume() {
     let p = Pipeline::new();
     let (folder, outcome) = p.start(true);
-    assert_paused(&outcome, Gate::Sg1);
-    p.approve(&folder, Gate::Sg1);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
     let other = p.dir().join("doc-other.txt");
     std::fs::write(&other, "Điều 1. Một văn bản khác.\n").unwrap();
     let sha = sha256_hex(&std::fs::read(&other).unwrap());
@@ -365,7 +365,7 @@ fn a_live_runs_approvals_are_consumed_in_the_store_not_the_kb() {
         .unwrap();
     assert_eq!(consumed, 1, "SG_1's approval");
     assert!(!p.kb().join("consumed-approvals.jsonl").exists());
-    p.approve(&folder, Gate::Sg2);
+    p.approve(&folder, crate::support::sg2());
     assert_eq!(p.resume(&folder), Outcome::Completed);
     let consumed: i64 = conn
         .query_row("SELECT count(*) FROM consumed_approvals", [], |r| r.get(0))

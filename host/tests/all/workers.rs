@@ -10,7 +10,6 @@ use crate::support::{corpus, grep_tree};
 use phasehost::run::state::{RunState, Status};
 use phasehost::run::worker;
 use phasehost::store::QueueEntry;
-use phasehost_policy::approval::Gate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -76,8 +75,8 @@ fn approve_waiting(iu: &IuCut) -> usize {
     let mut approved = 0;
     for entry in entries(iu).iter().filter(|e| e.state == "waiting") {
         let gate = match entry.waiting_gate.as_deref() {
-            Some("sg1") => Gate::Sg1,
-            Some("sg2") => Gate::Sg2,
+            Some("sg1") => crate::support::sg1(),
+            Some("sg2") => crate::support::sg2(),
             other => panic!("waiting at {other:?}"),
         };
         crate::support::approve(
@@ -221,7 +220,7 @@ fn a_killed_worker_s_document_is_taken_over_with_nothing_duplicated_or_lost() {
             "BEGIN; LOCK TABLE {schema}.envelopes IN SHARE MODE"
         ))
         .unwrap();
-    crate::support::approve(&folder, Gate::Sg1, &iu.key, &iu.plan).unwrap();
+    crate::support::approve(&folder, crate::support::sg1(), &iu.key, &iu.plan).unwrap();
     let mut victim = spawn_worker(&iu, &["--lease-secs", "2"]);
     let leg_b = 7;
     wait_for("the worker to reach leg_b_record", || {
@@ -257,7 +256,7 @@ fn a_killed_worker_s_document_is_taken_over_with_nothing_duplicated_or_lost() {
         Some(run_id.as_str()),
         "the same run went on"
     );
-    crate::support::approve(&folder, Gate::Sg2, &iu.key, &iu.plan).unwrap();
+    crate::support::approve(&folder, crate::support::sg2(), &iu.key, &iu.plan).unwrap();
     let finish = drain(&iu, 1, &[]);
     let entry = entries(&iu).remove(0);
     assert_eq!(entry.state, "done");

@@ -1,44 +1,44 @@
 //! The iu-cut gate plugin: named predicates over the evidence of earlier
 //! phases. It imports nothing; the predicate logic is in [`predicates`] and
-//! is tested natively (the WIT glue is compiled for wasm32 only, so the
-//! crate also links natively). The table of predicates is in README.md.
+//! is tested natively. [`phasehost_sdk::gate_plugin!`] exports it on wasm32
+//! (natively it only type-checks). The table of predicates is in README.md.
 
 pub mod predicates;
 
-#[cfg(target_arch = "wasm32")]
-mod component {
-    wit_bindgen::generate!({ path: "../../wit", world: "gate-plugin" });
+use phasehost_sdk::{Checkpoint, EvidenceSet, PredicateDecl, Verdict};
 
-    use super::predicates;
-    use exports::phasehost::plugin::gate::{Checkpoint, Evidence, Guest, Predicate, Verdict};
-    use phasehost_sdk::EvidenceSet;
-
-    struct IuGates;
-
-    impl Guest for IuGates {
-        fn predicates() -> Vec<Predicate> {
-            predicates::ALL
-                .iter()
-                .map(|p| Predicate {
-                    name: p.name.into(),
-                    description: p.description.into(),
-                    phase: p.phase.into(),
-                    checkpoint: if p.after {
-                        Checkpoint::After
-                    } else {
-                        Checkpoint::Before
-                    },
-                })
-                .collect()
-        }
-
-        fn evaluate(name: String, evidence: Vec<Evidence>) -> Result<Verdict, String> {
-            let set =
-                EvidenceSet::parse(evidence.iter().map(|e| (e.phase.as_str(), e.json.as_str())))?;
-            let (holds, detail) = predicates::evaluate(&name, &set)?;
-            Ok(Verdict { holds, detail })
-        }
+const DECLS: [PredicateDecl; predicates::ALL.len()] = {
+    let mut out = [PredicateDecl {
+        name: "",
+        description: "",
+        phase: "",
+        checkpoint: Checkpoint::Before,
+    }; predicates::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let def = &predicates::ALL[i];
+        out[i] = PredicateDecl {
+            name: def.name,
+            description: def.description,
+            phase: def.phase,
+            checkpoint: if def.after {
+                Checkpoint::After
+            } else {
+                Checkpoint::Before
+            },
+        };
+        i += 1;
     }
+    out
+};
 
-    export!(IuGates);
+/// The declarations of every predicate of [`predicates::ALL`], in order.
+pub const PREDICATES: &[PredicateDecl] = &DECLS;
+
+/// Evaluate the predicate `name` ([`predicates::evaluate`]); an unknown name
+/// is an error.
+pub fn evaluate(name: &str, evidence: &EvidenceSet) -> Result<Verdict, String> {
+    predicates::evaluate(name, evidence).map(|(holds, detail)| Verdict { holds, detail })
 }
+
+phasehost_sdk::gate_plugin!(PREDICATES, evaluate);

@@ -137,14 +137,14 @@ fn every_predicate_guards_a_phase_of_the_run() {
 
 #[test]
 fn every_predicate_holds_on_a_dry_run_of_the_constitution() {
-    let mut s = MemoryStore::new("hien-phap", constitution());
+    let mut s = iu_phases::memory::iu_cut_store("hien-phap", constitution());
     assert_all_hold(&run(&mut s, RUN, true));
 }
 
 #[test]
 fn every_predicate_holds_when_a_second_version_replaces_the_first() {
     let raw = constitution();
-    let mut s = MemoryStore::new("hien-phap", raw.clone());
+    let mut s = iu_phases::memory::iu_cut_store("hien-phap", raw.clone());
     assert_all_hold(&run(&mut s, "live-1", false));
     let text = iu_core::pin(&raw)
         .unwrap()
@@ -446,7 +446,7 @@ fn mutations() -> BTreeMap<&'static str, Mutation> {
 
 #[test]
 fn every_predicate_fails_when_its_evidence_is_wrong() {
-    let mut s = MemoryStore::new("hien-phap", constitution());
+    let mut s = iu_phases::memory::iu_cut_store("hien-phap", constitution());
     let rec = run(&mut s, RUN, true);
     let muts = mutations();
     let missing: Vec<&str> = ALL
@@ -474,7 +474,7 @@ fn every_predicate_fails_when_its_evidence_is_wrong() {
 
 #[test]
 fn every_predicate_errors_when_the_evidence_it_reads_is_missing() {
-    let mut s = MemoryStore::new("hien-phap", constitution());
+    let mut s = iu_phases::memory::iu_cut_store("hien-phap", constitution());
     let rec = run(&mut s, RUN, true);
     let muts = mutations();
     for d in ALL {
@@ -536,7 +536,7 @@ fn a_mistyped_article_number_stops_after_mark_naming_the_line() {
     let at = text.find("\nĐiều 7.").unwrap() + 1;
     let mut typo = text.clone();
     typo.replace_range(at..at + "Điều 7.".len(), "Điều 70.");
-    let mut s = MemoryStore::new("hien-phap", typo.into_bytes());
+    let mut s = iu_phases::memory::iu_cut_store("hien-phap", typo.into_bytes());
     let rec = run(&mut s, "typo", true);
     let (name, phase, detail) = first_stop(&rec).expect("the run must stop");
     assert_eq!(
@@ -563,7 +563,7 @@ fn a_bidi_override_in_a_heading_stops_after_cutplan_unless_allowed() {
     let at = text.find("\nĐiều 7.").unwrap() + 1;
     let mut spoofed = text.clone();
     spoofed.insert(at + "Điều 7.".len(), '\u{202E}');
-    let mut s = MemoryStore::new("hien-phap", spoofed.into_bytes());
+    let mut s = iu_phases::memory::iu_cut_store("hien-phap", spoofed.into_bytes());
     let rec = run(&mut s, "bidi", true);
     let (name, phase, detail) = first_stop(&rec).expect("the run must stop");
     assert_eq!(

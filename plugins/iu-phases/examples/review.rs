@@ -7,7 +7,6 @@
 //! (no file: the whole project corpus).
 
 use iu_phases::harness::{RunSpec, run_iu_cut};
-use iu_phases::memory::MemoryStore;
 use serde_json::Value;
 
 fn main() {
@@ -32,7 +31,7 @@ fn main() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let mut store = MemoryStore::new(&doc, raw);
+        let mut store = iu_phases::memory::iu_cut_store(&doc, raw);
         let (outcome, rec) = match run_iu_cut(&mut store, &RunSpec::new("review", true)) {
             Ok(rec) => ("completed".to_string(), rec),
             Err((phase, r, rec)) => (format!("refused at {phase}: {r}"), rec),

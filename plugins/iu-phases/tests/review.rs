@@ -18,7 +18,7 @@ fn run(s: &mut MemoryStore, run_id: &str, dry: bool) -> RunRecord {
 
 fn run_text(text: &str) -> RunRecord {
     run(
-        &mut MemoryStore::new("doc", text.as_bytes().to_vec()),
+        &mut iu_phases::memory::iu_cut_store("doc", text.as_bytes().to_vec()),
         "t",
         true,
     )

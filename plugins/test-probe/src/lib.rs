@@ -147,7 +147,10 @@ fn run(input: &PhaseInput, config: &Value) -> Result<Value, Refusal> {
 impl Guest for Probe {
     fn describe() -> Descriptor {
         Descriptor {
-            name: "test-probe".into(),
+            // Empty: a generic component that claims no phase name (the
+            // tests run it as many phases); the host refuses a non-empty
+            // name that is not the plan's phase name.
+            name: String::new(),
             version: env!("CARGO_PKG_VERSION").into(),
             gates_before: vec![],
             gates_after: vec![],

@@ -23,7 +23,10 @@ fn list(dir: &str) -> serde_json::Value {
 impl Guest for WasiProbe {
     fn describe() -> Descriptor {
         Descriptor {
-            name: "test-wasi-probe".into(),
+            // Empty: a generic component that claims no phase name (the
+            // tests run it as many phases); the host refuses a non-empty
+            // name that is not the plan's phase name.
+            name: String::new(),
             version: env!("CARGO_PKG_VERSION").into(),
             gates_before: vec![],
             gates_after: vec![],

@@ -84,9 +84,9 @@ pub enum ApprovalError {
         /// The approval id the ledger does not hold.
         approval_id: String,
     },
-    /// SG_2 needs a fresh review decision and this one was used before.
+    /// The gate needs a fresh review decision and this one was used before.
     #[error(
-        "review decision {review_decision_id} was already used by a consumed approval: SG_2 needs a fresh review decision"
+        "review decision {review_decision_id} was already used by a consumed approval, and this gate needs a fresh review decision"
     )]
     ReviewDecisionReused {
         /// The reused review decision id.

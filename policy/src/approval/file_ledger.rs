@@ -174,7 +174,7 @@ impl ConsumedLedger for FileLedger {
             approval_id: statement.approval_id.clone(),
             review_decision_id: statement.review_decision_id.clone(),
             run_id: statement.run_id.clone(),
-            gate: statement.gate,
+            gate: statement.gate.clone(),
             evidence_digest: statement.evidence_digest.clone(),
             key_id: statement.key_id.clone(),
             issued_at: statement.issued_at,

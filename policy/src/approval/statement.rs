@@ -16,33 +16,59 @@ pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 /// Longest accepted run id, in bytes.
 const MAX_RUN_ID_BYTES: usize = 256;
 
-/// A human approval gate of the iu-cut run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Gate {
-    /// SG_1, before cut_leg_a; binds the cut plan digest.
-    Sg1,
-    /// SG_2, before lifecycle_enact; binds the write-verify digest and needs
-    /// a fresh review decision.
-    Sg2,
-}
+/// Longest approval gate name, in bytes.
+pub const MAX_GATE_NAME_BYTES: usize = 32;
+
+/// The name of a human approval gate, as the plan's `[[approvals.gates]]`
+/// defines it (iu-cut: `sg1`, `sg2`): `[a-z][a-z0-9_-]{0,31}`. A signed
+/// statement names its gate by this string, so an approval for one gate
+/// never opens a gate named differently.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Gate(String);
 
 impl Gate {
-    /// The serialized name: `"sg1"` or `"sg2"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sg1 => "sg1",
-            Self::Sg2 => "sg2",
+    /// The gate named `name`, if it is a valid gate name
+    /// (`[a-z][a-z0-9_-]{0,31}`).
+    pub fn new(name: &str) -> Result<Self, String> {
+        if is_gate_name(name) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(format!(
+                "`{}` is not a gate name: it must match [a-z][a-z0-9_-]{{0,{}}}",
+                name.escape_debug(),
+                MAX_GATE_NAME_BYTES - 1
+            ))
         }
+    }
+
+    /// The name, e.g. `"sg1"`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// True when `name` matches `[a-z][a-z0-9_-]{0,31}`.
+pub fn is_gate_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_GATE_NAME_BYTES
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+}
+
+impl<'de> Deserialize<'de> for Gate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Self::new(&name).map_err(serde::de::Error::custom)
     }
 }
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Sg1 => "SG_1",
-            Self::Sg2 => "SG_2",
-        })
+        f.write_str(&self.0)
     }
 }
 
@@ -55,7 +81,7 @@ pub struct ApprovalStatement {
     pub run_id: String,
     /// The gate this approval opens.
     pub gate: Gate,
-    /// Hex sha256 the gate binds (SG_1: cut plan digest; SG_2: write-verify digest).
+    /// Hex sha256 the gate binds (the plan's `digest` field of the gate).
     pub evidence_digest: String,
     /// Random 128-bit hex id of the human review decision behind the approval.
     pub review_decision_id: String,
@@ -113,7 +139,7 @@ impl ApprovalStatement {
     }
 
     /// The bytes that are signed: the [`DOMAIN`] prefix, then run_id, gate
-    /// (`sg1`/`sg2`), evidence_digest, review_decision_id, approval_id,
+    /// name, evidence_digest, review_decision_id, approval_id,
     /// issued_at and expires_at (8 bytes big-endian each) and key_id, every
     /// item preceded by its length as 8 bytes big-endian.
     pub fn canonical_bytes(&self) -> Vec<u8> {
@@ -186,7 +212,7 @@ mod tests {
     fn fixed() -> ApprovalStatement {
         ApprovalStatement {
             run_id: "run-1".to_owned(),
-            gate: Gate::Sg1,
+            gate: gate("sg1"),
             evidence_digest: "ab".repeat(32),
             review_decision_id: "cd".repeat(16),
             approval_id: "ef".repeat(16),
@@ -209,12 +235,30 @@ mod tests {
         assert!(fixed().with_review("short").validate().is_err());
     }
 
+    fn gate(name: &str) -> Gate {
+        Gate::new(name).expect("gate name")
+    }
+
     #[test]
-    fn gate_serializes_as_sg1_sg2() {
-        assert_eq!(serde_json::to_string(&Gate::Sg1).unwrap(), "\"sg1\"");
-        assert_eq!(serde_json::to_string(&Gate::Sg2).unwrap(), "\"sg2\"");
-        assert_eq!(Gate::Sg2.to_string(), "SG_2");
-        assert!(serde_json::from_str::<Gate>("\"SG1\"").is_err());
+    fn gate_serializes_as_its_name_and_refuses_bad_names() {
+        assert_eq!(serde_json::to_string(&gate("sg1")).unwrap(), "\"sg1\"");
+        assert_eq!(
+            serde_json::to_string(&gate("sign-off_2")).unwrap(),
+            "\"sign-off_2\""
+        );
+        assert_eq!(gate("sg2").to_string(), "sg2");
+        assert_eq!(
+            serde_json::from_str::<Gate>("\"sg2\"").unwrap(),
+            gate("sg2")
+        );
+        for bad in ["SG1", "", "1a", "-a", "a b", "a.b", "é", &"a".repeat(33)] {
+            assert!(Gate::new(bad).is_err(), "{bad:?}");
+            assert!(
+                serde_json::from_str::<Gate>(&format!("{bad:?}")).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(Gate::new(&"a".repeat(32)).is_ok());
     }
 
     #[test]
@@ -237,7 +281,7 @@ mod tests {
         s.run_id.push('x');
         variants.push(s);
         let mut s = fixed();
-        s.gate = Gate::Sg2;
+        s.gate = gate("sg2");
         variants.push(s);
         let mut s = fixed();
         s.evidence_digest = "ba".repeat(32);
@@ -274,8 +318,8 @@ mod tests {
 
     #[test]
     fn new_statements_get_fresh_random_ids() {
-        let a = ApprovalStatement::new("r", Gate::Sg1, "ab".repeat(32), 10, 60, "k");
-        let b = ApprovalStatement::new("r", Gate::Sg1, "ab".repeat(32), 10, 60, "k");
+        let a = ApprovalStatement::new("r", gate("sg1"), "ab".repeat(32), 10, 60, "k");
+        let b = ApprovalStatement::new("r", gate("sg1"), "ab".repeat(32), 10, 60, "k");
         assert_ne!(a.approval_id, b.approval_id);
         assert_ne!(a.review_decision_id, b.review_decision_id);
         assert!(is_lower_hex(&a.approval_id, 32));

@@ -19,14 +19,16 @@ pub struct Expectation {
     pub gate: Gate,
     /// The evidence digest the gate binds (hex sha256; compared lowercase).
     pub evidence_digest: String,
-    /// Refuse a review decision id seen in any consumed approval (SG_2).
+    /// Refuse a review decision id seen in any consumed approval (the
+    /// plan's per-gate `fresh_review_decision`; iu-cut: SG_2).
     pub require_fresh_review_decision: bool,
     /// Longest accepted validity window (`expires_at - issued_at`), seconds.
     pub ttl_secs: u64,
 }
 
 impl Expectation {
-    /// The expectation for `gate`; a fresh review decision is required for SG_2.
+    /// The expectation for `gate`; no fresh review decision is required
+    /// unless [`Self::with_fresh_review_decision`] asks for one.
     pub fn new(
         run_id: impl Into<String>,
         gate: Gate,
@@ -37,9 +39,16 @@ impl Expectation {
             run_id: run_id.into(),
             gate,
             evidence_digest: evidence_digest.into(),
-            require_fresh_review_decision: gate == Gate::Sg2,
+            require_fresh_review_decision: false,
             ttl_secs,
         }
+    }
+
+    /// The same expectation, refusing (when `required`) a review decision id
+    /// seen in any consumed approval.
+    pub fn with_fresh_review_decision(mut self, required: bool) -> Self {
+        self.require_fresh_review_decision = required;
+        self
     }
 }
 

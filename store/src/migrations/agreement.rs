@@ -2,7 +2,7 @@
 //! (both dialects) into a model of the tables and check that everything
 //! else that describes the schema agrees with it: the two dialects with each
 //! other, [`crate::schema`] (plugin and host tables), the in-memory test
-//! store of `plugins/iu-phases/src/memory.rs` (read as text) and the tables
+//! store preset of `plugins/iu-phases/src/memory.rs` (read as text) and the tables
 //! of docs/STORE.md.
 
 use std::collections::BTreeMap;
@@ -290,49 +290,48 @@ fn schema_rs_agrees_with_the_migrations() {
     }
 }
 
-/// One table of memory.rs's `SCHEMA`: (table, [(column, `Ty` variant)],
-/// primary key).
+/// One table of memory.rs's preset: (table, [(column, `ColumnType`
+/// variant)], primary key).
 type MemoryTable = (String, Vec<(String, String)>, Vec<String>);
 
-/// `SCHEMA` of memory.rs.
+/// The `TableDef { name, columns, primary_key }` constants of memory.rs, in
+/// order (up to `fn iu_cut_store`, which uses them).
 fn memory_tables(text: &str) -> Vec<MemoryTable> {
-    let start = text
-        .find("const SCHEMA")
-        .expect("memory.rs has `const SCHEMA`");
-    let start = start + text[start..].find("= &[").expect("SCHEMA's value") + 2;
-    let toks = tokens(&text[start..]);
+    let end = text
+        .find("fn iu_cut_store")
+        .expect("memory.rs has `fn iu_cut_store`");
+    let toks = tokens(&text[..end]);
     let mut tables: Vec<MemoryTable> = Vec::new();
-    let mut depth = 0;
-    let mut lists_in_table = 0;
-    for (i, t) in toks.iter().enumerate() {
-        match t {
-            Tok::Punct('(' | '[') => {
-                depth += 1;
-                if depth == 3 {
-                    lists_in_table += 1;
+    let field =
+        |i: usize, name: &str| toks[i].is(name) && toks.get(i + 1) == Some(&Tok::Punct(':'));
+    let mut i = 0;
+    while i < toks.len() {
+        if field(i, "name") {
+            tables.push((toks[i + 2].word(), Vec::new(), Vec::new()));
+            i += 3;
+        } else if field(i, "columns") {
+            let table = tables.last_mut().expect("`name` comes first");
+            // &[("column", Variant), …]
+            i += 4;
+            while toks[i] != Tok::Punct(']') {
+                if toks[i] == Tok::Punct('(') {
+                    table.1.push((toks[i + 1].word(), toks[i + 3].word()));
+                    i += 5;
+                } else {
+                    i += 1;
                 }
             }
-            Tok::Punct(')' | ']') => {
-                depth -= 1;
-                if depth == 0 {
-                    break;
+        } else if field(i, "primary_key") {
+            let table = tables.last_mut().expect("`name` comes first");
+            i += 4;
+            while toks[i] != Tok::Punct(']') {
+                if toks[i] != Tok::Punct(',') {
+                    table.2.push(toks[i].word());
                 }
+                i += 1;
             }
-            Tok::Word(w) if depth == 2 && toks.get(i + 1) == Some(&Tok::Punct(',')) => {
-                tables.push((w.clone(), Vec::new(), Vec::new()));
-                lists_in_table = 0;
-            }
-            // ("column", Ty::Variant)
-            Tok::Word(w)
-                if depth == 4 && toks[i + 1] == Tok::Punct(',') && toks[i + 2].is("Ty") =>
-            {
-                let table = tables.last_mut().expect("a table");
-                table.1.push((w.clone(), toks[i + 5].word()));
-            }
-            Tok::Word(w) if depth == 3 && lists_in_table == 2 => {
-                tables.last_mut().expect("a table").2.push(w.clone());
-            }
-            _ => {}
+        } else {
+            i += 1;
         }
     }
     tables

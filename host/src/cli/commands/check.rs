@@ -11,7 +11,15 @@ pub(super) fn run(plan_path: &Path, host_config: Option<&Path>, as_json: bool) -
     let plan = open_plan(plan_path)?;
     let runtime = open_runtime(host_config)?;
     let report = audit(&runtime, &plan);
-    let status = report.first_failure().map_or(0, |code| code.exit_status());
+    // The gate wiring is checked once every plugin loads.
+    let wiring = match report.first_failure() {
+        Some(_) => None,
+        None => crate::run::wiring::check_plan(&runtime, &plan).err(),
+    };
+    let first_failure = report
+        .first_failure()
+        .or_else(|| wiring.as_ref().map(|stop| stop.code));
+    let status = first_failure.map_or(0, |code| code.exit_status());
     if as_json {
         let plugins: Vec<_> = report
             .plugins
@@ -30,9 +38,13 @@ pub(super) fn run(plan_path: &Path, host_config: Option<&Path>, as_json: bool) -
         json::print(&json!({
             "plan": plan_path,
             "ok": status == 0,
-            "first_failure": report.first_failure().map(|c| c.as_str()),
+            "first_failure": first_failure.map(|c| c.as_str()),
             "exit_status": status,
             "plugins": plugins,
+            "wiring": wiring.as_ref().map_or_else(
+                || json!({"ok": report.first_failure().is_none()}),
+                |stop| json!({"ok": false, "code": stop.code.as_str(), "message": stop.message}),
+            ),
         }))?;
         return Ok(status);
     }
@@ -47,9 +59,18 @@ pub(super) fn run(plan_path: &Path, host_config: Option<&Path>, as_json: bool) -
             }
         }
     }
-    Ok(match report.first_failure() {
+    if let Some(stop) = &wiring {
+        println!("REFUSED  gate wiring: {}", stop.code);
+        for line in stop.message.lines() {
+            println!("    {line}");
+        }
+    }
+    Ok(match first_failure {
         None => {
-            println!("every plugin of {} would load", plan_path.display());
+            println!(
+                "every plugin of {} would load, and its gate wiring holds",
+                plan_path.display()
+            );
             0
         }
         Some(code) => code.exit_status(),

@@ -9,7 +9,7 @@ use crate::run::{
 };
 use crate::stop::{Stop, StopCode};
 use anyhow::Result;
-use phasehost_policy::approval::{self, Gate};
+use phasehost_policy::approval;
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -146,20 +146,13 @@ pub(super) fn run(request: StartRequest, as_json: bool) -> Result<i32> {
     finish(run::start(&request), None, as_json)
 }
 
-fn gate_of(gate: GateArg) -> Gate {
-    match gate {
-        GateArg::Sg1 => Gate::Sg1,
-        GateArg::Sg2 => Gate::Sg2,
-    }
-}
-
 pub(super) fn review(
     run_folder: &Path,
     plan: &Path,
     gate: Option<GateArg>,
     json: bool,
 ) -> Result<i32> {
-    let review = run::review(run_folder, plan, gate.map(gate_of)).map_err(stop_err)?;
+    let review = run::review(run_folder, plan, gate).map_err(stop_err)?;
     if json {
         println!("{}", serde_json::to_string(&review)?);
     } else {
@@ -188,7 +181,7 @@ pub(super) fn approve(
 ) -> Result<i32> {
     let request = ApproveRequest {
         run_folder,
-        gate: gate_of(gate),
+        gate,
         key_file: key,
         plan,
     };
@@ -303,8 +296,8 @@ fn status_value(run_folder: &Path, plan: Option<&Path>) -> Result<Value, Stop> {
         }
     };
     let mut approvals = Vec::new();
-    for gate in [Gate::Sg1, Gate::Sg2] {
-        for path in folder.approval_files(gate).unwrap_or_default() {
+    for gate in folder.approval_gates().unwrap_or_default() {
+        for path in folder.approval_files(&gate).unwrap_or_default() {
             let entry = match approval::load_approval(&path) {
                 Err(e) => json!({
                     "gate": gate.as_str(), "file": path, "key_id": null,

@@ -8,7 +8,7 @@ use std::path::Path;
 
 fn status_text(run: &RunSummary) -> String {
     match run.status {
-        "paused" => format!("paused at {}", run.gate.unwrap_or("?")),
+        "paused" => format!("paused at {}", run.gate.as_deref().unwrap_or("?")),
         "stopped" => match run.code {
             Some(code) => format!("stopped: {code}"),
             None => "stopped".into(),

@@ -74,7 +74,7 @@ pub fn spec(run_id: &str, dry_run: bool) -> RunSpec {
 
 /// A store for the Constitution.
 pub fn store(source: Vec<u8>) -> MemoryStore {
-    MemoryStore::new("hien-phap", source)
+    iu_phases::memory::iu_cut_store("hien-phap", source)
 }
 
 /// The evidence of `phase` in a record.
