@@ -72,10 +72,31 @@ fn is_cdylib(target: &toml::Value) -> bool {
         .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")))
 }
 
-fn plugin_crates(plugins_dir: &Path) -> Result<Vec<PluginCrate>> {
+/// The example plugin sets' folder, relative to the repository; each set's
+/// crate is `examples/<set>/plugin`, a member of the plugins workspace
+/// (`plugins/Cargo.toml`), built and tested with the other plugins.
+pub const EXAMPLES_DIR: &str = "examples";
+
+/// The folders that may hold a plugin crate: every folder of `plugins/`,
+/// and `examples/<set>/plugin` for every example set.
+fn crate_dirs(repo_root: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(repo_root.join("plugins"))? {
+        dirs.push(entry?.path());
+    }
+    let examples = repo_root.join(EXAMPLES_DIR);
+    if examples.is_dir() {
+        for entry in std::fs::read_dir(&examples)? {
+            dirs.push(entry?.path().join("plugin"));
+        }
+    }
+    Ok(dirs)
+}
+
+fn plugin_crates(dirs: &[PathBuf]) -> Result<Vec<PluginCrate>> {
     let mut crates = Vec::new();
-    for entry in std::fs::read_dir(plugins_dir)? {
-        let dir = entry?.path();
+    for dir in dirs {
+        let dir = dir.clone();
         let manifest = dir.join("Cargo.toml");
         if !manifest.is_file() {
             continue;
@@ -136,6 +157,9 @@ pub fn inputs(repo_root: &Path) -> Result<Vec<PathBuf>> {
         files.push(lock);
     }
     let mut stack = vec![repo_root.join("wit"), repo_root.join("plugins")];
+    if repo_root.join(EXAMPLES_DIR).is_dir() {
+        stack.push(repo_root.join(EXAMPLES_DIR));
+    }
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
@@ -241,7 +265,7 @@ pub fn build_all(
     let plugins_dir = repo_root.join("plugins");
     check_wit_copy(repo_root)?;
     ensure_targets(repo_root, rustc)?;
-    let crates = plugin_crates(&plugins_dir)?;
+    let crates = plugin_crates(&crate_dirs(repo_root)?)?;
     let plain: Vec<&PluginCrate> = crates.iter().filter(|c| c.target == PLAIN_TARGET).collect();
     let wasi: Vec<&PluginCrate> = crates.iter().filter(|c| c.target == WASI_TARGET).collect();
     cargo_build(cargo, &plugins_dir, target_dir, PLAIN_TARGET, &plain)?;

@@ -42,6 +42,62 @@ pub struct AuditReport {
     pub plugin_set: String,
     /// One entry per gate plugin and phase, in plan order.
     pub plugins: Vec<AuditEntry>,
+    /// The tables the plan declares (`[[tables]]`), in plan order.
+    pub tables: Vec<AuditTable>,
+}
+
+/// A table the plan declares, and which phase may do what with it.
+#[derive(Debug, Serialize)]
+pub struct AuditTable {
+    /// The table.
+    pub name: String,
+    /// Its columns as the store holds them (`document_id` first): `name
+    /// type`, `null` when nullable.
+    pub columns: Vec<String>,
+    /// Its primary key (`document_id` first).
+    pub primary_key: Vec<String>,
+    /// Phase → access letters, for every phase granted the table.
+    pub grants: std::collections::BTreeMap<String, String>,
+}
+
+/// The plan's declared tables with their grants; a declaration the loader
+/// would refuse shows as no columns.
+fn declared_tables(plan: &Plan) -> Vec<AuditTable> {
+    plan.tables
+        .iter()
+        .map(|decl| {
+            let (columns, primary_key) = match decl.table() {
+                Ok(t) => (
+                    t.columns
+                        .iter()
+                        .map(|c| {
+                            let ty = if c.ty.is_int() { "int" } else { "text" };
+                            let null = if c.ty.nullable() { " null" } else { "" };
+                            format!("{} {ty}{null}", c.name)
+                        })
+                        .collect(),
+                    t.primary_key,
+                ),
+                Err(_) => (Vec::new(), Vec::new()),
+            };
+            let grants = plan
+                .phases
+                .iter()
+                .filter_map(|p| {
+                    p.grants
+                        .store
+                        .get(&decl.name)
+                        .map(|a| (p.name.clone(), a.to_string()))
+                })
+                .collect();
+            AuditTable {
+                name: decl.name.clone(),
+                columns,
+                primary_key,
+                grants,
+            }
+        })
+        .collect()
 }
 
 impl AuditReport {
@@ -79,6 +135,7 @@ pub fn audit(runtime: &Runtime, plan: &Plan) -> AuditReport {
         plan: plan.source_path.display().to_string(),
         plugin_set: plan.plan.plugin_set.clone(),
         plugins,
+        tables: declared_tables(plan),
     }
 }
 
@@ -105,6 +162,17 @@ fn err_entry(name: &str, role: &'static str, code: StopCode, message: String) ->
 /// The audit as a table for people.
 pub fn render_text(report: &AuditReport) -> String {
     let mut out = format!("plan {} (plugin set {})\n", report.plan, report.plugin_set);
+    for table in &report.tables {
+        let _ = writeln!(out, "\ntable {} (declared by the plan)", table.name);
+        let _ = writeln!(out, "  columns    {}", table.columns.join(", "));
+        let _ = writeln!(out, "  key        {}", table.primary_key.join(", "));
+        if table.grants.is_empty() {
+            let _ = writeln!(out, "  grants     (no phase)");
+        }
+        for (phase, access) in &table.grants {
+            let _ = writeln!(out, "  grant      {phase} = {access}");
+        }
+    }
     for entry in &report.plugins {
         let _ = writeln!(out, "\n{} {}", entry.role, entry.name);
         if let Some(info) = &entry.plugin {

@@ -9,6 +9,7 @@
 //! checkpoints) are reached only through the methods of [`HostTables`] and
 //! [`StoreBackend`].
 
+pub mod declared;
 mod digest;
 mod error_text;
 mod host_sql;
@@ -329,12 +330,29 @@ pub trait StoreBackend: HostTables + Send {
     /// PostgreSQL. The drift check compares it before and after a pause.
     /// Works inside or outside a transaction (inside, it sees its writes).
     fn document_digest(&mut self, document_id: &str) -> Result<String, StoreError>;
-    /// The privileges the connected role has on each plugin table
-    /// (PostgreSQL: from `has_table_privilege`; SQLite: `None`, the host's
-    /// own per-plugin grants are the matrix).
+    /// The privileges the connected role has on each plugin table, the
+    /// declared ones included (PostgreSQL: from `has_table_privilege`;
+    /// SQLite: `None`, the host's own per-plugin grants are the matrix).
     fn role_privileges(
         &mut self,
     ) -> Result<Option<std::collections::BTreeMap<String, Privileges>>, StoreError>;
+    /// Make the tables a plan declares ([`declared::TableDecl`]) plugin
+    /// tables of this store, in one transaction of its own: each is checked
+    /// (names, types, keys; never a host or built-in table's name), then
+    /// compared with what the database holds under its name. A table that
+    /// exists with another shape (or a view, an index … of that name) is a
+    /// [`StoreError::Conflict`] and is left as it is: a declared table is
+    /// never altered or dropped. A missing one is created when `create`,
+    /// else refused ([`StoreError::Invalid`], naming `phasehost migrate`).
+    /// On any refusal nothing is created and the store's tables stay as
+    /// they were. Replaces the tables declared before.
+    fn declare_tables(
+        &mut self,
+        decls: &[declared::TableDecl],
+        create: bool,
+    ) -> Result<Vec<declared::Declared>, StoreError>;
+    /// The tables declared so far ([`StoreBackend::declare_tables`]).
+    fn declared_tables(&self) -> Vec<schema::Table>;
     /// Append `entry` (JSON text) for `run_id` to the runs index, chaining
     /// its hash to the previous entry's. While a transaction opened with
     /// [`StoreBackend::begin`] is open the append joins it (under a

@@ -1,6 +1,8 @@
 //! The plugin tables: columns, types and keys, shared by both backends and
 //! used to validate every plugin-facing call before any SQL runs.
 
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use crate::{Row, Scope, StoreError};
@@ -14,127 +16,153 @@ pub enum ColumnType {
     Int,
     /// TEXT, nullable ↔ JSON string or null.
     NullableText,
+    /// INTEGER (64-bit), nullable ↔ JSON integer or null.
+    NullableInt,
+}
+
+impl ColumnType {
+    /// True for the nullable types.
+    pub fn nullable(self) -> bool {
+        matches!(self, Self::NullableText | Self::NullableInt)
+    }
+
+    /// True for the integer types.
+    pub fn is_int(self) -> bool {
+        matches!(self, Self::Int | Self::NullableInt)
+    }
 }
 
 /// One column of a plugin table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     /// Its name.
-    pub name: &'static str,
+    pub name: String,
     /// Its type.
     pub ty: ColumnType,
     /// The only values allowed (empty: any value of the type).
-    pub allowed: &'static [&'static str],
+    pub allowed: Vec<String>,
 }
 
-/// One plugin table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One plugin table: one of iu-cut's built-in ones ([`PLUGIN_TABLES`]) or
+/// one a plan declares ([`crate::declared`]); both are validated, scoped
+/// and written through the same code.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     /// Its name.
-    pub name: &'static str,
+    pub name: String,
     /// Its columns, in schema order (the order rows are digested in).
-    pub columns: &'static [Column],
+    pub columns: Vec<Column>,
     /// The primary-key columns, in key order.
-    pub primary_key: &'static [&'static str],
+    pub primary_key: Vec<String>,
     /// The order `select` returns rows in (a superset of a unique key).
-    pub select_order: &'static [&'static str],
+    pub select_order: Vec<String>,
 }
 
 const STATUS: &[&str] = &["staged", "in_force", "retired"];
 
-const fn text(name: &'static str) -> Column {
+fn column(name: &str, ty: ColumnType) -> Column {
     Column {
-        name,
-        ty: ColumnType::Text,
-        allowed: &[],
+        name: name.to_string(),
+        ty,
+        allowed: Vec::new(),
     }
 }
 
-const fn int(name: &'static str) -> Column {
+fn text(name: &str) -> Column {
+    column(name, ColumnType::Text)
+}
+
+fn int(name: &str) -> Column {
+    column(name, ColumnType::Int)
+}
+
+fn nullable(name: &str) -> Column {
+    column(name, ColumnType::NullableText)
+}
+
+fn status() -> Column {
     Column {
-        name,
-        ty: ColumnType::Int,
-        allowed: &[],
+        allowed: STATUS.iter().map(|s| s.to_string()).collect(),
+        ..text("status")
     }
 }
 
-const fn nullable(name: &'static str) -> Column {
-    Column {
-        name,
-        ty: ColumnType::NullableText,
-        allowed: &[],
-    }
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
-const fn status() -> Column {
-    Column {
-        name: "status",
-        ty: ColumnType::Text,
-        allowed: STATUS,
+fn built_in(name: &str, columns: Vec<Column>, key: &[&str], order: &[&str]) -> Table {
+    Table {
+        name: name.to_string(),
+        columns,
+        primary_key: names(key),
+        select_order: names(order),
     }
 }
 
 /// The column every plugin table is scoped by.
 pub const SCOPE_COLUMN: &str = "document_id";
 
-/// The tables plugins can be granted, in digest order.
-pub const PLUGIN_TABLES: &[Table] = &[
-    Table {
-        name: "documents",
-        columns: &[text("document_id"), text("title"), text("first_seen_run")],
-        primary_key: &["document_id"],
-        select_order: &["document_id"],
-    },
-    Table {
-        name: "source_versions",
-        columns: &[
-            text("document_id"),
-            text("version"),
-            int("seq"),
-            text("raw_sha256"),
-            text("normalized_sha256"),
-            int("raw_bytes"),
-            int("normalized_bytes"),
-            int("chars"),
-            status(),
-        ],
-        primary_key: &["document_id", "version"],
-        select_order: &["document_id", "version"],
-    },
-    Table {
-        name: "units",
-        columns: &[
-            text("document_id"),
-            text("version"),
-            text("eid"),
-            nullable("parent_eid"),
-            text("kind"),
-            int("ordinal"),
-            text("number"),
-            text("heading"),
-            text("text"),
-            text("text_sha"),
-            int("seq"),
-            status(),
-        ],
-        primary_key: &["document_id", "version", "eid"],
-        select_order: &["document_id", "version", "seq", "eid"],
-    },
-    Table {
-        name: "envelopes",
-        columns: &[
-            text("envelope_id"),
-            text("document_id"),
-            text("version"),
-            text("eid"),
-            text("text_sha"),
-            text("plan_digest"),
-            text("source_sha256"),
-        ],
-        primary_key: &["document_id", "envelope_id"],
-        select_order: &["document_id", "envelope_id"],
-    },
-];
+/// The built-in tables plugins can be granted (iu-cut's), in digest order.
+pub static PLUGIN_TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
+    vec![
+        built_in(
+            "documents",
+            vec![text("document_id"), text("title"), text("first_seen_run")],
+            &["document_id"],
+            &["document_id"],
+        ),
+        built_in(
+            "source_versions",
+            vec![
+                text("document_id"),
+                text("version"),
+                int("seq"),
+                text("raw_sha256"),
+                text("normalized_sha256"),
+                int("raw_bytes"),
+                int("normalized_bytes"),
+                int("chars"),
+                status(),
+            ],
+            &["document_id", "version"],
+            &["document_id", "version"],
+        ),
+        built_in(
+            "units",
+            vec![
+                text("document_id"),
+                text("version"),
+                text("eid"),
+                nullable("parent_eid"),
+                text("kind"),
+                int("ordinal"),
+                text("number"),
+                text("heading"),
+                text("text"),
+                text("text_sha"),
+                int("seq"),
+                status(),
+            ],
+            &["document_id", "version", "eid"],
+            &["document_id", "version", "seq", "eid"],
+        ),
+        built_in(
+            "envelopes",
+            vec![
+                text("envelope_id"),
+                text("document_id"),
+                text("version"),
+                text("eid"),
+                text("text_sha"),
+                text("plan_digest"),
+                text("source_sha256"),
+            ],
+            &["document_id", "envelope_id"],
+            &["document_id", "envelope_id"],
+        ),
+    ]
+});
 
 /// Tables only the host reaches (never through the plugin-facing calls).
 pub const HOST_TABLES: &[&str] = &[
@@ -146,11 +174,18 @@ pub const HOST_TABLES: &[&str] = &[
     "schema_version",
 ];
 
-/// The plugin table `name`; host-only and unknown tables are
+/// The built-in plugin table `name`; host-only and unknown tables are
 /// [`StoreError::UnknownTable`].
 pub fn table(name: &str) -> Result<&'static Table, StoreError> {
+    lookup(&[], name)
+}
+
+/// The plugin table `name`: a built-in one, else one of `declared`;
+/// host-only and unknown tables are [`StoreError::UnknownTable`].
+pub fn lookup<'a>(declared: &'a [Table], name: &str) -> Result<&'a Table, StoreError> {
     PLUGIN_TABLES
         .iter()
+        .chain(declared)
         .find(|t| t.name == name)
         .ok_or_else(|| StoreError::UnknownTable(name.to_string()))
 }
@@ -196,7 +231,7 @@ impl From<i64> for SqlValue {
 }
 
 /// An equality condition on a column.
-pub(crate) type Condition = (&'static Column, SqlValue);
+pub(crate) type Condition<'a> = (&'a Column, SqlValue);
 
 /// Checks the scope names a document.
 pub(crate) fn check_scope(scope: &Scope) -> Result<(), StoreError> {
@@ -208,10 +243,8 @@ pub(crate) fn check_scope(scope: &Scope) -> Result<(), StoreError> {
 
 impl Table {
     /// The column `name`, or [`StoreError::UnknownColumn`].
-    pub fn column(&self, name: &str) -> Result<&'static Column, StoreError> {
-        // `self` is always one of the 'static PLUGIN_TABLES.
-        table(self.name)?
-            .columns
+    pub fn column(&self, name: &str) -> Result<&Column, StoreError> {
+        self.columns
             .iter()
             .find(|c| c.name == name)
             .ok_or_else(|| StoreError::UnknownColumn {
@@ -227,7 +260,15 @@ impl Table {
 
     /// True when `name` is a primary-key column.
     pub fn is_key(&self, name: &str) -> bool {
-        self.primary_key.contains(&name)
+        self.primary_key.iter().any(|k| k == name)
+    }
+
+    /// The types of the primary-key columns, in key order.
+    pub(crate) fn key_types(&self) -> Vec<ColumnType> {
+        self.key_indexes()
+            .into_iter()
+            .map(|i| self.columns[i].ty)
+            .collect()
     }
 
     /// Indexes (into `columns`) of the primary-key columns, in key order.
@@ -237,7 +278,7 @@ impl Table {
             .map(|k| {
                 self.columns
                     .iter()
-                    .position(|c| c.name == *k)
+                    .position(|c| c.name == **k)
                     .expect("a key column is a column")
             })
             .collect()
@@ -249,8 +290,8 @@ impl Table {
             (ColumnType::Text | ColumnType::NullableText, Value::String(s)) => {
                 SqlValue::Text(s.clone())
             }
-            (ColumnType::NullableText, Value::Null) => SqlValue::Null,
-            (ColumnType::Int, Value::Number(n)) => match n.as_i64() {
+            (ColumnType::NullableText | ColumnType::NullableInt, Value::Null) => SqlValue::Null,
+            (ColumnType::Int | ColumnType::NullableInt, Value::Number(n)) => match n.as_i64() {
                 Some(i) => SqlValue::Int(i),
                 None => {
                     return Err(StoreError::Invalid(format!(
@@ -264,6 +305,7 @@ impl Table {
                     ColumnType::Text => "a string",
                     ColumnType::Int => "an integer",
                     ColumnType::NullableText => "a string or null",
+                    ColumnType::NullableInt => "an integer or null",
                 };
                 return Err(StoreError::Invalid(format!(
                     "`{}.{}` must be {want}, got {}",
@@ -283,7 +325,7 @@ impl Table {
         }
         if let SqlValue::Text(s) = &typed
             && !column.allowed.is_empty()
-            && !column.allowed.contains(&s.as_str())
+            && !column.allowed.iter().any(|a| a == s)
         {
             return Err(StoreError::Invalid(format!(
                 "`{}.{}` must be one of {}, got `{s}`",
@@ -303,7 +345,7 @@ impl Table {
             self.column(name)?;
         }
         let mut values = Vec::with_capacity(self.columns.len());
-        for column in self.columns {
+        for column in &self.columns {
             let value = if column.name == SCOPE_COLUMN {
                 match row.get(SCOPE_COLUMN) {
                     None => {}
@@ -317,9 +359,9 @@ impl Table {
                 }
                 SqlValue::Text(scope.document_id.clone())
             } else {
-                match row.get(column.name) {
+                match row.get(&column.name) {
                     Some(value) => self.value(column, value)?,
-                    None if column.ty == ColumnType::NullableText => SqlValue::Null,
+                    None if column.ty.nullable() => SqlValue::Null,
                     None => {
                         return Err(StoreError::Invalid(format!(
                             "a row for `{}` lacks `{}`",
@@ -335,7 +377,7 @@ impl Table {
 
     /// Validates the columns an update sets: known, typed, not part of the
     /// primary key, at least one.
-    pub(crate) fn set_values(&self, set: &Row) -> Result<Vec<Condition>, StoreError> {
+    pub(crate) fn set_values(&self, set: &Row) -> Result<Vec<Condition<'_>>, StoreError> {
         if set.is_empty() {
             return Err(StoreError::Invalid(format!(
                 "an update of `{}` sets no column",
@@ -363,7 +405,7 @@ impl Table {
         &self,
         scope: &Scope,
         filters: &[(String, String)],
-    ) -> Result<Option<Vec<Condition>>, StoreError> {
+    ) -> Result<Option<Vec<Condition<'_>>>, StoreError> {
         check_scope(scope)?;
         let scope_column = self.column(SCOPE_COLUMN)?;
         let mut conditions = vec![(scope_column, SqlValue::Text(scope.document_id.clone()))];
@@ -380,7 +422,7 @@ impl Table {
                 ColumnType::Text | ColumnType::NullableText => {
                     conditions.push((column, SqlValue::Text(value.clone())));
                 }
-                ColumnType::Int => match value.parse::<i64>() {
+                ColumnType::Int | ColumnType::NullableInt => match value.parse::<i64>() {
                     Ok(i) if i.to_string() == *value => conditions.push((column, SqlValue::Int(i))),
                     _ => never = true,
                 },
@@ -394,7 +436,7 @@ impl Table {
         self.columns
             .iter()
             .zip(values)
-            .map(|(c, v)| (c.name.to_string(), v.to_json()))
+            .map(|(c, v)| (c.name.clone(), v.to_json()))
             .collect()
     }
 
@@ -408,7 +450,7 @@ impl Table {
         format!("`{}` ({})", self.name, parts.join(", "))
     }
 
-    /// The key values of a row (schema-ordered values), all text.
+    /// The key values of a row (schema-ordered values).
     pub(crate) fn key_of(&self, values: &[SqlValue]) -> Vec<SqlValue> {
         self.key_indexes()
             .into_iter()
@@ -453,8 +495,8 @@ mod tests {
 
     #[test]
     fn every_key_and_order_column_exists() {
-        for t in PLUGIN_TABLES {
-            for k in t.primary_key.iter().chain(t.select_order) {
+        for t in PLUGIN_TABLES.iter() {
+            for k in t.primary_key.iter().chain(&t.select_order) {
                 t.column(k).expect("key column");
             }
             assert_eq!(t.column(SCOPE_COLUMN).expect("scoped").ty, ColumnType::Text);

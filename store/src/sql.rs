@@ -2,7 +2,7 @@
 //! dialect. Only schema names (never caller text) are interpolated; values
 //! are always bound parameters.
 
-use crate::schema::{Condition, Table};
+use crate::schema::{ColumnType, Condition, Table};
 
 /// A typed SQL value (a bound parameter or a cell read back).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -93,52 +93,66 @@ impl Dialect {
     }
 }
 
-fn column_list(table: &Table) -> String {
-    table
-        .columns
+/// An identifier quoted for SQL (both dialects): `"name"`, an embedded
+/// `"` doubled. Table and column names are also checked against a grammar
+/// before they get here ([`crate::declared`]); quoting keeps them names
+/// whatever they contain.
+pub(crate) fn q(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quoted names, comma-separated, each with `prefix` (e.g. `t.`).
+fn quoted_list<S: AsRef<str>>(names: &[S], prefix: &str) -> String {
+    names
         .iter()
-        .map(|c| c.name)
+        .map(|n| format!("{prefix}{}", q(n.as_ref())))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+fn column_list(table: &Table) -> String {
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    quoted_list(&names, "")
+}
+
 /// `WHERE a = p1 AND b = p2 …`, numbering from `first`.
-fn where_clause(dialect: Dialect, conditions: &[Condition], first: usize) -> String {
+fn where_clause(dialect: Dialect, conditions: &[Condition<'_>], first: usize) -> String {
     let parts: Vec<String> = conditions
         .iter()
         .enumerate()
-        .map(|(i, (c, _))| format!("{} = {}", c.name, dialect.param(first + i)))
+        .map(|(i, (c, _))| format!("{} = {}", q(&c.name), dialect.param(first + i)))
         .collect();
     format!("WHERE {}", parts.join(" AND "))
 }
 
 /// Every column of the matching rows, in `select_order`.
-pub(crate) fn select(dialect: Dialect, table: &Table, conditions: &[Condition]) -> String {
+pub(crate) fn select(dialect: Dialect, table: &Table, conditions: &[Condition<'_>]) -> String {
     format!(
         "SELECT {} FROM {} {} ORDER BY {}",
         column_list(table),
-        table.name,
+        q(&table.name),
         where_clause(dialect, conditions, 1),
-        table.select_order.join(", ")
+        quoted_list(&table.select_order, "")
     )
 }
 
 /// Every column of one document's rows, in primary-key order (the digest).
 pub(crate) fn select_document(dialect: Dialect, table: &Table) -> String {
     format!(
-        "SELECT {} FROM {} WHERE document_id = {} ORDER BY {}",
+        "SELECT {} FROM {} WHERE {} = {} ORDER BY {}",
         column_list(table),
-        table.name,
+        q(&table.name),
+        q(crate::schema::SCOPE_COLUMN),
         dialect.param(1),
-        table.primary_key.join(", ")
+        quoted_list(&table.primary_key, "")
     )
 }
 
 /// The number of matching rows.
-pub(crate) fn count(dialect: Dialect, table: &Table, conditions: &[Condition]) -> String {
+pub(crate) fn count(dialect: Dialect, table: &Table, conditions: &[Condition<'_>]) -> String {
     format!(
         "SELECT COUNT(*) FROM {} {}",
-        table.name,
+        q(&table.name),
         where_clause(dialect, conditions, 1)
     )
 }
@@ -147,41 +161,38 @@ pub(crate) fn count(dialect: Dialect, table: &Table, conditions: &[Condition]) -
 pub(crate) fn update(
     dialect: Dialect,
     table: &Table,
-    set: &[Condition],
-    conditions: &[Condition],
+    set: &[Condition<'_>],
+    conditions: &[Condition<'_>],
 ) -> String {
     let sets: Vec<String> = set
         .iter()
         .enumerate()
-        .map(|(i, (c, _))| format!("{} = {}", c.name, dialect.param(i + 1)))
+        .map(|(i, (c, _))| format!("{} = {}", q(&c.name), dialect.param(i + 1)))
         .collect();
     format!(
         "UPDATE {} SET {} {}",
-        table.name,
+        q(&table.name),
         sets.join(", "),
         where_clause(dialect, conditions, set.len() + 1)
     )
 }
 
 /// Delete the matching rows.
-pub(crate) fn delete(dialect: Dialect, table: &Table, conditions: &[Condition]) -> String {
+pub(crate) fn delete(dialect: Dialect, table: &Table, conditions: &[Condition<'_>]) -> String {
     format!(
         "DELETE FROM {} {}",
-        table.name,
+        q(&table.name),
         where_clause(dialect, conditions, 1)
     )
 }
 
 /// Insert one row (all columns, schema order), skipping a key conflict.
 pub(crate) fn insert_one(dialect: Dialect, table: &Table) -> String {
-    let params: Vec<String> = (1..=table.columns.len())
-        .map(|n| dialect.param(n))
-        .collect();
     format!(
         "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
-        table.name,
+        q(&table.name),
         column_list(table),
-        params.join(", ")
+        dialect.params(table.columns.len())
     )
 }
 
@@ -191,21 +202,19 @@ pub(crate) fn select_by_key(dialect: Dialect, table: &Table) -> String {
         .primary_key
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("{k} = {}", dialect.param(i + 1)))
+        .map(|(i, k)| format!("{} = {}", q(k), dialect.param(i + 1)))
         .collect();
     format!(
         "SELECT {} FROM {} WHERE {}",
         column_list(table),
-        table.name,
+        q(&table.name),
         parts.join(" AND ")
     )
 }
 
-fn pg_array_type(column: &crate::schema::Column) -> &'static str {
-    match column.ty {
-        crate::schema::ColumnType::Int => "bigint[]",
-        _ => "text[]",
-    }
+/// The PostgreSQL array type a column is sent as.
+pub(crate) fn pg_array_type(ty: ColumnType) -> &'static str {
+    if ty.is_int() { "bigint[]" } else { "text[]" }
 }
 
 /// PostgreSQL: insert many rows from one array parameter per column,
@@ -215,39 +224,42 @@ pub(crate) fn pg_insert_many(table: &Table) -> String {
         .columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("${}::{}", i + 1, pg_array_type(c)))
+        .map(|(i, c)| format!("${}::{}", i + 1, pg_array_type(c.ty)))
         .collect();
     format!(
         "INSERT INTO {} ({}) SELECT * FROM unnest({}) ON CONFLICT DO NOTHING RETURNING {}",
-        table.name,
+        q(&table.name),
         column_list(table),
         arrays.join(", "),
-        table.primary_key.join(", ")
+        quoted_list(&table.primary_key, "")
     )
 }
 
-/// PostgreSQL: every column of the rows whose keys are given as one text
-/// array parameter per key column.
+/// PostgreSQL: every column of the rows whose keys are given as one array
+/// parameter per key column (typed as the key column is).
 pub(crate) fn pg_select_keys(table: &Table) -> String {
-    let arrays: Vec<String> = (1..=table.primary_key.len())
-        .map(|n| format!("${n}::text[]"))
-        .collect();
-    let columns: Vec<String> = table
-        .columns
+    let key_types = table.key_types();
+    let arrays: Vec<String> = key_types
         .iter()
-        .map(|c| format!("t.{}", c.name))
+        .enumerate()
+        .map(|(i, ty)| format!("${}::{}", i + 1, pg_array_type(*ty)))
         .collect();
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
     let join: Vec<String> = table
         .primary_key
         .iter()
-        .map(|k| format!("t.{k} = k.{k} COLLATE \"C\""))
+        .zip(&key_types)
+        .map(|(k, ty)| {
+            let collate = if ty.is_int() { "" } else { " COLLATE \"C\"" };
+            format!("t.{} = k.{}{collate}", q(k), q(k))
+        })
         .collect();
     format!(
         "SELECT {} FROM {} t JOIN unnest({}) AS k({}) ON {}",
-        columns.join(", "),
-        table.name,
+        quoted_list(&names, "t."),
+        q(&table.name),
         arrays.join(", "),
-        table.primary_key.join(", "),
+        quoted_list(&table.primary_key, ""),
         join.join(" AND ")
     )
 }
@@ -258,14 +270,21 @@ mod tests {
     use crate::schema::{SqlValue, table};
 
     #[test]
+    fn identifiers_are_quoted_with_quotes_doubled() {
+        assert_eq!(q("rows"), "\"rows\"");
+        assert_eq!(q("a\"; DROP TABLE x; --"), "\"a\"\"; DROP TABLE x; --\"");
+    }
+
+    #[test]
     fn statements_name_schema_columns_only() {
         let t = table("units").expect("table");
         let c = t.column("document_id").expect("column");
         let cond = vec![(c, SqlValue::Text("x".into()))];
         assert_eq!(
             select(Dialect::Postgres, t, &cond),
-            "SELECT document_id, version, eid, parent_eid, kind, ordinal, number, heading, text, \
-             text_sha, seq, status FROM units WHERE document_id = $1 ORDER BY document_id, version, seq, eid"
+            "SELECT \"document_id\", \"version\", \"eid\", \"parent_eid\", \"kind\", \"ordinal\", \
+             \"number\", \"heading\", \"text\", \"text_sha\", \"seq\", \"status\" FROM \"units\" \
+             WHERE \"document_id\" = $1 ORDER BY \"document_id\", \"version\", \"seq\", \"eid\""
         );
         let set = vec![(
             t.column("status").expect("c"),
@@ -273,7 +292,7 @@ mod tests {
         )];
         assert_eq!(
             update(Dialect::Sqlite, t, &set, &cond),
-            "UPDATE units SET status = ?1 WHERE document_id = ?2"
+            "UPDATE \"units\" SET \"status\" = ?1 WHERE \"document_id\" = ?2"
         );
     }
 }

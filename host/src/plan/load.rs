@@ -144,11 +144,36 @@ fn validate(plan: &Plan) -> Result<(), String> {
         check_limits(&format!("gate `{}`", gate.name), &gate.limits)?;
     }
     super::approval_gates::validate(plan)?;
+    validate_tables(plan)?;
     if plan.store.sqlite.is_some() && plan.store.postgres.is_some() {
         return Err("[store] names both sqlite and postgres; pick one".into());
     }
     if let Some(pg) = &plan.store.postgres {
         validate_postgres(pg)?;
+    }
+    Ok(())
+}
+
+/// `[[tables]]` well formed (names, types, keys; no host or built-in
+/// table's name), and every store grant naming a built-in or declared table.
+fn validate_tables(plan: &Plan) -> Result<(), String> {
+    let declared =
+        phasehost_store::declared::tables(&plan.tables).map_err(|e| format!("[[tables]] {e}"))?;
+    for phase in &plan.phases {
+        for table in phase.grants.store.keys() {
+            if phasehost_store::schema::lookup(&declared, table).is_err() {
+                let shown: String = table.chars().take(64).collect();
+                return Err(format!(
+                    "phase `{}` is granted store table {shown:?}, which is neither a built-in table ({}) nor declared in [[tables]]",
+                    phase.name,
+                    phasehost_store::schema::PLUGIN_TABLES
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -352,6 +377,69 @@ store = { units = "ri" }
         let pg = plan.store.postgres.expect("postgres");
         assert_eq!(pg.password_env.as_deref(), Some("PHASEHOST_PG_PASSWORD"));
         assert_eq!(pg.sslmode, None);
+    }
+
+    const ROWS: &str = r#"
+[[tables]]
+name = "rows"
+columns = [ { name = "seq", type = "int" }, { name = "note", type = "text", nullable = true } ]
+primary_key = ["seq"]
+"#;
+
+    #[test]
+    fn a_declared_table_can_be_granted() {
+        let text = format!("{}{ROWS}", GOOD.replace("units = \"ri\"", "rows = \"ri\""));
+        let plan = parse_plan(&text, Path::new("p.toml")).expect("declared and granted");
+        assert_eq!(plan.tables[0].name, "rows");
+        assert!(plan.phases[0].grants.store["rows"].insert);
+    }
+
+    #[test]
+    fn a_grant_of_an_undeclared_or_host_table_is_refused() {
+        for table in [
+            "rows",
+            "runs",
+            "runs_index",
+            "queue",
+            "schema_version",
+            "\\\"; DROP TABLE units; --",
+        ] {
+            let text = GOOD.replace("units = \"ri\"", &format!("\"{table}\" = \"ri\""));
+            let message = invalid(parse_plan(&text, Path::new("p.toml")));
+            assert!(
+                message.contains("nor declared in [[tables]]"),
+                "{table}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_table_declarations_are_refused() {
+        for (from, to, want) in [
+            (
+                "name = \"rows\"",
+                "name = \"rows\\\"; DROP TABLE units; --\"",
+                "must match",
+            ),
+            ("name = \"rows\"", "name = \"units\"", "pick another"),
+            ("name = \"rows\"", "name = \"runs_index\"", "pick another"),
+            ("name = \"rows\"", "name = \"rôws\"", "must match"),
+            (
+                "name = \"note\"",
+                "name = \"document_id\"",
+                "added by the host",
+            ),
+            (
+                "primary_key = [\"seq\"]",
+                "primary_key = [\"note\"]",
+                "cannot be nullable",
+            ),
+            ("type = \"int\"", "type = \"real\"", "unknown variant"),
+        ] {
+            let text = format!("{GOOD}{}", ROWS.replace(from, to));
+            let err = parse_plan(&text, Path::new("p.toml")).expect_err(to);
+            assert!(err.to_string().contains(want), "{to}: {err}");
+        }
     }
 
     #[test]

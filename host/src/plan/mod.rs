@@ -32,6 +32,10 @@ pub struct Plan {
     /// Who may approve, and for how long an approval is valid.
     #[serde(default)]
     pub approvals: ApprovalSpec,
+    /// Tables the plan declares for its plugin set (`[[tables]]`), besides
+    /// iu-cut's built-in ones; see docs/STORE.md.
+    #[serde(default)]
+    pub tables: Vec<TableDecl>,
     /// Gate plugins, whose predicates guard the phase boundaries.
     #[serde(default)]
     pub gates: Vec<GateSpec>,
@@ -93,6 +97,9 @@ pub struct PostgresSpec {
     /// system's (relative to the plan's folder).
     pub sslrootcert: Option<PathBuf>,
 }
+
+/// One `[[tables]]` entry: a table the plan declares.
+pub use phasehost_store::declared::{ColumnDecl, DeclType, TableDecl};
 
 /// The TLS mode of `[store.postgres]` (libpq's names and meanings).
 pub use phasehost_store::SslMode;

@@ -43,22 +43,31 @@ pub struct Migration {
     pub after: i64,
     /// The version this phasehost migrates to.
     pub latest: i64,
+    /// The plan's declared tables (`[[tables]]`), in plan order: created
+    /// now, or found with the declared shape.
+    pub tables: Vec<phasehost_store::declared::Declared>,
 }
 
 /// Connect to the plan's store, bringing its schema to the latest version
 /// (the store migrates on connect, in one transaction; a schema already
-/// there is left alone).
+/// there is left alone), then create the tables the plan declares that are
+/// missing and check the others have the declared shape (one transaction;
+/// a table of another shape is refused and left as it is).
 pub fn migrate(plan: &Path) -> Result<Migration, Stop> {
-    let mut store = store_of(&plan_of(plan)?)?;
+    let plan = plan_of(plan)?;
+    let mut store = store_open::open_undeclared(&plan)?
+        .ok_or_else(|| Stop::new(StopCode::PlanInvalid, "the plan names no store ([store])"))?;
     let before = store.version_on_open();
     let after = store
         .schema_version()
         .map_err(|e| store_failed("cannot read the schema version", e))?;
+    let tables = store_open::declare(&plan, store.as_mut(), true)?;
     Ok(Migration {
         store: store.kind(),
         before,
         after,
         latest: crate::store::SCHEMA_VERSION,
+        tables,
     })
 }
 

@@ -175,6 +175,9 @@ impl Runner {
             phase_grants.insert(phase.name.clone(), Value::Object(tables));
         }
         let privileges = self.with_store(|s| s.role_privileges())?.flatten();
+        if let Some(role) = &privileges {
+            check_declared_rights(&self.plan, &needs, role)?;
+        }
         let role = privileges.map(|p| {
             p.into_iter()
                 .map(|(table, p)| {
@@ -768,4 +771,41 @@ pub(super) fn paused_digest_from_evidence(
         })?;
     let text = value.to_string();
     bound_digest(binds, &[(phase.to_string(), text)]).map_err(|m| Stop::new(StopCode::Drift, m))
+}
+
+/// The privilege probe for the plan's declared tables, before any phase
+/// runs: a store role (PostgreSQL) lacking a right the plan's grants need on
+/// a declared table stops the run with `grant-mismatch`. (The built-in
+/// tables are iu-cut's `grant_probe` phase's to check, which also refuses
+/// rights the plan does not need.)
+fn check_declared_rights(
+    plan: &crate::plan::Plan,
+    needs: &BTreeMap<String, Access>,
+    role: &BTreeMap<String, phasehost_store::Privileges>,
+) -> Result<(), Stop> {
+    let mut missing = Vec::new();
+    for table in &plan.tables {
+        let need = needs.get(&table.name).copied().unwrap_or_default();
+        let p = role.get(&table.name).copied().unwrap_or_default();
+        let have = Access {
+            read: p.select,
+            insert: p.insert,
+            update: p.update,
+            delete: p.delete,
+        };
+        let lacks = need.minus(have);
+        if !lacks.is_empty() {
+            missing.push(format!("{}:{lacks}", table.name));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Stop::new(
+        StopCode::GrantMismatch,
+        format!(
+            "the store role lacks rights the plan needs on its declared tables: {} (GRANT them to the role, or change the plan's grants)",
+            missing.join(", ")
+        ),
+    ))
 }

@@ -32,8 +32,41 @@ fn store_spec(plan: &Plan) -> Option<phasehost_store::StoreSpec> {
     }
 }
 
-/// The plan's store as one connection of its own, or `None`.
+/// The plan's store as one connection of its own, or `None`, with the
+/// tables the plan declares (`[[tables]]`) checked against the database: on
+/// SQLite a missing one is created (as the built-in schema is, on open); on
+/// PostgreSQL it must exist already (`phasehost migrate`, by the store's
+/// owner). A declared table that exists with another shape is refused.
 pub fn open_backend(plan: &Plan) -> Result<Option<Box<dyn StoreBackend>>, Stop> {
+    let Some(mut store) = open_undeclared(plan)? else {
+        return Ok(None);
+    };
+    let create = store.kind() == "sqlite";
+    declare(plan, store.as_mut(), create)?;
+    Ok(Some(store))
+}
+
+/// Makes the plan's declared tables the store's (creating missing ones when
+/// `create`); what was done with each.
+pub fn declare(
+    plan: &Plan,
+    store: &mut dyn StoreBackend,
+    create: bool,
+) -> Result<Vec<phasehost_store::declared::Declared>, Stop> {
+    if plan.tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.declare_tables(&plan.tables, create).map_err(|e| {
+        Stop::new(
+            StopCode::StoreFailed,
+            format!("the plan's declared tables ([[tables]]): {e}"),
+        )
+    })
+}
+
+/// The plan's store as one connection of its own, or `None`, before its
+/// declared tables are checked (`phasehost migrate` creates them).
+pub fn open_undeclared(plan: &Plan) -> Result<Option<Box<dyn StoreBackend>>, Stop> {
     let Some(spec) = store_spec(plan) else {
         return Ok(None);
     };

@@ -163,24 +163,26 @@ impl IuCut {
     ) -> Self {
         let role = crate::pg::unique_schema(&format!("r_{label}"));
         let schema = crate::pg::unique_schema("iucut");
-        // Create the schema and its tables as the superuser.
-        drop(
-            phasehost_store::open(&phasehost_store::StoreSpec::Postgres {
-                url: crate::pg::base_url(),
-                password_env: None,
-                schema: schema.clone(),
-                sslmode: None,
-                sslrootcert: None,
-            })
-            .unwrap(),
-        );
-        crate::pg::role_with(&schema, &role, grants);
         let mut iu = Self::postgres(Some(&role), edit);
         // Point the role's plan at the superuser-made schema.
         let plan = std::fs::read_to_string(&iu.plan)
             .unwrap()
             .replace(iu.pg_schema.as_deref().unwrap(), &schema);
         std::fs::write(&iu.plan, plan).unwrap();
+        // Create the schema, its tables and the plan's declared tables as
+        // the superuser (the store's owner), then the role.
+        let mut owner = phasehost_store::open(&phasehost_store::StoreSpec::Postgres {
+            url: crate::pg::base_url(),
+            password_env: None,
+            schema: schema.clone(),
+            sslmode: None,
+            sslrootcert: None,
+        })
+        .unwrap();
+        let tables = phasehost::plan::load_plan(&iu.plan).unwrap().tables;
+        owner.declare_tables(&tables, true).unwrap();
+        drop(owner);
+        crate::pg::role_with(&schema, &role, grants);
         iu.pg_schema = Some(schema);
         iu.pg_role = Some(role);
         iu

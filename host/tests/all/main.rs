@@ -10,6 +10,8 @@ mod cli_json;
 mod compile_cache;
 mod corpus;
 mod crash;
+mod csv_rows;
+mod declared_tables;
 mod descriptors;
 mod duties;
 mod export;

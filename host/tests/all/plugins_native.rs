@@ -25,6 +25,8 @@ fn the_plugin_domain_crates_pass_their_native_tests() {
             "phasehost-sdk",
             "-p",
             "iu-cut-phases",
+            "-p",
+            "csv-rows",
         ])
         .env(
             "CARGO_TARGET_DIR",

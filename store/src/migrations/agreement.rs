@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Migration, POSTGRES, SQLITE, VERSION_TABLE};
-use crate::schema::{self, ColumnType};
+use crate::schema;
 
 /// A column as the migrations leave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,22 +263,25 @@ fn the_dialects_build_the_same_schema() {
 #[test]
 fn schema_rs_agrees_with_the_migrations() {
     let model = sqlite();
-    let mut described: Vec<&str> = schema::PLUGIN_TABLES.iter().map(|t| t.name).collect();
+    let mut described: Vec<&str> = schema::PLUGIN_TABLES
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     described.extend(schema::HOST_TABLES);
     described.sort_unstable();
     assert_eq!(
         model.keys().map(String::as_str).collect::<Vec<_>>(),
         described
     );
-    for t in schema::PLUGIN_TABLES {
-        let m = &model[t.name];
+    for t in schema::PLUGIN_TABLES.iter() {
+        let m = &model[&t.name];
         let cols: Vec<Col> = t
             .columns
             .iter()
             .map(|c| Col {
                 name: c.name.to_string(),
-                int: c.ty == ColumnType::Int,
-                not_null: c.ty != ColumnType::NullableText,
+                int: c.ty.is_int(),
+                not_null: !c.ty.nullable(),
                 allowed: c.allowed.iter().map(|a| a.to_string()).collect(),
             })
             .collect();
@@ -338,7 +341,10 @@ fn memory_tables(text: &str) -> Vec<MemoryTable> {
 fn iu_phases_memory_store_agrees_with_the_migrations() {
     let model = sqlite();
     let memory = memory_tables(&repo_file("plugins/iu-phases/src/memory.rs"));
-    let plugin: Vec<&str> = schema::PLUGIN_TABLES.iter().map(|t| t.name).collect();
+    let plugin: Vec<&str> = schema::PLUGIN_TABLES
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(
         memory.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
         plugin

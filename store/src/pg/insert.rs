@@ -12,32 +12,36 @@ use crate::sql_store::different_content;
 /// Rows sent per batched INSERT.
 pub(super) const INSERT_CHUNK: usize = 5_000;
 
+/// One array parameter of `values` (all of one column), typed as `ty`.
+fn array(ty: ColumnType, values: impl Iterator<Item = SqlValue>) -> Param {
+    if ty.is_int() {
+        Box::new(
+            values
+                .map(|v| match v {
+                    SqlValue::Int(i) => Some(i),
+                    _ => None,
+                })
+                .collect::<Vec<Option<i64>>>(),
+        )
+    } else {
+        Box::new(
+            values
+                .map(|v| match v {
+                    SqlValue::Text(t) => Some(t),
+                    _ => None,
+                })
+                .collect::<Vec<Option<String>>>(),
+        )
+    }
+}
+
 /// One array parameter per column, for a batched insert.
 fn column_arrays(table: &Table, rows: &[Vec<SqlValue>]) -> Vec<Param> {
     table
         .columns
         .iter()
         .enumerate()
-        .map(|(i, c)| -> Param {
-            match c.ty {
-                ColumnType::Int => Box::new(
-                    rows.iter()
-                        .map(|r| match &r[i] {
-                            SqlValue::Int(v) => *v,
-                            _ => unreachable!("validated as an integer"),
-                        })
-                        .collect::<Vec<i64>>(),
-                ),
-                ColumnType::Text | ColumnType::NullableText => Box::new(
-                    rows.iter()
-                        .map(|r| match &r[i] {
-                            SqlValue::Text(v) => Some(v.clone()),
-                            _ => None,
-                        })
-                        .collect::<Vec<Option<String>>>(),
-                ),
-            }
-        })
+        .map(|(i, c)| array(c.ty, rows.iter().map(|r| r[i].clone())))
         .collect()
 }
 
@@ -49,16 +53,13 @@ pub(super) fn insert_chunk(
 ) -> Result<u64, StoreError> {
     let insert = conn.statement(&sql::pg_insert_many(table))?;
     let params = column_arrays(table, rows);
+    let key_types = table.key_types();
     let mut inserted_keys: HashSet<Vec<SqlValue>> = conn
         .client
         .query(&insert, &refs(&params))
         .map_err(db)?
         .iter()
-        .map(|r| {
-            (0..table.primary_key.len())
-                .map(|i| r.try_get::<_, String>(i).map(SqlValue::Text).map_err(db))
-                .collect()
-        })
+        .map(|r| read_values(&key_types, r))
         .collect::<Result<_, _>>()?;
     let mut inserted = 0u64;
     let mut to_check = Vec::new();
@@ -75,18 +76,10 @@ pub(super) fn insert_chunk(
     // Unnamed (planned per call, with the arrays' real sizes): a cached
     // generic plan guesses 10 keys and may pick a scan per key.
     let select = sql::pg_select_keys(table);
-    let key_arrays: Vec<Param> = (0..table.primary_key.len())
-        .map(|k| -> Param {
-            Box::new(
-                to_check
-                    .iter()
-                    .map(|v| match &table.key_of(v)[k] {
-                        SqlValue::Text(s) => s.clone(),
-                        _ => unreachable!("keys are text"),
-                    })
-                    .collect::<Vec<String>>(),
-            )
-        })
+    let key_arrays: Vec<Param> = key_types
+        .iter()
+        .enumerate()
+        .map(|(k, ty)| array(*ty, to_check.iter().map(|v| table.key_of(v)[k].clone())))
         .collect();
     let types = table.column_types();
     let mut existing: HashMap<Vec<SqlValue>, Vec<SqlValue>> = HashMap::new();

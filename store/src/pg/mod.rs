@@ -10,10 +10,12 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Statement};
 
+use crate::declared::{Found, ShapeColumn};
 use crate::error_text::{redact_url, scrub};
-use crate::schema::{self, ColumnType, SqlValue, Table};
+use crate::schema::{ColumnType, SqlValue, Table};
 use crate::sql::Dialect;
-use crate::sql_store::{self, Connection, Rows, SqlStore, Values};
+use crate::sql::q;
+use crate::sql_store::{self, Cells, Connection, Rows, SqlStore, Values};
 use crate::{Privileges, StoreError, migrations};
 
 mod insert;
@@ -130,6 +132,10 @@ fn read_values(types: &[ColumnType], row: &::postgres::Row) -> Result<Values, St
                     .try_get::<_, Option<String>>(i)
                     .map_err(db)?
                     .map_or(SqlValue::Null, SqlValue::Text),
+                ColumnType::NullableInt => row
+                    .try_get::<_, Option<i64>>(i)
+                    .map_err(db)?
+                    .map_or(SqlValue::Null, SqlValue::Int),
             })
         })
         .collect()
@@ -364,7 +370,10 @@ impl Connection for PgConnection {
         Ok(inserted)
     }
 
-    fn role_privileges(&mut self) -> Result<Option<BTreeMap<String, Privileges>>, StoreError> {
+    fn role_privileges(
+        &mut self,
+        tables: &[&Table],
+    ) -> Result<Option<BTreeMap<String, Privileges>>, StoreError> {
         let stmt = self.statement(
             "SELECT has_table_privilege(current_user, $1::text, 'SELECT'), \
              has_table_privilege(current_user, $1::text, 'INSERT'), \
@@ -372,8 +381,8 @@ impl Connection for PgConnection {
              has_table_privilege(current_user, $1::text, 'DELETE')",
         )?;
         let mut out = BTreeMap::new();
-        for table in schema::PLUGIN_TABLES {
-            let qualified = format!("\"{}\".{}", self.schema, table.name);
+        for table in tables {
+            let qualified = format!("{}.{}", q(&self.schema), q(&table.name));
             let row = self.client.query_one(&stmt, &[&qualified]).map_err(db)?;
             out.insert(
                 table.name.to_string(),
@@ -386,6 +395,69 @@ impl Connection for PgConnection {
             );
         }
         Ok(Some(out))
+    }
+
+    fn find_table(&mut self, name: &str) -> Result<Found, StoreError> {
+        use ColumnType::{Int, Text};
+        let kinds = self.query(
+            "SELECT c.relkind::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relname = $1::text",
+            &[name.into()],
+            &[Text],
+        )?;
+        let Some(kind) = kinds.into_iter().next() else {
+            return Ok(Found::Nothing);
+        };
+        let kind = Cells::new(kind).text();
+        if kind != "r" {
+            let shown = match kind.as_str() {
+                "v" => "view",
+                "m" => "materialized view",
+                "i" | "I" => "index",
+                "S" => "sequence",
+                "p" => "partitioned table",
+                "f" => "foreign table",
+                _ => "relation",
+            };
+            return Ok(Found::NotATable(shown.into()));
+        }
+        let rows = self.query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), \
+               COALESCE(co.collname::text, ''), \
+               (CASE WHEN a.attnotnull THEN 1 ELSE 0 END)::bigint, \
+               COALESCE((SELECT k.ord FROM pg_index i, \
+                   unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                 WHERE i.indrelid = c.oid AND i.indisprimary AND k.attnum = a.attnum), 0)::bigint \
+             FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+             WHERE n.nspname = current_schema() AND c.relname = $1::text \
+             ORDER BY a.attnum",
+            &[name.into()],
+            &[Text, Text, Text, Int, Int],
+        )?;
+        Ok(Found::Table(
+            rows.into_iter()
+                .map(|row| {
+                    let mut r = Cells::new(row);
+                    let name = r.text();
+                    let (ty, collation) = (r.text(), r.text());
+                    ShapeColumn {
+                        name,
+                        ty: match (ty.as_str(), collation.as_str()) {
+                            ("text", "C") => "text".into(),
+                            ("bigint", _) => "int".into(),
+                            ("text", other) => format!("text collate {other}"),
+                            (other, _) => other.into(),
+                        },
+                        not_null: r.int() != 0,
+                        key_position: r.int(),
+                    }
+                })
+                .collect(),
+        ))
     }
 }
 

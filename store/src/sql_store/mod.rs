@@ -8,7 +8,9 @@
 //! read typed rows, and optionally a batched insert and a privilege probe.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use crate::declared::{self, Declared, Found, TableDecl};
 use crate::host_sql as h;
 use crate::schema::{self, ColumnType, SqlValue, Table};
 use crate::sql::{self, Dialect};
@@ -56,11 +58,19 @@ pub trait Connection: Send {
         insert_each(self, table, rows)
     }
 
-    /// The privileges the connected role has on each plugin table; `None`
+    /// The privileges the connected role has on each of `tables`; `None`
     /// where the database has no roles (SQLite).
-    fn role_privileges(&mut self) -> Result<Option<BTreeMap<String, Privileges>>, StoreError> {
+    fn role_privileges(
+        &mut self,
+        tables: &[&Table],
+    ) -> Result<Option<BTreeMap<String, Privileges>>, StoreError> {
+        let _ = tables;
         Ok(None)
     }
+
+    /// What the database holds under the table name `name`, in the store's
+    /// schema (a declared table's shape is compared with it).
+    fn find_table(&mut self, name: &str) -> Result<Found, StoreError>;
 
     /// Locks `table` against other writers until the transaction ends,
     /// where the dialect needs it ([`Dialect::lock_table`]).
@@ -172,6 +182,9 @@ pub struct SqlStore<C: Connection> {
     aborted: bool,
     /// The schema version found on connect, before migrating (0: new).
     pub(crate) version_on_open: i64,
+    /// The plugin tables: built-in, then those the plan declared
+    /// ([`StoreBackend::declare_tables`]).
+    tables: Arc<Vec<Table>>,
 }
 
 impl<C: Connection + std::fmt::Debug> std::fmt::Debug for SqlStore<C> {
@@ -192,7 +205,15 @@ impl<C: Connection> SqlStore<C> {
             in_tx: false,
             aborted: false,
             version_on_open: 0,
+            tables: Arc::new(schema::PLUGIN_TABLES.clone()),
         }
+    }
+
+    /// Every plugin table: the built-in ones, then the declared ones in
+    /// declaration order (the digest's order). Shared, so a call can hold
+    /// a table while it uses the connection.
+    fn tables(&self) -> Arc<Vec<Table>> {
+        Arc::clone(&self.tables)
     }
 
     /// Runs `f` in a transaction of its own, committed before returning;
@@ -279,9 +300,10 @@ impl<C: Connection> SqlStore<C> {
         scope: &Scope,
         filters: &[(String, String)],
         none: T,
-        f: impl FnOnce(&mut C, &'static Table, Vec<schema::Condition>) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut C, &Table, Vec<schema::Condition<'_>>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let table = schema::table(table)?;
+        let tables = self.tables();
+        let table = find(&tables, table)?;
         match table.conditions(scope, filters)? {
             None => self.in_call(|_| Ok(none)),
             Some(conditions) => self.in_call(|conn| f(conn, table, conditions)),
@@ -289,8 +311,17 @@ impl<C: Connection> SqlStore<C> {
     }
 }
 
+/// The plugin table `name` of `tables`; any other name (a host table, an
+/// undeclared one) is [`StoreError::UnknownTable`].
+fn find<'a>(tables: &'a [Table], name: &str) -> Result<&'a Table, StoreError> {
+    tables
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| StoreError::UnknownTable(name.to_string()))
+}
+
 /// The values of conditions, in order.
-fn values_of(conditions: &[schema::Condition]) -> Vec<SqlValue> {
+fn values_of(conditions: &[schema::Condition<'_>]) -> Vec<SqlValue> {
     conditions.iter().map(|(_, v)| v.clone()).collect()
 }
 
@@ -398,10 +429,11 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
     }
 
     fn document_digest(&mut self, document_id: &str) -> Result<String, StoreError> {
+        let tables = self.tables();
         self.read(|conn| {
             let mut digest = digest::DocumentDigest::new();
-            for table in schema::PLUGIN_TABLES {
-                digest.table(table.name);
+            for table in tables.iter() {
+                digest.table(&table.name);
                 let sql = sql::select_document(C::DIALECT, table);
                 for row in conn.query(&sql, &[document_id.into()], &table.column_types())? {
                     digest.row(&row);
@@ -413,7 +445,49 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
     }
 
     fn role_privileges(&mut self) -> Result<Option<BTreeMap<String, Privileges>>, StoreError> {
-        self.read(|conn| conn.role_privileges())
+        let tables = self.tables();
+        let all: Vec<&Table> = tables.iter().collect();
+        self.read(|conn| conn.role_privileges(&all))
+    }
+
+    fn declare_tables(
+        &mut self,
+        decls: &[TableDecl],
+        create: bool,
+    ) -> Result<Vec<Declared>, StoreError> {
+        let declared = declared::tables(decls).map_err(StoreError::Invalid)?;
+        let report = self.own_tx("declaring tables", |conn| {
+            let mut report = Vec::with_capacity(declared.len());
+            for table in &declared {
+                let found = conn.find_table(&table.name)?;
+                declared::check_shape(table, &found)?;
+                let created = found == Found::Nothing;
+                if created && !create {
+                    return Err(StoreError::Invalid(format!(
+                        "the plan declares table `{}`, which the store does not have: \
+                         the store's owner creates it with `phasehost migrate <plan>`",
+                        table.name
+                    )));
+                }
+                if created {
+                    conn.batch(&declared::create_sql(C::DIALECT, table))?;
+                    declared::check_shape(table, &conn.find_table(&table.name)?)?;
+                }
+                report.push(Declared {
+                    table: table.name.clone(),
+                    created,
+                });
+            }
+            Ok(report)
+        })?;
+        let mut tables = schema::PLUGIN_TABLES.clone();
+        tables.extend(declared);
+        self.tables = Arc::new(tables);
+        Ok(report)
+    }
+
+    fn declared_tables(&self) -> Vec<Table> {
+        self.tables[schema::PLUGIN_TABLES.len()..].to_vec()
     }
 
     fn append_index(
@@ -504,7 +578,8 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
     }
 
     fn insert(&mut self, table: &str, scope: &Scope, rows: &[Row]) -> Result<u64, StoreError> {
-        let table = schema::table(table)?;
+        let tables = self.tables();
+        let table = find(&tables, table)?;
         schema::check_scope(scope)?;
         let rows = rows
             .iter()
@@ -520,7 +595,8 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
         filters: &[(String, String)],
         set: &Row,
     ) -> Result<u64, StoreError> {
-        let set = schema::table(table)?.set_values(set)?;
+        let tables = self.tables();
+        let set = find(&tables, table)?.set_values(set)?;
         self.on_matching(table, scope, filters, 0, |conn, table, cond| {
             let mut params = values_of(&set);
             params.extend(values_of(&cond));

@@ -4,6 +4,7 @@
 
 mod cases;
 mod cross;
+mod declared_cases;
 mod inputs_cases;
 mod postgres_only;
 mod sqlite_only;
@@ -57,6 +58,14 @@ both_backends!(
         checkpoints_are_host_only_and_append_only,
         migration_from_v1_keeps_the_queue,
         every_table_is_plugin_or_host,
+    ],
+    declared_cases: [
+        declared_round_trip,
+        declared_rows_are_validated,
+        hostile_declarations_create_nothing,
+        shape_drift_is_refused_and_rows_kept,
+        a_missing_table_is_created_only_when_asked,
+        bulk_insert_with_integer_keys,
     ],
     inputs_cases: [
         checkpoints_carry_inputs_and_come_back_in_phase_order,

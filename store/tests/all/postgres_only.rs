@@ -193,6 +193,48 @@ fn a_least_privilege_role_connects_to_a_migrated_schema_and_sees_its_matrix() {
 }
 
 #[test]
+fn a_least_privilege_role_sees_its_rights_on_declared_tables() {
+    let h = PgHarness::new();
+    h.open()
+        .declare_tables(&[crate::declared_cases::rows_decl()], true)
+        .expect("the owner creates the declared table");
+    let role = format!("r_{}", h.schema);
+    h.raw(&format!(
+        "CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA \"{s}\" TO {role}; \
+         GRANT SELECT ON schema_version TO {role}; GRANT SELECT, INSERT ON \"rows\" TO {role};",
+        s = h.schema
+    ))
+    .expect("role");
+    let url = pg_url();
+    let (_, host) = url.split_once('@').expect("a URL with a user");
+    let url = format!("postgres://{role}@{host}");
+    let result =
+        PgStore::connect(&url, None, &h.schema, &PgTls::default()).and_then(|mut store| {
+            // The role cannot create tables, and need not: the shape is read
+            // from the catalog and checked without any privilege on the table.
+            let mut missing = crate::declared_cases::rows_decl();
+            missing.name = "other_rows".into();
+            let refused = store.declare_tables(&[missing], true);
+            store.declare_tables(&[crate::declared_cases::rows_decl()], false)?;
+            Ok((refused, store.role_privileges()?))
+        });
+    h.raw(&format!("DROP OWNED BY {role}; DROP ROLE {role};"))
+        .expect("drop role");
+    let (refused, privileges) = result.expect("connect and declare");
+    assert!(
+        refused.is_err(),
+        "a role without CREATE cannot create a table"
+    );
+    let privileges = privileges.expect("some");
+    let rows = privileges["rows"];
+    assert_eq!(
+        (rows.select, rows.insert, rows.update, rows.delete),
+        (true, true, false, false)
+    );
+    assert!(!privileges["units"].select);
+}
+
+#[test]
 fn passwords_never_show_in_errors_or_debug() {
     let secret = "Sup3r-Secret-Pw";
     // Server reachable but the role/database do not exist: an error, without the password.

@@ -365,7 +365,7 @@ pub fn every_table_is_plugin_or_host(h: &dyn Harness) {
     assert!(names.iter().any(|n| n == "run_checkpoints"), "{names:?}");
     for name in &names {
         assert!(
-            PLUGIN_TABLES.iter().any(|t| t.name == name) || HOST_TABLES.contains(&name.as_str()),
+            PLUGIN_TABLES.iter().any(|t| t.name == *name) || HOST_TABLES.contains(&name.as_str()),
             "table `{name}` is in neither list"
         );
     }
