@@ -37,6 +37,11 @@ prevent_self_review = true
 distinct_from = []
 fresh_review_decision = false
 
+[[tables]]
+name = "t"
+columns = [{ name = "seq", type = "int", nullable = false }, { name = "note", type = "text" }]
+primary_key = ["seq"]
+
 [[gates]]
 name = "g"
 component = "g.wasm"

@@ -173,7 +173,11 @@ fn a_corrupt_cache_entry_is_recompiled() {
 /// these tests. A new plugin without a test fails here.
 #[test]
 fn every_plugin_has_a_test() {
-    let plan = include_str!("../../../plans/iu-cut.toml");
+    let plan = [
+        include_str!("../../../plans/iu-cut.toml"),
+        include_str!("../../../examples/csv-rows/plan.toml"),
+    ]
+    .concat();
     let sources = [
         include_str!("sandbox.rs"),
         include_str!("orchestrator.rs"),
