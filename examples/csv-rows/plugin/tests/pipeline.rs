@@ -166,7 +166,7 @@ fn bad_input_is_refused_with_its_kind() {
 
 #[test]
 fn gates_fail_closed_on_missing_or_unknown() {
-    let ev = vec![("pin".to_string(), r#"{"sha256": "x"}"#.to_string())];
+    let ev = [("pin".to_string(), r#"{"sha256": "x"}"#.to_string())];
     for p in gates::PREDICATES {
         let r = phasehost_sdk::checked_evaluate(
             gates::PREDICATES,
