@@ -29,6 +29,16 @@ fn start_as(
     .map(|r| (r.folder.unwrap(), r.outcome))
 }
 
+/// `phasehost approve` of `gate` by the team member `who`, with the plan.
+fn approve_by(
+    p: &Pipeline,
+    folder: &Path,
+    gate: Gate,
+    who: &str,
+) -> Result<phasehost::run::Approved, phasehost::Stop> {
+    approve(folder, gate, &p.key_of(who), &p.plan.path)
+}
+
 fn paused(folder: &Path) -> (String, String) {
     let state = RunState::load(folder).unwrap();
     let Status::Paused {
@@ -81,13 +91,7 @@ fn a_plan_that_requires_a_signed_start_refuses_a_run_without_one() {
 fn whoever_started_the_run_may_not_approve_it() {
     let p = Pipeline::team(&[ANA, BINH], "require_signed_start = true");
     let (folder, _) = start_as(&p, Some(&p.key_of("ana"))).unwrap();
-    let err = approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap_err();
+    let err = approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalSelfReview, "{err}");
     assert!(err.message.contains("Ana Lê"), "{err}");
     assert!(
@@ -104,13 +108,7 @@ fn whoever_started_the_run_may_not_approve_it() {
     // Someone else may.
     let p = Pipeline::team(&[ANA, BINH], "require_signed_start = true");
     let (folder, _) = start_as(&p, Some(&p.key_of("ana"))).unwrap();
-    approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("binh"),
-        &p.plan.path,
-    )
-    .unwrap();
+    approve_by(&p, &folder, crate::support::sg1(), "binh").unwrap();
     assert_paused(&p.resume(&folder), crate::support::sg2());
 }
 
@@ -119,21 +117,9 @@ fn sg2_needs_someone_other_than_sg1s_approver_when_distinct() {
     let rules = "distinct_from = [\"sg1\"]";
     let p = Pipeline::team_gates(&[ANA, BINH], "", "", rules);
     let (folder, _) = start_as(&p, None).unwrap();
-    approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap();
+    approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap();
     assert_paused(&p.resume(&folder), crate::support::sg2());
-    let err = approve(
-        &folder,
-        crate::support::sg2(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap_err();
+    let err = approve_by(&p, &folder, crate::support::sg2(), "ana").unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalNotDistinct, "{err}");
     let line = std::fs::read_to_string(&p.plan.path)
         .unwrap()
@@ -149,21 +135,9 @@ fn sg2_needs_someone_other_than_sg1s_approver_when_distinct() {
 
     let p = Pipeline::team_gates(&[ANA, BINH], "", "", rules);
     let (folder, _) = start_as(&p, None).unwrap();
-    approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap();
+    approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap();
     assert_paused(&p.resume(&folder), crate::support::sg2());
-    approve(
-        &folder,
-        crate::support::sg2(),
-        &p.key_of("binh"),
-        &p.plan.path,
-    )
-    .unwrap();
+    approve_by(&p, &folder, crate::support::sg2(), "binh").unwrap();
     assert_eq!(p.resume(&folder), Outcome::Completed);
 }
 
@@ -171,31 +145,13 @@ fn sg2_needs_someone_other_than_sg1s_approver_when_distinct() {
 fn a_quorum_not_yet_met_keeps_the_run_paused_and_met_it_goes_on() {
     let p = Pipeline::team_gates(&[ANA, BINH, CHI], "", "quorum = 2", "");
     let (folder, _) = start_as(&p, None).unwrap();
-    let first = approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap();
+    let first = approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap();
     assert_eq!((first.approvals, first.quorum), (1, 2));
     assert_paused(&p.resume(&folder), crate::support::sg1());
     // The same approver twice does not count twice.
-    let err = approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap_err();
+    let err = approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap_err();
     assert_eq!(err.code, StopCode::ApprovalNotDistinct, "{err}");
-    let second = approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("chi"),
-        &p.plan.path,
-    )
-    .unwrap();
+    let second = approve_by(&p, &folder, crate::support::sg1(), "chi").unwrap();
     assert_eq!((second.approvals, second.quorum), (2, 2));
     assert_paused(&p.resume(&folder), crate::support::sg2());
     // Both are recorded, by name, in the pseudo-evidence later phases see.
@@ -240,13 +196,7 @@ fn approve_writes_the_review_it_signs_and_review_shows_the_same() {
         "{}",
         shown.text
     );
-    let approved = approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap();
+    let approved = approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap();
     assert_eq!(
         approved.signer,
         format!(
@@ -283,13 +233,7 @@ fn keygen_records_the_holder_and_status_names_the_approvers() {
 
     let p = Pipeline::team(&[ANA], "");
     let (folder, _) = start_as(&p, None).unwrap();
-    approve(
-        &folder,
-        crate::support::sg1(),
-        &p.key_of("ana"),
-        &p.plan.path,
-    )
-    .unwrap();
+    approve_by(&p, &folder, crate::support::sg1(), "ana").unwrap();
     let status = run::status(&folder, Some(&p.plan.path)).unwrap();
     assert!(
         status.contains("approval sg1: signed by Ana Lê <ana@example.vn>"),
