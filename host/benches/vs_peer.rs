@@ -75,6 +75,9 @@ fn measure(f: impl FnOnce()) -> Sample {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
     if n % 2 == 1 {
         values[n / 2]
     } else {
@@ -360,8 +363,17 @@ fn main() {
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); modes.len()];
     let mut units: Vec<Option<(u64, String)>> = vec![None; modes.len()];
     let mut bytes = vec![0u64; modes.len()];
+    // PHASEHOST_BENCH_MODES=1,2 runs only those modes (0 = the peer), e.g.
+    // under `perf record`; the table then lists only what ran.
+    let chosen: Vec<usize> = std::env::var("PHASEHOST_BENCH_MODES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|m| m.trim().parse().ok()).collect())
+        .unwrap_or_else(|| (0..modes.len()).collect());
     for pair in 0..pairs {
         for (index, (name, run)) in modes.iter().enumerate() {
+            if !chosen.contains(&index) {
+                continue;
+            }
             let dir = root.path().join(format!("{pair}-{index}"));
             std::fs::create_dir_all(&dir).unwrap();
             let sample = measure(|| run(&dir));
@@ -391,6 +403,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     for (index, (name, _)) in modes.iter().enumerate() {
+        if samples[index].is_empty() {
+            continue;
+        }
         let wall = median(
             samples[index]
                 .iter()
