@@ -41,6 +41,25 @@ pub trait Connection: Send {
     /// `types` says.
     fn query(&mut self, sql: &str, params: &[SqlValue], types: &[ColumnType]) -> Rows;
 
+    /// Runs one query and streams every row's first `types.len()` columns
+    /// into `digest` ([`digest::DocumentDigest::row`]'s encoding). By
+    /// default through [`Connection::query`]; a backend may hash the
+    /// column values where they lie instead of building each row, but must
+    /// refuse a value that `query` would refuse (a wrong type, a null in a
+    /// not-null column) rather than digest it.
+    fn digest_rows(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        types: &[ColumnType],
+        digest: &mut digest::DocumentDigest,
+    ) -> Result<(), StoreError> {
+        for row in self.query(sql, params, types)? {
+            digest.row(&row);
+        }
+        Ok(())
+    }
+
     /// False when the database ended the open transaction on its own
     /// (SQLite rolls back on some errors); then `rollback` sends nothing.
     fn transaction_open(&self) -> bool {
@@ -435,9 +454,12 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
             for table in tables.iter() {
                 digest.table(&table.name);
                 let sql = sql::select_document(C::DIALECT, table);
-                for row in conn.query(&sql, &[document_id.into()], &table.column_types())? {
-                    digest.row(&row);
-                }
+                conn.digest_rows(
+                    &sql,
+                    &[document_id.into()],
+                    &table.column_types(),
+                    &mut digest,
+                )?;
                 digest.end_table();
             }
             Ok(digest.finish())

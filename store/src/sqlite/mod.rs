@@ -10,6 +10,7 @@ use rusqlite::{ToSql, params_from_iter};
 
 use crate::StoreError;
 use crate::declared::{Found, ShapeColumn};
+use crate::digest::DocumentDigest;
 use crate::migrations;
 use crate::schema::{ColumnType, SqlValue};
 use crate::sql::Dialect;
@@ -138,6 +139,40 @@ fn read_values(types: &[ColumnType], row: &rusqlite::Row<'_>) -> rusqlite::Resul
         .collect()
 }
 
+/// Hashes column `i`'s value as [`read_values`] would read it, refusing
+/// what it would refuse (another storage class, a null in a not-null
+/// column, text that is not UTF-8), without copying it.
+fn digest_value(
+    digest: &mut DocumentDigest,
+    ty: ColumnType,
+    i: usize,
+    value: ValueRef<'_>,
+) -> Result<(), StoreError> {
+    use rusqlite::types::FromSqlError;
+    match (ty, value) {
+        (ColumnType::Int | ColumnType::NullableInt, ValueRef::Integer(n)) => digest.int(n),
+        (ColumnType::Text | ColumnType::NullableText, ValueRef::Text(bytes)) => {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                db(rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    value.data_type(),
+                    Box::new(FromSqlError::Other(Box::new(e))),
+                ))
+            })?;
+            digest.text(text);
+        }
+        (ColumnType::NullableInt | ColumnType::NullableText, ValueRef::Null) => digest.null(),
+        _ => {
+            return Err(db(rusqlite::Error::InvalidColumnType(
+                i,
+                format!("column {i}"),
+                value.data_type(),
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Connection for SqliteConnection {
     const DIALECT: Dialect = Dialect::Sqlite;
 
@@ -163,6 +198,24 @@ impl Connection for SqliteConnection {
             out.push(read_values(types, row).map_err(db)?);
         }
         Ok(out)
+    }
+
+    fn digest_rows(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        types: &[ColumnType],
+        digest: &mut DocumentDigest,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(params_from_iter(params)).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            digest.begin_row();
+            for (i, ty) in types.iter().enumerate() {
+                digest_value(digest, *ty, i, row.get_ref(i).map_err(db)?)?;
+            }
+        }
+        Ok(())
     }
 
     fn transaction_open(&self) -> bool {

@@ -550,3 +550,54 @@ pub fn database_errors_keep_the_transaction_usable(h: &dyn Harness) {
     assert_eq!(store.count("units", &s, &[]).expect("count"), 1);
     store.rollback().expect("rollback");
 }
+
+/// The edit of one column of every row of `table` in document `d1` that an
+/// out-of-band writer could make: text gains a character (a null becomes
+/// text), an integer moves, a column with allowed values takes another one.
+fn out_of_band_edit(table: &str, column: &phasehost_store::schema::Column) -> String {
+    use phasehost_store::schema::ColumnType;
+    let c = format!("\"{}\"", column.name);
+    let value = match (&column.ty, column.allowed.as_slice()) {
+        (_, [first, second, ..]) => {
+            format!("CASE WHEN {c} = '{first}' THEN '{second}' ELSE '{first}' END")
+        }
+        (ColumnType::Int | ColumnType::NullableInt, _) => format!("COALESCE({c}, 0) + 1000000"),
+        (ColumnType::Text | ColumnType::NullableText, _) => format!("COALESCE({c}, '') || 'x'"),
+    };
+    format!("UPDATE \"{table}\" SET {c} = {value} WHERE document_id = 'd1'")
+}
+
+/// An edit made behind the store's back (not through it) of any one column
+/// of any plugin table changes the document digest, which a resume compares
+/// with the one the run recorded after its last write (drift).
+pub fn digest_sees_every_out_of_band_column_edit(h: &dyn Harness) {
+    let mut store = h.open();
+    seed(store.as_mut(), "d1");
+    let mut before = store.document_digest("d1").expect("digest");
+    let mut edited = 0;
+    for table in phasehost_store::schema::PLUGIN_TABLES.iter() {
+        // The scope column last: the rows then leave the document.
+        let mut columns: Vec<_> = table.columns.iter().collect();
+        columns.sort_by_key(|c| c.name == "document_id");
+        for column in columns {
+            let edit = out_of_band_edit(&table.name, column);
+            if h.raw(&edit).is_err() {
+                continue;
+            }
+            let after = store.document_digest("d1").expect("digest");
+            if after != before {
+                edited += 1;
+            } else {
+                // Only a table without rows of d1 may keep its digest.
+                let mut check = h.open();
+                check.begin().expect("begin");
+                let rows = check.count(&table.name, &scope("d1"), &[]).expect("count");
+                check.rollback().expect("rollback");
+                assert_eq!(rows, 0, "{edit} left the digest unchanged");
+            }
+            before = after;
+        }
+    }
+    // units, documents, source_versions and envelopes hold rows of d1.
+    assert!(edited >= 20, "only {edited} column edits were seen");
+}

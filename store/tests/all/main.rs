@@ -43,6 +43,7 @@ both_backends!(
         commit_persists,
         select_order_and_filters,
         digest_tracks_content,
+        digest_sees_every_out_of_band_column_edit,
         index_chain,
         approvals_ledger,
         queue_semantics,

@@ -89,3 +89,16 @@ fn concurrent_opens_of_a_new_store_both_succeed() {
         });
     }
 }
+
+/// A value of another storage class written behind the store's back (a blob
+/// in a text column) is refused: by the table (STRICT), else by the digest,
+/// never hashed as if it were the text it replaced.
+#[test]
+fn a_blob_in_a_text_column_is_refused_by_the_digest() {
+    let h = SqliteHarness::new();
+    let mut store = h.open();
+    seed(store.as_mut(), "d1");
+    store.document_digest("d1").expect("digest");
+    let edit = h.raw("UPDATE units SET text = CAST(text AS BLOB) WHERE eid = 'e2'");
+    assert!(edit.is_err() || store.document_digest("d1").is_err());
+}
