@@ -390,6 +390,21 @@ pub trait StoreBackend: HostTables + Send {
         scope: &Scope,
         filters: &[(String, String)],
     ) -> Result<Vec<Row>, StoreError>;
+    /// [`StoreBackend::select`]'s rows, each as the JSON text
+    /// `serde_json::to_string` makes of it (a plugin's `select` answer). A
+    /// backend may write the text straight from the column values.
+    fn select_json(
+        &mut self,
+        table: &str,
+        scope: &Scope,
+        filters: &[(String, String)],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .select(table, scope, filters)?
+            .iter()
+            .map(|row| serde_json::to_string(row).expect("a JSON map serializes"))
+            .collect())
+    }
     /// How many rows of `table` in `scope` match every filter.
     fn count(
         &mut self,

@@ -459,6 +459,58 @@ impl Table {
     }
 }
 
+/// Writes rows of one table as the JSON text `serde_json::to_string` makes
+/// of [`Table::row_json`]'s map, without building the map: the keys in the
+/// order a [`Row`] holds them (asked of a `Row` once, so it holds whether or
+/// not serde_json preserves insertion order), each escaped once up front.
+pub(crate) struct JsonRows {
+    /// `(column index, "\"name\":")` in the map's key order.
+    keys: Vec<(usize, String)>,
+}
+
+impl JsonRows {
+    pub(crate) fn new(table: &Table) -> Self {
+        let map: Row = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), Value::from(i)))
+            .collect();
+        let keys = map
+            .iter()
+            .map(|(name, index)| {
+                let key = serde_json::to_string(name).expect("a string serializes");
+                (
+                    index.as_u64().expect("an index") as usize,
+                    format!("{key}:"),
+                )
+            })
+            .collect();
+        Self { keys }
+    }
+
+    /// One row (schema-ordered values) as JSON text.
+    pub(crate) fn row(&self, values: &[SqlValue]) -> String {
+        let mut out = Vec::with_capacity(64);
+        out.push(b'{');
+        for (n, (i, key)) in self.keys.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key.as_bytes());
+            match &values[*i] {
+                SqlValue::Null => out.extend_from_slice(b"null"),
+                SqlValue::Text(s) => {
+                    serde_json::to_writer(&mut out, s).expect("a string serializes")
+                }
+                SqlValue::Int(v) => out.extend_from_slice(v.to_string().as_bytes()),
+            }
+        }
+        out.push(b'}');
+        String::from_utf8(out).expect("JSON text is UTF-8")
+    }
+}
+
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -26,11 +26,9 @@ impl Host for PhaseState {
         self.enter(&call_sizes(&table, &filters, None), 0)?;
         let store = self.readable_store(&table)?;
         let scope = &self.services.scope;
-        let rows = call_store(&store, |s| s.select(&table, scope, &filter_pairs(filters)))?;
-        Ok(rows
-            .iter()
-            .map(|row| serde_json::to_string(row).expect("a JSON map serializes"))
-            .collect())
+        call_store(&store, |s| {
+            s.select_json(&table, scope, &filter_pairs(filters))
+        })
     }
 
     fn count(&mut self, table: String, filters: Vec<Filter>) -> CapResult<u64> {

@@ -583,6 +583,20 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
         })
     }
 
+    fn select_json(
+        &mut self,
+        table: &str,
+        scope: &Scope,
+        filters: &[(String, String)],
+    ) -> Result<Vec<String>, StoreError> {
+        self.on_matching(table, scope, filters, Vec::new(), |conn, table, cond| {
+            let sql = sql::select(C::DIALECT, table, &cond);
+            let rows = conn.query(&sql, &values_of(&cond), &table.column_types())?;
+            let writer = schema::JsonRows::new(table);
+            Ok(rows.iter().map(|values| writer.row(values)).collect())
+        })
+    }
+
     fn count(
         &mut self,
         table: &str,

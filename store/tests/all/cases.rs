@@ -601,3 +601,34 @@ pub fn digest_sees_every_out_of_band_column_edit(h: &dyn Harness) {
     // units, documents, source_versions and envelopes hold rows of d1.
     assert!(edited >= 20, "only {edited} column edits were seen");
 }
+
+/// `select_json` writes each row as exactly the text serializing `select`'s
+/// row makes (key order, escapes, nulls, integers), on every plugin table.
+pub fn select_json_is_select_serialized(h: &dyn Harness) {
+    let mut store = h.open();
+    seed(store.as_mut(), "d1");
+    let s = scope("d1");
+    store.begin().expect("begin");
+    let set = row(json!({"text": "quote \" back \\ line \n tab \t ctl \u{1} é 𝄞 </"}));
+    store
+        .update("units", &s, &filters(&[("eid", "e2")]), &set)
+        .expect("update");
+    let mut rows = 0;
+    for table in phasehost_store::schema::PLUGIN_TABLES.iter() {
+        for f in [vec![], filters(&[("document_id", "d1")])] {
+            let Ok(json) = store.select_json(&table.name, &s, &f) else {
+                continue;
+            };
+            let expected: Vec<String> = store
+                .select(&table.name, &s, &f)
+                .expect("select")
+                .iter()
+                .map(|r| serde_json::to_string(r).expect("json"))
+                .collect();
+            assert_eq!(json, expected, "{}", table.name);
+            rows += json.len();
+        }
+    }
+    assert!(rows >= 9, "{rows}");
+    store.rollback().expect("rollback");
+}

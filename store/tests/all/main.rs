@@ -42,6 +42,7 @@ both_backends!(
         rollback_leaves_nothing,
         commit_persists,
         select_order_and_filters,
+        select_json_is_select_serialized,
         digest_tracks_content,
         digest_sees_every_out_of_band_column_edit,
         index_chain,
