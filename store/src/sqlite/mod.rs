@@ -12,8 +12,8 @@ use crate::StoreError;
 use crate::declared::{Found, ShapeColumn};
 use crate::digest::DocumentDigest;
 use crate::migrations;
-use crate::schema::{ColumnType, SqlValue};
-use crate::sql::Dialect;
+use crate::schema::{ColumnType, SqlValue, Table};
+use crate::sql::{self, Dialect};
 use crate::sql_store::{self, Cells, Connection, Rows, SqlStore, Values};
 
 /// A store in one SQLite file (WAL, `synchronous=NORMAL`, foreign keys on,
@@ -216,6 +216,38 @@ impl Connection for SqliteConnection {
             }
         }
         Ok(())
+    }
+
+    /// [`sql_store::insert_each`]'s statements, each prepared once per call
+    /// rather than looked up in the cache per row.
+    fn insert_rows(&mut self, table: &Table, rows: &[Values]) -> Result<u64, StoreError> {
+        let mut insert = self
+            .conn
+            .prepare_cached(&sql::insert_one(Self::DIALECT, table))
+            .map_err(db)?;
+        let mut by_key = self
+            .conn
+            .prepare_cached(&sql::select_by_key(Self::DIALECT, table))
+            .map_err(db)?;
+        let types = table.column_types();
+        let mut inserted = 0u64;
+        for values in rows {
+            if insert.execute(params_from_iter(values)).map_err(db)? == 1 {
+                inserted += 1;
+                continue;
+            }
+            let mut found = by_key
+                .query(params_from_iter(table.key_of(values)))
+                .map_err(db)?;
+            let same = match found.next().map_err(db)? {
+                Some(row) => read_values(&types, row).map_err(db)? == *values,
+                None => false,
+            };
+            if !same {
+                return Err(sql_store::different_content(table, values));
+            }
+        }
+        Ok(inserted)
     }
 
     fn transaction_open(&self) -> bool {
