@@ -30,8 +30,13 @@ impl PhaseState {
     }
 
     fn parse_row(&mut self, table: &str, json: &str) -> Result<Row, CapError> {
-        self.scan_outbound(&format!("a row for `{}`", shown(table)), json)?;
-        self.scan_stream("consecutive rows", json, false)?;
+        // One scan per row: the stream scan finds every secret of the row
+        // alone (what `scan_outbound` would) and those split across rows.
+        self.scan_stream(
+            &format!("a row for `{}` or consecutive rows", shown(table)),
+            json,
+            false,
+        )?;
         match serde_json::from_str::<serde_json::Value>(json) {
             Ok(serde_json::Value::Object(row)) => Ok(row),
             _ => Err(CapError::Invalid(format!(

@@ -39,11 +39,14 @@ pub trait OutboundScanner: Send + Sync {
     fn scan(&self, text: &str) -> Result<(), String>;
 
     /// Scan `chunk` as the next piece of a stream (consecutive log lines,
-    /// consecutive rows) whose window `stream` keeps, so a secret split
-    /// across two chunks is found. The default scans nothing.
+    /// consecutive rows) whose window `stream` keeps: every secret
+    /// [`scan`](Self::scan) finds in `chunk` alone, and a secret split
+    /// across two chunks. Callers rely on the first part (rows are scanned
+    /// with this alone), so the default is [`scan`](Self::scan) of the
+    /// chunk; a scanner that can find split secrets overrides it.
     fn scan_stream(&self, stream: &mut StreamScanner, chunk: &str) -> Result<(), String> {
-        let _ = (stream, chunk);
-        Ok(())
+        let _ = stream;
+        self.scan(chunk)
     }
 }
 

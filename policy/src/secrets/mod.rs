@@ -64,3 +64,5 @@ mod tests;
 mod tests_disguise;
 #[cfg(test)]
 mod tests_linear;
+#[cfg(test)]
+mod tests_stream;

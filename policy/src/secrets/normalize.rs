@@ -303,18 +303,46 @@ impl Normalizer {
 /// letter, then its accents) needs no clean view.
 fn may_change_ascii(text: &str) -> bool {
     let bytes = text.as_bytes();
-    FACTS.with_borrow_mut(|table| {
-        let mut at = 0;
-        while let Some(skip) = bytes[at..].iter().position(|b| !b.is_ascii()) {
-            at += skip;
-            let c = text[at..].chars().next().unwrap_or_default();
-            at += c.len_utf8();
-            if facts(table, c).changes_ascii {
-                return true;
-            }
+    let low = &*LOW_CHANGES_ASCII;
+    let mut at = 0;
+    while let Some(skip) = bytes[at..].iter().position(|b| !b.is_ascii()) {
+        at += skip;
+        let c = text[at..].chars().next().unwrap_or_default();
+        at += c.len_utf8();
+        let changes = match low_changes_ascii(low, c) {
+            Some(changes) => changes,
+            None => FACTS.with_borrow_mut(|table| facts(table, c).changes_ascii),
+        };
+        if changes {
+            return true;
         }
-        false
-    })
+    }
+    false
+}
+
+/// Characters below this have their `changes_ascii` fact in a bitmap
+/// ([`LOW_CHANGES_ASCII`]): Latin letters with their accents (Vietnamese
+/// among them), combining marks, Greek, Cyrillic and general punctuation.
+const LOW_LIMIT: u32 = 0x2100;
+
+/// `changes_ascii` of every character below [`LOW_LIMIT`], one bit each,
+/// computed once by [`facts`] itself: a lookup instead of the per-thread
+/// table and its hash for the common characters.
+static LOW_CHANGES_ASCII: LazyLock<Vec<u64>> = LazyLock::new(|| {
+    let mut table = vec![None; CLASS_SLOTS];
+    let mut bits = vec![0u64; (LOW_LIMIT as usize).div_ceil(64)];
+    for c in (0..LOW_LIMIT).filter_map(char::from_u32) {
+        if !c.is_ascii() && facts(&mut table, c).changes_ascii {
+            bits[c as usize / 64] |= 1 << (c as usize % 64);
+        }
+    }
+    bits
+});
+
+/// `changes_ascii` of `c` from the bitmap, when `c` is below [`LOW_LIMIT`].
+fn low_changes_ascii(bits: &[u64], c: char) -> Option<bool> {
+    let c = c as usize;
+    bits.get(c / 64).map(|word| word & (1 << (c % 64)) != 0)
 }
 
 /// What [`clean`] needs to know of a non-ASCII character.
@@ -557,6 +585,40 @@ pub(crate) fn reverse(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_low_bitmap_agrees_with_the_facts_of_every_character() {
+        let mut table = vec![None; CLASS_SLOTS];
+        let mut changing = 0;
+        for c in (0x80..LOW_LIMIT + 64).filter_map(char::from_u32) {
+            let known = low_changes_ascii(&LOW_CHANGES_ASCII, c);
+            if (c as u32) < LOW_LIMIT {
+                let fact = facts(&mut table, c).changes_ascii;
+                assert_eq!(known, Some(fact), "{:04X}", c as u32);
+                changing += usize::from(fact);
+            } else {
+                assert_eq!(known, None, "{:04X}", c as u32);
+            }
+        }
+        // No-break space, soft hyphen, ligatures, superscripts, the long s,
+        // bidi marks and zero-width characters, at least.
+        for c in [
+            '\u{A0}', '\u{AD}', '\u{B2}', '\u{132}', '\u{17F}', '\u{200B}', '\u{202E}',
+        ] {
+            assert_eq!(
+                low_changes_ascii(&LOW_CHANGES_ASCII, c),
+                Some(true),
+                "{c:?}"
+            );
+        }
+        assert!(changing > 100, "{changing}");
+        // Vietnamese letters cannot change what the detectors see.
+        assert!(!may_change_ascii(
+            "Điều 5. Nước Cộng hòa xã hội chủ nghĩa Việt Nam"
+        ));
+        assert!(may_change_ascii("Điều 5. Nước\u{200B}"));
+        assert!(may_change_ascii("Điều 5. ｇｈｐ"));
+    }
 
     fn source_text<'a>(text: &'a str, view: &View, start: usize, end: usize) -> &'a str {
         let (from, to) = view.source(start, end);

@@ -21,7 +21,9 @@ pub struct StreamFinding {
     pub chunk_offset: usize,
     /// See `chunk_offset`.
     pub chunk_len: usize,
-    /// Whether the secret began in an earlier chunk.
+    /// Whether the secret, or what makes it one (the `Bearer ` before a
+    /// token), began in an earlier chunk: it is not found in the chunk
+    /// alone.
     pub split: bool,
 }
 
@@ -50,8 +52,9 @@ impl fmt::Display for StreamFinding {
 /// (the tail). [`feed`](Self::feed) scans the chunk with
 /// [`scan_all`](super::scan_all), then scans the tail joined to the chunk
 /// (line breaks at the end of the tail dropped, so feeding lines with or
-/// without their `\n` is the same) and adds each finding that starts in the
-/// tail and ends in the chunk, of a specific kind (high entropy across a
+/// without their `\n` is the same) and adds each finding that ends in the
+/// chunk and starts in the tail (or starts in the chunk but was not found
+/// in it alone: `Bearer ` then the token), of a specific kind (high entropy across a
 /// boundary would flag two ids on consecutive lines). A secret is found
 /// when it is at most the window long up to the boundary; the default
 /// window, [`DEFAULT_WINDOW`](Self::DEFAULT_WINDOW) bytes, is longer than
@@ -83,6 +86,8 @@ pub struct StreamScanner {
     tail: String,
     /// Bytes fed since `new` or `reset`.
     fed: usize,
+    /// The stream ranges of the findings reported that end in the tail.
+    reported: Vec<(usize, usize)>,
 }
 
 impl Default for StreamScanner {
@@ -106,6 +111,7 @@ impl StreamScanner {
             window,
             tail: String::new(),
             fed: 0,
+            reported: Vec::new(),
         }
     }
 
@@ -123,11 +129,15 @@ impl StreamScanner {
     pub fn reset(&mut self) {
         self.tail.clear();
         self.fed = 0;
+        self.reported.clear();
     }
 
     /// Scans the next chunk: every secret [`scan_all`](super::scan_all)
     /// finds in it, and every secret that began in the previous chunks and
-    /// ends in it (`split`), ordered by their offset in the chunk. The two
+    /// ends in it, or that is one only with the chunks around it (`split`;
+    /// `user:password` at the end of the tail and `@host` in the chunk is
+    /// reported with an empty range of the chunk, `chunk_len` 0), ordered
+    /// by their offset in the chunk. The two
     /// may overlap (a split token whose second half alone looks random):
     /// redact the union.
     pub fn feed(&mut self, chunk: &str) -> Vec<StreamFinding> {
@@ -149,14 +159,53 @@ impl StreamScanner {
             let tail_start = chunk_start - self.tail.len();
             let boundary = tail.len();
             let joined = [tail, chunk].concat();
+            let whole = out.len();
             for f in scan_all(&joined) {
-                if f.offset < boundary && f.end() > boundary && f.kind != SecretKind::HighEntropy {
+                if f.kind == SecretKind::HighEntropy {
+                    continue;
+                }
+                if f.end() <= boundary {
+                    // In the tail, but only a secret with the chunk after
+                    // it (`user:password` then `@host`): unless reported
+                    // already.
+                    let (start, end) = (tail_start + f.offset, tail_start + f.end());
+                    if !self.reported.iter().any(|&(s, e)| s < end && start < e) {
+                        out.push(StreamFinding {
+                            kind: f.kind,
+                            stream_offset: start,
+                            len: f.len,
+                            chunk_offset: 0,
+                            chunk_len: 0,
+                            split: true,
+                        });
+                    }
+                    continue;
+                }
+                if f.offset < boundary {
                     out.push(StreamFinding {
                         kind: f.kind,
                         stream_offset: tail_start + f.offset,
                         len: (self.tail.len() - boundary) + f.len,
                         chunk_offset: 0,
                         chunk_len: f.end() - boundary,
+                        split: true,
+                    });
+                    continue;
+                }
+                // Inside the chunk, but only a secret with the tail before
+                // it (`Bearer` at the end of one chunk, the token in the
+                // next): unless the chunk's own scan found it already.
+                let (offset, end) = (f.offset - boundary, f.end() - boundary);
+                let known = out[..whole]
+                    .iter()
+                    .any(|g| g.chunk_offset < end && offset < g.chunk_offset + g.chunk_len);
+                if !known {
+                    out.push(StreamFinding {
+                        kind: f.kind,
+                        stream_offset: chunk_start + offset,
+                        len: f.len,
+                        chunk_offset: offset,
+                        chunk_len: f.len,
                         split: true,
                     });
                 }
@@ -166,6 +215,13 @@ impl StreamScanner {
 
         self.fed += chunk.len();
         self.keep_tail(chunk);
+        let tail_start = self.fed - self.tail.len();
+        self.reported.retain(|&(_, end)| end > tail_start);
+        self.reported.extend(
+            out.iter()
+                .map(|f| (f.stream_offset, f.stream_offset + f.len))
+                .filter(|&(_, end)| end > tail_start),
+        );
         out
     }
 
@@ -257,5 +313,49 @@ mod tests {
         assert_eq!(scanner.tail.len(), 5);
         scanner.reset();
         assert_eq!((scanner.fed(), scanner.tail.as_str()), (0, ""));
+    }
+
+    #[test]
+    fn a_bearer_word_in_one_chunk_and_its_token_in_the_next_is_found() {
+        let token = ["mF3kQ9xV2zL7", "wP4rT8yB1nC6"].concat();
+        for (first, second) in [
+            ("Authorization: B", format!("earer {token}")),
+            ("Authorization: Bearer", format!(" {token}")),
+            ("Authorization: Bearer ", token.clone()),
+        ] {
+            let mut scanner = StreamScanner::new();
+            assert!(scanner.feed(first).is_empty());
+            let found = scanner.feed(&second);
+            assert_eq!(found.len(), 1, "{first:?}");
+            let f = found[0];
+            assert_eq!(f.kind, SecretKind::BearerToken);
+            assert!(f.split);
+            assert_eq!(&second[f.chunk_offset..f.chunk_offset + f.chunk_len], token);
+            assert_eq!(f.stream_offset, first.len() + f.chunk_offset);
+        }
+        // Found in the chunk alone: reported once, not split.
+        let mut scanner = StreamScanner::new();
+        scanner.feed("Authorization:");
+        let found = scanner.feed(&format!("Bearer {token}"));
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].split);
+    }
+
+    #[test]
+    fn a_url_password_whose_at_sign_comes_in_the_next_chunk_is_found_once() {
+        let mut scanner = StreamScanner::new();
+        let first = "store postgres://cutter:s3cr3t-Pa55";
+        assert!(scanner.feed(first).is_empty());
+        let found = scanner.feed("@db.example:5432/iu");
+        assert_eq!(found.len(), 1);
+        let f = found[0];
+        assert_eq!((f.kind, f.split), (SecretKind::UrlPassword, true));
+        assert_eq!(
+            &first[f.stream_offset..f.stream_offset + f.len],
+            "s3cr3t-Pa55"
+        );
+        assert_eq!(f.chunk_len, 0);
+        // Not again with the next chunk.
+        assert!(scanner.feed(" and more").is_empty());
     }
 }

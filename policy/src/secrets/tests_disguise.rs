@@ -17,20 +17,20 @@ mod inputs {
     #![allow(dead_code)]
     include!("../../benches/common/inputs.rs");
 }
-use inputs::{Rng, base64, hex_encode};
+pub(super) use inputs::{Rng, base64, hex_encode};
 
 fn github() -> String {
     ["gh", "p_", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5"].concat()
 }
 
-fn base64url(bytes: &[u8]) -> String {
+pub(super) fn base64url(bytes: &[u8]) -> String {
     base64(bytes)
         .trim_end_matches('=')
         .replace('+', "-")
         .replace('/', "_")
 }
 
-fn fullwidth(text: &str) -> String {
+pub(super) fn fullwidth(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap(),
@@ -41,12 +41,12 @@ fn fullwidth(text: &str) -> String {
 }
 
 /// `text` with `mark` between every two characters.
-fn interleave(text: &str, mark: &str) -> String {
+pub(super) fn interleave(text: &str, mark: &str) -> String {
     let chars: Vec<String> = text.chars().map(String::from).collect();
     chars.join(mark)
 }
 
-fn reversed(text: &str) -> String {
+pub(super) fn reversed(text: &str) -> String {
     text.chars().rev().collect()
 }
 
