@@ -22,6 +22,7 @@
 
 pub mod approval;
 pub mod argguard;
+pub mod safe_dir;
 pub mod safe_fs;
 pub mod secrets;
 
