@@ -65,6 +65,15 @@ impl SafeDir {
         &self.shown
     }
 
+    /// This handle, shown as `path` in messages (the path the operator
+    /// named it by).
+    pub fn with_path(self, path: &Path) -> Self {
+        Self {
+            dir: self.dir,
+            shown: path.to_path_buf(),
+        }
+    }
+
     /// `relative` under this folder's path, for messages only.
     pub fn shown(&self, relative: &str) -> PathBuf {
         self.shown.join(relative)
@@ -93,9 +102,10 @@ impl SafeDir {
                 shown,
             }),
             Err(e) => Err(match self.dir.symlink_metadata(name) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    refuse(&shown, "is a symlink; KB folders are never entered through one")
-                }
+                Ok(meta) if meta.file_type().is_symlink() => refuse(
+                    &shown,
+                    "is a symlink; KB folders are never entered through one",
+                ),
                 Ok(meta) if !meta.is_dir() => refuse(&shown, "is not a folder"),
                 _ => io::Error::new(e.kind(), format!("{}: {e}", shown.display())),
             }),
@@ -116,9 +126,9 @@ impl SafeDir {
     /// Create the folder `name` (one component); it must not exist.
     pub fn create_subdir(&self, name: &str) -> io::Result<Self> {
         components(&self.shown, name)?;
-        self.dir
-            .create_dir(name)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.shown(name).display())))?;
+        self.dir.create_dir(name).map_err(|e| {
+            io::Error::new(e.kind(), format!("{}: {e}", self.shown(name).display()))
+        })?;
         self.subdir(name)
     }
 
@@ -242,7 +252,11 @@ mod tests {
     #[test]
     fn a_folder_symlink_is_refused_even_pointing_inside() {
         let (tmp, kb) = kb();
-        symlink(tmp.path().join("outside"), tmp.path().join("kb/run/artifacts")).unwrap();
+        symlink(
+            tmp.path().join("outside"),
+            tmp.path().join("kb/run/artifacts"),
+        )
+        .unwrap();
         symlink("evidence", tmp.path().join("kb/run/approvals")).unwrap();
         for sub in ["run/artifacts", "run/approvals"] {
             let err = kb.subdir(sub).unwrap_err();
@@ -259,7 +273,13 @@ mod tests {
         let (tmp, kb) = kb();
         let run = kb.subdir("run").unwrap();
         let escape = tmp.path().join("outside/secret.json");
-        for bad in ["../outside/secret.json", escape.to_str().unwrap(), "", "./x", "a//b"] {
+        for bad in [
+            "../outside/secret.json",
+            escape.to_str().unwrap(),
+            "",
+            "./x",
+            "a//b",
+        ] {
             let err = run.read_regular(bad, 100).unwrap_err();
             assert!(err.to_string().contains("not a plain name"), "{bad}: {err}");
             assert!(run.create_new_mode(bad, 0o644).is_err(), "{bad}");

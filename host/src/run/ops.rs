@@ -134,7 +134,7 @@ fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunS
         next: None,
         problem: None,
     };
-    let state = match RunFolder::open(folder).and_then(|f| RunState::load(f.root())) {
+    let state = match RunFolder::open(folder).and_then(|f| RunState::load(f.dir())) {
         Ok(state) => state,
         Err(stop) => {
             summary.problem = Some(stop.message);

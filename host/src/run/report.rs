@@ -20,7 +20,7 @@ use super::kb::{PauseRecord, RunFolder};
 use super::state::{RunState, Status};
 use crate::stop::{Stop, StopCode};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use phasehost_policy::approval::{self, Gate};
+use phasehost_policy::approval::Gate;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -261,7 +261,8 @@ fn load(folder: &RunFolder) -> Result<Model, Stop> {
     gates.dedup();
     for gate in gates {
         for path in folder.approval_files(&gate)? {
-            let signed = approval::load_approval(&path)
+            let signed = folder
+                .load_approval(&path)
                 .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
             let st = signed.statement;
             let accepted = opened_by(&phases, &gate, &st.approval_id)?;

@@ -6,9 +6,10 @@
 //! names). Saved atomically after every step; a state file that does not
 //! parse, or whose fields do not have their shape, is `corrupt-state`.
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_atomic_in;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::Gate;
+use phasehost_policy::safe_dir::SafeDir;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -124,33 +125,35 @@ pub struct RunState {
 }
 
 impl RunState {
-    /// The state file of a run folder.
+    /// The state file of a run folder, relative to it.
+    pub const FILE: &'static str = "state.json";
+
+    /// The state file of the run folder at `run_folder` (tests, messages).
     pub fn path(run_folder: &Path) -> PathBuf {
-        run_folder.join("state.json")
+        run_folder.join(Self::FILE)
     }
 
-    /// Save atomically (temp file, fsync, rename).
-    pub fn save(&self, run_folder: &Path) -> Result<(), Stop> {
+    /// Save atomically in the run folder `dir` (temp file, fsync, rename).
+    pub fn save(&self, dir: &SafeDir) -> Result<(), Stop> {
         let json = serde_json::to_vec_pretty(self).expect("state serializes");
-        write_atomic(&Self::path(run_folder), &json).map_err(|e| {
+        write_atomic_in(dir, Self::FILE, &json, 0o644).map_err(|e| {
             Stop::new(
                 StopCode::KbWriteFailed,
-                format!("cannot save the run state in {}: {e}", run_folder.display()),
+                format!("cannot save the run state in {}: {e}", dir.path().display()),
             )
         })
     }
 
-    /// Load a run folder's state; a missing or unreadable file is
+    /// Load the state of run folder `dir`; a missing or unreadable file is
     /// `corrupt-state` with a clear message.
-    pub fn load(run_folder: &Path) -> Result<Self, Stop> {
-        let path = Self::path(run_folder);
-        let bytes =
-            phasehost_policy::safe_fs::read_regular(&path, MAX_STATE_BYTES).map_err(|e| {
-                Stop::new(
-                    StopCode::CorruptState,
-                    format!("cannot read {}: {e}; is this a run folder?", path.display()),
-                )
-            })?;
+    pub fn load(dir: &SafeDir) -> Result<Self, Stop> {
+        let path = dir.shown(Self::FILE);
+        let bytes = dir.read_regular(Self::FILE, MAX_STATE_BYTES).map_err(|e| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!("cannot read {}: {e}; is this a run folder?", path.display()),
+            )
+        })?;
         let state: RunState = serde_json::from_slice(&bytes).map_err(|e| {
             Stop::new(
                 StopCode::CorruptState,
@@ -276,29 +279,43 @@ mod tests {
     fn restores_exactly_enums_included() {
         let dir = tempfile::tempdir().unwrap();
         let state = sample();
-        state.save(dir.path()).unwrap();
-        assert_eq!(RunState::load(dir.path()).unwrap(), state);
+        state
+            .save(&SafeDir::open_trusted(dir.path()).unwrap())
+            .unwrap();
+        assert_eq!(
+            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap()).unwrap(),
+            state
+        );
         let mut stopped = state;
         stopped.status = Status::Stopped {
             code: StopCode::Drift,
             phase: Some("mark".into()),
         };
-        stopped.save(dir.path()).unwrap();
-        assert_eq!(RunState::load(dir.path()).unwrap(), stopped);
+        stopped
+            .save(&SafeDir::open_trusted(dir.path()).unwrap())
+            .unwrap();
+        assert_eq!(
+            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap()).unwrap(),
+            stopped
+        );
     }
 
     #[test]
     fn a_corrupt_state_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        sample().save(dir.path()).unwrap();
+        sample()
+            .save(&SafeDir::open_trusted(dir.path()).unwrap())
+            .unwrap();
         let path = RunState::path(dir.path());
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-        let err = RunState::load(dir.path()).unwrap_err();
+        let err = RunState::load(&SafeDir::open_trusted(dir.path()).unwrap()).unwrap_err();
         assert_eq!(err.code, StopCode::CorruptState);
         std::fs::write(&path, text.replace("\"sg2\"", "\"SG 9\"")).unwrap();
         assert_eq!(
-            RunState::load(dir.path()).unwrap_err().code,
+            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
+                .unwrap_err()
+                .code,
             StopCode::CorruptState
         );
     }
@@ -312,9 +329,13 @@ mod tests {
             evidence_digest: "ab".into(),
             before_phase: "x".into(),
         };
-        state.save(dir.path()).unwrap();
+        state
+            .save(&SafeDir::open_trusted(dir.path()).unwrap())
+            .unwrap();
         assert_eq!(
-            RunState::load(dir.path()).unwrap_err().code,
+            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
+                .unwrap_err()
+                .code,
             StopCode::CorruptState
         );
         let mut state = sample();
@@ -324,19 +345,27 @@ mod tests {
             document: "evidence/01-mark.json".into(),
             duration_ms: None,
         });
-        state.save(dir.path()).unwrap();
+        state
+            .save(&SafeDir::open_trusted(dir.path()).unwrap())
+            .unwrap();
         assert_eq!(
-            RunState::load(dir.path()).unwrap_err().code,
+            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
+                .unwrap_err()
+                .code,
             StopCode::CorruptState
         );
         // A state file that tries to carry approvals (the old format) is refused.
-        sample().save(dir.path()).unwrap();
+        sample()
+            .save(&SafeDir::open_trusted(dir.path()).unwrap())
+            .unwrap();
         let path = RunState::path(dir.path());
         let text = std::fs::read_to_string(&path).unwrap();
         let forged = text.replacen('{', "{\"approvals\": {\"sg1\": {}},", 1);
         std::fs::write(&path, forged).unwrap();
         assert_eq!(
-            RunState::load(dir.path()).unwrap_err().code,
+            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
+                .unwrap_err()
+                .code,
             StopCode::CorruptState
         );
     }
