@@ -60,6 +60,20 @@ impl SafeDir {
         })
     }
 
+    /// The folder holding `path` (opened by path: the operator names it)
+    /// and the file's name in it.
+    pub fn open_parent(path: &Path) -> io::Result<(Self, String)> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| refuse(path, "names no file"))?;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Ok((Self::open_trusted(parent)?, name.to_owned()))
+    }
+
     /// The path this folder was reached by, for messages only.
     pub fn path(&self) -> &Path {
         &self.shown

@@ -50,7 +50,7 @@ pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: 
         code: stop.code,
         phase: stop.phase.clone(),
     };
-    let _ = state.save(folder.dir());
+    let _ = state.save_in(folder.dir());
     stop
 }
 
@@ -352,12 +352,12 @@ impl RunFolder {
 
     /// Read the approval file `relative` (see [`RunFolder::approval_files`]).
     pub fn load_approval(&self, relative: &str) -> Result<SignedApproval, ApprovalError> {
-        approval::load_approval(&self.dir, relative)
+        approval::load_approval_in(&self.dir, relative)
     }
 
     /// Read the signed run start ([`START_FILE`]).
     pub fn load_start(&self) -> Result<SignedStart, ApprovalError> {
-        approval::load_start(&self.dir, START_FILE)
+        approval::load_start_in(&self.dir, START_FILE)
     }
 
     /// The gates that have an `approvals/<gate>/` folder (sorted; entries

@@ -284,7 +284,7 @@ fn sign_statement(
         key_id: key.key_id(),
     };
     let signed = approval::sign_start(statement, key.signing_key());
-    approval::save_start(folder.dir(), relative, &signed).map_err(|e| {
+    approval::save_start_in(folder.dir(), relative, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
             format!(
@@ -372,7 +372,7 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         Ok(held) => held,
         Err(stop) => return stopped(state, stop),
     };
-    if let Err(stop) = state.save(folder.dir()) {
+    if let Err(stop) = state.save_in(folder.dir()) {
         return stopped(state, stop);
     }
     if let Some(key) = &starter
@@ -419,7 +419,7 @@ fn write_early_stop(folder: &RunFolder, mut state: RunState, stop: Stop) -> Stop
 
 /// Load a run folder's state and check it belongs to that folder.
 fn load_state(folder: &RunFolder) -> Result<RunState, Stop> {
-    let state = RunState::load(folder.dir())?;
+    let state = RunState::load_in(folder.dir())?;
     let name = folder.root().file_name().and_then(|n| n.to_str());
     if name != Some(state.run_id.as_str()) {
         return Err(Stop::new(
@@ -701,7 +701,7 @@ pub fn approve_with(
     .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
     let signed = approval::sign(statement, key.signing_key());
     folder.ensure_approval_dir(&gate)?;
-    approval::save_approval(folder.dir(), &path, &signed).map_err(|e| {
+    approval::save_approval_in(folder.dir(), &path, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
             format!("cannot write {}: {e}", folder.dir().shown(&path).display()),

@@ -54,7 +54,11 @@ pub fn write(run_folder: &Path, out: Option<&Path>, force: bool) -> Result<Writt
     let path = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| folder.root().join("report.html"));
-    if !force && std::fs::symlink_metadata(&path).is_ok() {
+    let exists = match out {
+        None => folder.holds("report.html"),
+        Some(out) => std::fs::symlink_metadata(out).is_ok(),
+    };
+    if !force && exists {
         return Err(Stop::new(
             StopCode::KbWriteFailed,
             format!(
@@ -63,7 +67,13 @@ pub fn write(run_folder: &Path, out: Option<&Path>, force: bool) -> Result<Writt
             ),
         ));
     }
-    crate::fsutil::write_atomic(&path, page.as_bytes()).map_err(|e| {
+    let written = match out {
+        // In the run folder: through its handle.
+        None => crate::fsutil::write_atomic_in(folder.dir(), "report.html", page.as_bytes(), 0o644),
+        // A file the operator named.
+        Some(out) => crate::fsutil::write_atomic(out, page.as_bytes()),
+    };
+    written.map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
             format!("cannot write the report {}: {e}", path.display()),

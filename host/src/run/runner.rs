@@ -107,7 +107,7 @@ impl Runner {
     /// The one place a run's status changes: set it and save the state.
     fn transition(&mut self, status: Status) -> Result<(), Stop> {
         self.state.status = status;
-        self.state.save(self.folder.dir())
+        self.state.save_in(self.folder.dir())
     }
 
     /// Roll back, write the stop document, save the state. If the stop
@@ -507,7 +507,7 @@ impl Runner {
             });
         }
         self.state.next_phase = index + 1;
-        self.state.save(self.folder.dir())?;
+        self.state.save_in(self.folder.dir())?;
         Ok(None)
     }
 

@@ -133,8 +133,34 @@ impl RunState {
         run_folder.join(Self::FILE)
     }
 
+    /// [`RunState::save_in`] the run folder at `run_folder` (a path the
+    /// operator or a test names).
+    pub fn save(&self, run_folder: &Path) -> Result<(), Stop> {
+        let dir = SafeDir::open_trusted(run_folder).map_err(|e| {
+            Stop::new(
+                StopCode::KbWriteFailed,
+                format!("cannot save the run state in {}: {e}", run_folder.display()),
+            )
+        })?;
+        self.save_in(&dir)
+    }
+
+    /// [`RunState::load_in`] the run folder at `run_folder`.
+    pub fn load(run_folder: &Path) -> Result<Self, Stop> {
+        let dir = SafeDir::open_trusted(run_folder).map_err(|e| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!(
+                    "cannot read {}: {e}; is this a run folder?",
+                    run_folder.display()
+                ),
+            )
+        })?;
+        Self::load_in(&dir)
+    }
+
     /// Save atomically in the run folder `dir` (temp file, fsync, rename).
-    pub fn save(&self, dir: &SafeDir) -> Result<(), Stop> {
+    pub fn save_in(&self, dir: &SafeDir) -> Result<(), Stop> {
         let json = serde_json::to_vec_pretty(self).expect("state serializes");
         write_atomic_in(dir, Self::FILE, &json, 0o644).map_err(|e| {
             Stop::new(
@@ -146,7 +172,7 @@ impl RunState {
 
     /// Load the state of run folder `dir`; a missing or unreadable file is
     /// `corrupt-state` with a clear message.
-    pub fn load(dir: &SafeDir) -> Result<Self, Stop> {
+    pub fn load_in(dir: &SafeDir) -> Result<Self, Stop> {
         let path = dir.shown(Self::FILE);
         let bytes = dir.read_regular(Self::FILE, MAX_STATE_BYTES).map_err(|e| {
             Stop::new(
@@ -279,43 +305,29 @@ mod tests {
     fn restores_exactly_enums_included() {
         let dir = tempfile::tempdir().unwrap();
         let state = sample();
-        state
-            .save(&SafeDir::open_trusted(dir.path()).unwrap())
-            .unwrap();
-        assert_eq!(
-            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap()).unwrap(),
-            state
-        );
+        state.save(dir.path()).unwrap();
+        assert_eq!(RunState::load(dir.path()).unwrap(), state);
         let mut stopped = state;
         stopped.status = Status::Stopped {
             code: StopCode::Drift,
             phase: Some("mark".into()),
         };
-        stopped
-            .save(&SafeDir::open_trusted(dir.path()).unwrap())
-            .unwrap();
-        assert_eq!(
-            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap()).unwrap(),
-            stopped
-        );
+        stopped.save(dir.path()).unwrap();
+        assert_eq!(RunState::load(dir.path()).unwrap(), stopped);
     }
 
     #[test]
     fn a_corrupt_state_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        sample()
-            .save(&SafeDir::open_trusted(dir.path()).unwrap())
-            .unwrap();
+        sample().save(dir.path()).unwrap();
         let path = RunState::path(dir.path());
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-        let err = RunState::load(&SafeDir::open_trusted(dir.path()).unwrap()).unwrap_err();
+        let err = RunState::load(dir.path()).unwrap_err();
         assert_eq!(err.code, StopCode::CorruptState);
         std::fs::write(&path, text.replace("\"sg2\"", "\"SG 9\"")).unwrap();
         assert_eq!(
-            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
-                .unwrap_err()
-                .code,
+            RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState
         );
     }
@@ -329,13 +341,9 @@ mod tests {
             evidence_digest: "ab".into(),
             before_phase: "x".into(),
         };
-        state
-            .save(&SafeDir::open_trusted(dir.path()).unwrap())
-            .unwrap();
+        state.save(dir.path()).unwrap();
         assert_eq!(
-            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
-                .unwrap_err()
-                .code,
+            RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState
         );
         let mut state = sample();
@@ -345,27 +353,19 @@ mod tests {
             document: "evidence/01-mark.json".into(),
             duration_ms: None,
         });
-        state
-            .save(&SafeDir::open_trusted(dir.path()).unwrap())
-            .unwrap();
+        state.save(dir.path()).unwrap();
         assert_eq!(
-            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
-                .unwrap_err()
-                .code,
+            RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState
         );
         // A state file that tries to carry approvals (the old format) is refused.
-        sample()
-            .save(&SafeDir::open_trusted(dir.path()).unwrap())
-            .unwrap();
+        sample().save(dir.path()).unwrap();
         let path = RunState::path(dir.path());
         let text = std::fs::read_to_string(&path).unwrap();
         let forged = text.replacen('{', "{\"approvals\": {\"sg1\": {}},", 1);
         std::fs::write(&path, forged).unwrap();
         assert_eq!(
-            RunState::load(&SafeDir::open_trusted(dir.path()).unwrap())
-                .unwrap_err()
-                .code,
+            RunState::load(dir.path()).unwrap_err().code,
             StopCode::CorruptState
         );
     }

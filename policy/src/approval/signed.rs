@@ -3,6 +3,7 @@
 use std::io::{ErrorKind, Write};
 
 use crate::safe_dir::SafeDir;
+use std::path::Path;
 
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
@@ -55,10 +56,24 @@ impl SignedApproval {
     }
 }
 
+/// [`load_approval_in`] for a file named by its path (the folder holding
+/// it is opened by path, the file itself never through a symlink).
+pub fn load_approval(path: &Path) -> Result<SignedApproval, ApprovalError> {
+    let (dir, name) = SafeDir::open_parent(path)
+        .map_err(|e| ApprovalError::malformed(format!("cannot read {}: {e}", path.display())))?;
+    load_approval_in(&dir, &name)
+}
+
+/// [`save_approval_in`] for a file named by its path.
+pub fn save_approval(path: &Path, approval: &SignedApproval) -> std::io::Result<()> {
+    let (dir, name) = SafeDir::open_parent(path)?;
+    save_approval_in(&dir, &name, approval)
+}
+
 /// Reads the approval file `relative` of KB folder `dir`:
 /// [`ApprovalError::Missing`] when there is no file,
 /// [`ApprovalError::Malformed`] when it cannot be read or parsed.
-pub fn load_approval(dir: &SafeDir, relative: &str) -> Result<SignedApproval, ApprovalError> {
+pub fn load_approval_in(dir: &SafeDir, relative: &str) -> Result<SignedApproval, ApprovalError> {
     let bytes = read_kb_file(dir, relative, MAX_APPROVAL_FILE_BYTES)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         ApprovalError::malformed(format!("{} is not UTF-8", dir.shown(relative).display()))
@@ -84,7 +99,7 @@ pub(crate) fn read_kb_file(
 }
 
 /// Writes the approval file `relative` of `dir` (never overwriting one), fsynced.
-pub fn save_approval(
+pub fn save_approval_in(
     dir: &SafeDir,
     relative: &str,
     approval: &SignedApproval,

@@ -146,7 +146,7 @@ pub fn verify_start<'a>(
 }
 
 /// Write the signed start `relative` of `dir`, never overwriting a file.
-pub fn save_start(dir: &SafeDir, relative: &str, signed: &SignedStart) -> std::io::Result<()> {
+pub fn save_start_in(dir: &SafeDir, relative: &str, signed: &SignedStart) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = dir.create_new_mode(relative, 0o644)?;
     let mut text = serde_json::to_string_pretty(signed).map_err(std::io::Error::other)?;
@@ -157,7 +157,7 @@ pub fn save_start(dir: &SafeDir, relative: &str, signed: &SignedStart) -> std::i
 
 /// Read the signed start `relative` of `dir` ([`ApprovalError::Missing`]
 /// when there is none).
-pub fn load_start(dir: &SafeDir, relative: &str) -> Result<SignedStart, ApprovalError> {
+pub fn load_start_in(dir: &SafeDir, relative: &str) -> Result<SignedStart, ApprovalError> {
     let bytes = super::signed::read_kb_file(dir, relative, MAX_START_FILE_BYTES)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApprovalError::malformed(format!("{}: {e}", dir.shown(relative).display())))

@@ -296,13 +296,13 @@ fn missing_and_malformed_files() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = SafeDir::open_trusted(tmp.path()).unwrap();
     let path = tmp.path().join("sg1.approval.json");
-    let err = load_approval(&dir, "sg1.approval.json").unwrap_err();
+    let err = load_approval_in(&dir, "sg1.approval.json").unwrap_err();
     assert!(matches!(err, ApprovalError::Missing { .. }), "{err}");
     assert_eq!(err.stop_code(), "approval-missing");
 
     for text in ["", "{", "{\"statement\":{}}", "[1,2,3]"] {
         fs::write(&path, text).unwrap();
-        let err = load_approval(&dir, "sg1.approval.json").unwrap_err();
+        let err = load_approval_in(&dir, "sg1.approval.json").unwrap_err();
         assert!(
             matches!(err, ApprovalError::Malformed { .. }),
             "{text:?}: {err}"
@@ -310,7 +310,7 @@ fn missing_and_malformed_files() {
     }
     fs::write(&path, [b'{', 0xff, b'}']).unwrap();
     assert!(matches!(
-        load_approval(&dir, "sg1.approval.json"),
+        load_approval_in(&dir, "sg1.approval.json"),
         Err(ApprovalError::Malformed { .. })
     ));
     // Valid JSON, but padded past the size limit.
@@ -322,7 +322,7 @@ fn missing_and_malformed_files() {
     );
     fs::write(&path, padded).unwrap();
     assert!(matches!(
-        load_approval(&dir, "sg1.approval.json"),
+        load_approval_in(&dir, "sg1.approval.json"),
         Err(ApprovalError::Malformed { .. })
     ));
     // Unknown fields are refused too.
@@ -332,7 +332,7 @@ fn missing_and_malformed_files() {
         .replacen('{', "{\"note\":\"x\",", 1);
     fs::write(&path, text).unwrap();
     assert!(matches!(
-        load_approval(&dir, "sg1.approval.json"),
+        load_approval_in(&dir, "sg1.approval.json"),
         Err(ApprovalError::Malformed { .. })
     ));
 }
@@ -343,9 +343,9 @@ fn approval_file_round_trips_and_is_not_overwritten() {
     let dir = SafeDir::open_trusted(tmp.path()).unwrap();
     let fx = Fixture::new();
     let approval = fx.approve(sg2());
-    save_approval(&dir, "a.json", &approval).unwrap();
-    assert_eq!(load_approval(&dir, "a.json").unwrap(), approval);
-    assert!(save_approval(&dir, "a.json", &approval).is_err());
+    save_approval_in(&dir, "a.json", &approval).unwrap();
+    assert_eq!(load_approval_in(&dir, "a.json").unwrap(), approval);
+    assert!(save_approval_in(&dir, "a.json", &approval).is_err());
 }
 
 #[test]

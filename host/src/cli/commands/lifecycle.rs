@@ -114,7 +114,8 @@ fn report(report: RunReport) -> Result<i32> {
 
 /// A few lines for people: counts from the evidence, where it is.
 fn print_summary(root: &Path) {
-    let Ok(state) = crate::run::RunFolder::open(root).and_then(|f| RunState::load(f.dir())) else {
+    let Ok(state) = crate::run::RunFolder::open(root).and_then(|f| RunState::load_in(f.dir()))
+    else {
         return;
     };
     println!(
@@ -262,7 +263,7 @@ pub(super) fn status(run_folder: &Path, plan: Option<&Path>, as_json: bool) -> R
 /// `plan` is given; `valid` is null otherwise).
 fn status_value(run_folder: &Path, plan: Option<&Path>) -> Result<Value, Stop> {
     let folder = run::RunFolder::open(run_folder)?;
-    let state = RunState::load(folder.dir())?;
+    let state = RunState::load_in(folder.dir())?;
     let trust = match plan {
         Some(plan) => {
             Some(run::trust(&load_plan(plan).map_err(|e| {
