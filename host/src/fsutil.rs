@@ -4,6 +4,7 @@
 //! KB folder someone else can write is never followed; the rename replaces
 //! a symlink at the target itself, never what it points to.
 
+use phasehost_policy::safe_dir::SafeDir;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
@@ -21,12 +22,7 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}-{:016x}",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        rand::random::<u64>()
-    ));
+    let tmp = dir.join(temp_name(&file_name.to_string_lossy()));
     let mut created = false;
     let result = (|| {
         let mut file = phasehost_policy::safe_fs::create_new_mode(&tmp, mode)?;
@@ -43,6 +39,38 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// [`write_atomic_mode`] inside a KB folder handle: the temp file is created
+/// new in the folder holding `relative` (reached from `dir` without following
+/// a symlink), fsynced, renamed over `relative` inside that same folder, and
+/// the folder fsynced. Nothing outside `dir` is touched.
+pub fn write_atomic_in(dir: &SafeDir, relative: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let (parent, name) = dir.parent_of(relative)?;
+    let tmp = temp_name(&name);
+    let mut created = false;
+    let result = (|| {
+        let mut file = parent.create_new_mode(&tmp, mode)?;
+        created = true;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        parent.handle().rename(&tmp, parent.handle(), &name)?;
+        let _ = parent.sync();
+        Ok(())
+    })();
+    if result.is_err() && created {
+        let _ = parent.handle().remove_file(&tmp);
+    }
+    result
+}
+
+/// A fresh, unpredictable temp name next to `file_name`.
+fn temp_name(file_name: &str) -> String {
+    format!(
+        ".{file_name}.tmp{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    )
 }
 
 #[cfg(test)]

@@ -22,14 +22,15 @@
 
 pub mod approval;
 pub mod argguard;
+pub mod safe_dir;
 pub mod safe_fs;
 pub mod secrets;
 
 pub use approval::{
     ApprovalError, ApprovalStatement, ConsumedLedger, Expectation, FileLedger, Gate, KeyError,
     MemoryLedger, PublicKeyFile, SignedApproval, SigningKeyFile, TrustStore, VerifiedApproval,
-    generate_keypair, key_id, load_approval, load_public_key, load_signing_key, save_approval,
-    sign, verify, verify_and_consume, write_key_files,
+    generate_keypair, key_id, load_approval, load_approval_in, load_public_key, load_signing_key,
+    save_approval, save_approval_in, sign, verify, verify_and_consume, write_key_files,
 };
 pub use argguard::{ArgKind, ArgRefusal, check_args};
 pub use secrets::{

@@ -6,7 +6,7 @@ use crate::bindings::phase::phasehost::plugin::artifacts::Host;
 use crate::plan::Op;
 use crate::runtime::cache::sha256_hex;
 use crate::runtime::state::PhaseState;
-use std::path::PathBuf;
+use phasehost_policy::safe_dir::SafeDir;
 
 /// Largest blob a plugin may put.
 const MAX_ARTIFACT_BYTES: usize = 256 << 20;
@@ -22,7 +22,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl PhaseState {
-    fn artifact_path(&mut self, name: &str, op: Op) -> Result<PathBuf, CapError> {
+    fn artifact_dir(&mut self, name: &str, op: Op) -> Result<SafeDir, CapError> {
         if !valid_name(name) {
             return Err(CapError::Invalid(format!(
                 "artifact name `{}` must be a plain file name",
@@ -38,14 +38,14 @@ impl PhaseState {
             .artifacts_dir
             .clone()
             .ok_or_else(|| CapError::Refused("this run has no artifacts folder".into()))?;
-        Ok(dir.join(name))
+        Ok(dir)
     }
 }
 
 impl Host for PhaseState {
     fn put(&mut self, name: String, bytes: Vec<u8>) -> CapResult<String> {
         self.enter(&[name.len(), bytes.len()], 0)?;
-        let path = self.artifact_path(&name, Op::Insert)?;
+        let dir = self.artifact_dir(&name, Op::Insert)?;
         if bytes.len() > MAX_ARTIFACT_BYTES {
             return Err(CapError::Refused(format!(
                 "artifact `{name}` is larger than {MAX_ARTIFACT_BYTES} bytes"
@@ -57,7 +57,7 @@ impl Host for PhaseState {
             &format!("artifact `{name}`"),
             &String::from_utf8_lossy(&bytes),
         )?;
-        crate::fsutil::write_atomic(&path, &bytes).map_err(|e| {
+        crate::fsutil::write_atomic_in(&dir, &name, &bytes, 0o644).map_err(|e| {
             CapError::Refused(format!("artifact `{name}` could not be written: {e}"))
         })?;
         Ok(sha256_hex(&bytes))
@@ -65,12 +65,11 @@ impl Host for PhaseState {
 
     fn get(&mut self, name: String) -> CapResult<Vec<u8>> {
         self.enter(&[name.len()], 0)?;
-        let path = self.artifact_path(&name, Op::Read)?;
+        let dir = self.artifact_dir(&name, Op::Read)?;
         // Never through a symlink planted in the run folder, never a FIFO.
-        Ok(
-            phasehost_policy::safe_fs::read_regular(&path, MAX_ARTIFACT_BYTES as u64)
-                .map_err(|_| CapError::NotFound(format!("artifact `{name}`")))?,
-        )
+        Ok(dir
+            .read_regular(&name, MAX_ARTIFACT_BYTES as u64)
+            .map_err(|_| CapError::NotFound(format!("artifact `{name}`")))?)
     }
 }
 

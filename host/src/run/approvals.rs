@@ -96,7 +96,7 @@ pub fn verified_starter(
     required: bool,
 ) -> Result<Option<String>, Stop> {
     let unsigned = |why: String| Stop::new(StopCode::StartUnsigned, why);
-    let signed = match approval::load_start(&folder.start_file()) {
+    let signed = match folder.load_start() {
         Err(ApprovalError::Missing { .. }) if !required => return Ok(None),
         Err(ApprovalError::Missing { .. }) => {
             return Err(unsigned(
@@ -193,15 +193,18 @@ impl Runner {
         .with_fresh_review_decision(rules.fresh_review_decision);
         let mut valid: Vec<(VerifiedApproval, bool)> = Vec::new();
         for path in self.folder.approval_files(&gate).map_err(stop)? {
-            let signed = approval::load_approval(&path).map_err(refuse)?;
+            let signed = self.folder.load_approval(&path).map_err(refuse)?;
             let key_id = signed.statement.key_id.clone();
-            let named_for = path.file_stem().and_then(|s| s.to_str());
+            let named_for = path
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.strip_suffix(".json"));
             if named_for != Some(key_id.as_str()) {
                 return Err(stop(Stop::new(
                     StopCode::ApprovalInvalid,
                     format!(
                         "{} holds an approval signed by key {key_id}",
-                        path.display()
+                        self.folder.dir().shown(&path).display()
                     ),
                 )));
             }

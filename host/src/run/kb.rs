@@ -3,19 +3,28 @@
 //! gate: if it fails, the run does not go on.
 //!
 //! The KB may be writable by others than the host (see
-//! docs/THREAT_MODEL.md), so nothing here follows a symlink: the run folder
-//! and its subfolders must be real folders, files are opened with
-//! `O_NOFOLLOW` (or created with `O_EXCL`), and reads are bounded and
-//! refuse anything but a regular file.
+//! docs/THREAT_MODEL.md), so a run folder is a `cap_std` directory handle
+//! ([`SafeDir`]) opened from the KB root's handle through `runs/`, and every
+//! file and subfolder is reached from it one component at a time, never
+//! through a symlink (not even one pointing inside the KB): files are opened
+//! no-follow (or created with `O_EXCL`), reads are bounded and refuse
+//! anything but a regular file. Paths are kept for messages only.
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_atomic_in;
 use crate::runtime::state::LogLine;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::Gate;
-use phasehost_policy::safe_fs;
+use phasehost_policy::approval::{self, ApprovalError, SignedApproval, SignedStart};
+use phasehost_policy::safe_dir::SafeDir;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The signed run start (`phasehost run --as`), in the run folder.
+pub const START_FILE: &str = "start.json";
+
+/// The folder of signed resumes (`phasehost resume --as`).
+pub const RESUMES_DIR: &str = "resumes";
 
 /// The stop document of a run: what, where, which phase, and the hint.
 pub fn stop_document(state: &super::state::RunState, stop: &Stop) -> serde_json::Value {
@@ -41,7 +50,7 @@ pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: 
         code: stop.code,
         phase: stop.phase.clone(),
     };
-    let _ = state.save(folder.root());
+    let _ = state.save_in(folder.dir());
     stop
 }
 
@@ -101,10 +110,10 @@ pub struct PauseRecord {
 /// The largest `pauses.jsonl` read back.
 pub const MAX_PAUSES_BYTES: u64 = 1 << 20;
 
-/// A run's folder: `<kb>/runs/<run_id>/`.
+/// A run's folder: `<kb>/runs/<run_id>/`, held as a directory handle.
 #[derive(Debug, Clone)]
 pub struct RunFolder {
-    root: PathBuf,
+    dir: SafeDir,
 }
 
 fn kb_error(what: &str, path: &Path, e: std::io::Error) -> Stop {
@@ -140,36 +149,59 @@ fn corrupt(what: &str, path: &Path, e: impl std::fmt::Display) -> Stop {
 }
 
 impl RunFolder {
-    /// Create the folder for a new run (it must not exist yet).
+    /// Create the folder for a new run (it must not exist yet): the KB root
+    /// by its path (the operator names it), then `runs/`, the run folder
+    /// and its subfolders each from its parent's handle.
     pub fn create(kb: &Path, run_id: &str) -> Result<Self, Stop> {
         let runs = kb.join("runs");
-        std::fs::create_dir_all(&runs).map_err(|e| kb_error("the runs folder", &runs, e))?;
-        safe_fs::check_real_dir(&runs).map_err(|e| kb_error("the runs folder", &runs, e))?;
-        let root = runs.join(run_id);
-        std::fs::create_dir(&root).map_err(|e| kb_error("the run folder", &root, e))?;
-        for dir in SUBFOLDERS {
-            let dir = root.join(dir);
-            std::fs::create_dir(&dir).map_err(|e| kb_error("the run folder", &dir, e))?;
+        std::fs::create_dir_all(kb).map_err(|e| kb_error("the runs folder", &runs, e))?;
+        let runs = SafeDir::open_trusted(kb)
+            .and_then(|kb| kb.ensure_subdir("runs"))
+            .map_err(|e| kb_error("the runs folder", &runs, e))?;
+        let dir = runs
+            .create_subdir(run_id)
+            .map_err(|e| kb_error("the run folder", &runs.shown(run_id), e))?;
+        for sub in SUBFOLDERS {
+            dir.create_subdir(sub)
+                .map_err(|e| kb_error("the run folder", &dir.shown(sub), e))?;
         }
-        Ok(Self { root })
+        Ok(Self { dir })
     }
 
-    /// An existing run folder the operator named: it and its subfolders
+    /// An existing run folder the operator named: it is opened from its
+    /// parent's handle (a symlink there is refused), and its subfolders
     /// must be real folders, never symlinks.
     pub fn open(root: &Path) -> Result<Self, Stop> {
-        safe_fs::check_real_dir(root).map_err(|e| corrupt("run folder", root, e))?;
-        for dir in SUBFOLDERS {
-            let dir = root.join(dir);
-            safe_fs::check_real_dir(&dir).map_err(|e| corrupt("run folder", &dir, e))?;
+        let opened = match (root.parent(), root.file_name().and_then(|n| n.to_str())) {
+            (Some(parent), Some(name)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                SafeDir::open_trusted(parent)
+                    .and_then(|p| p.subdir(name))
+                    .map(|d| d.with_path(root))
+            }
+            _ => SafeDir::open_trusted(root),
+        };
+        let dir = opened.map_err(|e| corrupt("run folder", root, e))?;
+        Self::checked(dir)
+    }
+
+    /// The run folder `dir`, once its subfolders are checked to be real folders.
+    fn checked(dir: SafeDir) -> Result<Self, Stop> {
+        for sub in SUBFOLDERS {
+            dir.subdir(sub)
+                .map_err(|e| corrupt("run folder", &dir.shown(sub), e))?;
         }
-        Ok(Self {
-            root: root.to_path_buf(),
-        })
+        Ok(Self { dir })
     }
 
     /// The folder of run `run_id` in KB `kb`, for a run id read from
     /// somewhere untrusted (a queue row): it must match the run-id grammar,
-    /// so it names exactly one folder under `<kb>/runs/`.
+    /// so it names exactly one folder under `<kb>/runs/`, and it is opened
+    /// from the handle of `runs/`, itself opened from the KB root's.
     pub fn open_in(kb: &Path, run_id: &str) -> Result<Self, Stop> {
         if !super::ids::is_run_id(run_id) {
             return Err(Stop::new(
@@ -179,9 +211,14 @@ impl RunFolder {
                 ),
             ));
         }
-        let runs = kb.join("runs");
-        safe_fs::check_real_dir(&runs).map_err(|e| corrupt("runs folder", &runs, e))?;
-        Self::open(&runs.join(run_id))
+        let runs_path = kb.join("runs");
+        let runs = SafeDir::open_trusted(kb)
+            .and_then(|kb| kb.subdir("runs"))
+            .map_err(|e| corrupt("runs folder", &runs_path, e))?;
+        let dir = runs
+            .subdir(run_id)
+            .map_err(|e| corrupt("run folder", &runs.shown(run_id), e))?;
+        Self::checked(dir)
     }
 
     /// The `evidence` value of evidence document `document`, if it hashes
@@ -202,30 +239,47 @@ impl RunFolder {
         Ok(holds.then_some(value))
     }
 
+    /// Read `relative` of the run folder (bounded to `max` bytes, no
+    /// symlink); unreadable is `corrupt-state`.
+    pub fn read_bytes(&self, relative: &str, max: u64) -> Result<Vec<u8>, Stop> {
+        self.dir
+            .read_regular(relative, max)
+            .map_err(|e| corrupt("cannot read", &self.dir.shown(relative), e))
+    }
+
     /// Read a JSON document of the run folder (bounded, no symlink).
     pub fn read_json(&self, relative: &str) -> Result<serde_json::Value, Stop> {
-        let path = self.root.join(relative);
-        let bytes = safe_fs::read_regular(&path, MAX_DOCUMENT_BYTES)
-            .map_err(|e| corrupt("cannot read", &path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| corrupt("damaged document", &path, e))
+        let bytes = self.read_bytes(relative, MAX_DOCUMENT_BYTES)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| corrupt("damaged document", &self.dir.shown(relative), e))
     }
 
-    /// The folder.
+    /// The folder's path, for messages and for the operator only: every
+    /// access goes through [`RunFolder::dir`].
     pub fn root(&self) -> &Path {
-        &self.root
+        self.dir.path()
     }
 
-    /// The artifacts folder plugins write into.
-    pub fn artifacts(&self) -> PathBuf {
-        self.root.join("artifacts")
+    /// The folder's handle.
+    pub fn dir(&self) -> &SafeDir {
+        &self.dir
+    }
+
+    /// The handle of the artifacts folder plugins write into.
+    pub fn artifacts(&self) -> Result<SafeDir, Stop> {
+        self.dir
+            .subdir("artifacts")
+            .map_err(|e| corrupt("run folder", &self.dir.shown("artifacts"), e))
     }
 
     /// Hold the run folder for this process until the lock is dropped (the
     /// OS releases it when the process dies). A folder another process
     /// holds is refused: two processes must never drive one run.
     pub fn lock(&self) -> Result<RunLock, Stop> {
-        let path = self.root.join(".lock");
-        let file = safe_fs::open_or_create_regular(&path)
+        let path = self.dir.shown(".lock");
+        let file = self
+            .dir
+            .open_or_create_regular(".lock")
             .map_err(|e| kb_error("the run lock", &path, e))?;
         // A lock released a moment ago can still be held for an instant by
         // a child another thread of this process is forking (the child has
@@ -246,159 +300,178 @@ impl RunFolder {
                 StopCode::InvariantFailed,
                 format!(
                     "run folder {} is in use by another phasehost process; nothing was done",
-                    self.root.display()
+                    self.root().display()
                 ),
             )),
             Err(std::fs::TryLockError::Error(e)) => Err(kb_error("the run lock", &path, e)),
         }
     }
 
-    /// The folder of `gate`'s approvals: one file per approver,
-    /// `approvals/<gate>/<key id>.json`.
-    pub fn approval_dir(&self, gate: &Gate) -> PathBuf {
-        self.root.join("approvals").join(gate.as_str())
+    /// `approvals/<gate>`, relative to the run folder.
+    fn approval_dir(gate: &Gate) -> String {
+        format!("approvals/{}", gate.as_str())
     }
 
-    /// Where the approval of `gate` by key `key_id` is put.
-    pub fn approval_file(&self, gate: &Gate, key_id: &str) -> PathBuf {
-        self.approval_dir(gate).join(format!("{key_id}.json"))
+    /// Where the approval of `gate` by key `key_id` is put, relative to the
+    /// run folder: `approvals/<gate>/<key id>.json`.
+    pub fn approval_file(gate: &Gate, key_id: &str) -> String {
+        format!("{}/{key_id}.json", Self::approval_dir(gate))
     }
 
-    /// The approval files of `gate` (sorted). The folder must be a real
-    /// folder, and everything in it an approval file named by its key id:
-    /// anything else fails closed.
-    pub fn approval_files(&self, gate: &Gate) -> Result<Vec<PathBuf>, Stop> {
-        let dir = self.approval_dir(gate);
+    /// The approval files of `gate` (sorted, relative to the run folder).
+    /// The folder must be a real folder, and everything in it an approval
+    /// file named by its key id: anything else fails closed.
+    pub fn approval_files(&self, gate: &Gate) -> Result<Vec<String>, Stop> {
+        let relative = Self::approval_dir(gate);
+        let shown = self.dir.shown(&relative);
         let refuse = |what: String| Stop::new(StopCode::ApprovalInvalid, what);
-        match std::fs::symlink_metadata(&dir) {
+        let dir = match self.dir.subdir(&relative) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            _ => safe_fs::check_real_dir(&dir).map_err(|e| refuse(e.to_string()))?,
-        }
+            Err(e) => return Err(refuse(e.to_string())),
+            Ok(dir) => dir,
+        };
+        let names = dir
+            .names()
+            .map_err(|e| refuse(format!("cannot list {}: {e}", shown.display())))?;
         let mut files = Vec::new();
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| refuse(format!("cannot list {}: {e}", dir.display())))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| refuse(format!("cannot list {}: {e}", dir.display())))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
+        for name in names {
             let key_ok = name
                 .strip_suffix(".json")
                 .is_some_and(|id| super::ids::is_lower_hex(id, 16));
             if !key_ok || files.len() >= MAX_APPROVERS {
                 return Err(refuse(format!(
                     "{} holds {name:?}, which is not an approval file named <key id>.json (or there are more than {MAX_APPROVERS})",
-                    dir.display()
+                    shown.display()
                 )));
             }
-            files.push(entry.path());
+            files.push(format!("{relative}/{name}"));
         }
         files.sort();
         Ok(files)
     }
 
+    /// Read the approval file `relative` (see [`RunFolder::approval_files`]).
+    pub fn load_approval(&self, relative: &str) -> Result<SignedApproval, ApprovalError> {
+        approval::load_approval_in(&self.dir, relative)
+    }
+
+    /// Read the signed run start ([`START_FILE`]).
+    pub fn load_start(&self) -> Result<SignedStart, ApprovalError> {
+        approval::load_start_in(&self.dir, START_FILE)
+    }
+
     /// The gates that have an `approvals/<gate>/` folder (sorted; entries
     /// that are not gate names are left out), for `status` without a plan.
     pub fn approval_gates(&self) -> Result<Vec<Gate>, Stop> {
-        let dir = self.root.join("approvals");
-        let entries = match std::fs::read_dir(&dir) {
+        let names = match self.dir.subdir("approvals").and_then(|d| d.names()) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(kb_error("the approvals folder", &dir, e)),
-            Ok(entries) => entries,
+            Err(e) => {
+                return Err(kb_error(
+                    "the approvals folder",
+                    &self.dir.shown("approvals"),
+                    e,
+                ));
+            }
+            Ok(names) => names,
         };
-        let mut gates: Vec<Gate> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| Gate::new(e.file_name().to_str()?).ok())
-            .collect();
+        let mut gates: Vec<Gate> = names.iter().filter_map(|n| Gate::new(n).ok()).collect();
         gates.sort();
         Ok(gates)
     }
 
     /// Create `approvals/<gate>/` if missing (a real folder, never a symlink).
-    pub fn ensure_approval_dir(&self, gate: &Gate) -> Result<PathBuf, Stop> {
-        let dir = self.approval_dir(gate);
-        std::fs::create_dir_all(&dir).map_err(|e| kb_error("the approvals folder", &dir, e))?;
-        safe_fs::check_real_dir(&dir).map_err(|e| kb_error("the approvals folder", &dir, e))?;
-        Ok(dir)
+    pub fn ensure_approval_dir(&self, gate: &Gate) -> Result<(), Stop> {
+        self.ensure_subdir("approvals", "the approvals folder")?
+            .ensure_subdir(gate.as_str())
+            .map_err(|e| {
+                kb_error(
+                    "the approvals folder",
+                    &self.dir.shown(&Self::approval_dir(gate)),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Create the subfolder `name` if missing and open it (never a symlink).
+    pub fn ensure_subdir(&self, name: &str, what: &str) -> Result<SafeDir, Stop> {
+        self.dir
+            .ensure_subdir(name)
+            .map_err(|e| kb_error(what, &self.dir.shown(name), e))
     }
 
     /// Write the review of `gate` to `review/<gate>.md` (replacing an
     /// earlier one: it is made from the evidence, so it is the same).
     pub fn write_review(&self, gate: &Gate, text: &str) -> Result<PathBuf, Stop> {
-        let dir = self.root.join("review");
-        std::fs::create_dir_all(&dir).map_err(|e| kb_error("the review folder", &dir, e))?;
-        safe_fs::check_real_dir(&dir).map_err(|e| kb_error("the review folder", &dir, e))?;
-        let path = dir.join(format!("{}.md", gate.as_str()));
-        write_atomic(&path, text.as_bytes()).map_err(|e| kb_error("the review", &path, e))?;
+        let dir = self.ensure_subdir("review", "the review folder")?;
+        let name = format!("{}.md", gate.as_str());
+        let path = dir.shown(&name);
+        write_atomic_in(&dir, &name, text.as_bytes(), 0o644)
+            .map_err(|e| kb_error("the review", &path, e))?;
         Ok(path)
     }
 
     /// The review of `gate` as `approve` last wrote it (`review/<gate>.md`),
     /// if there is one. Bounded, no symlink; unreadable is `corrupt-state`.
     pub fn read_review(&self, gate: &Gate) -> Result<Option<Vec<u8>>, Stop> {
-        let path = self
-            .root
-            .join("review")
-            .join(format!("{}.md", gate.as_str()));
-        if let Err(e) = std::fs::symlink_metadata(&path)
-            && e.kind() == std::io::ErrorKind::NotFound
-        {
+        let relative = format!("review/{}.md", gate.as_str());
+        if !self.holds(&relative) {
             return Ok(None);
         }
-        safe_fs::read_regular(&path, MAX_DOCUMENT_BYTES)
-            .map(Some)
-            .map_err(|e| corrupt("cannot read", &path, e))
+        self.read_bytes(&relative, MAX_DOCUMENT_BYTES).map(Some)
     }
 
     /// Whether the run folder holds `relative` (anything at all, a symlink
     /// included: readers then refuse it).
     pub fn holds(&self, relative: &str) -> bool {
-        std::fs::symlink_metadata(self.root.join(relative)).is_ok()
-    }
-
-    /// The signed run start (`phasehost run --as`).
-    pub fn start_file(&self) -> PathBuf {
-        self.root.join("start.json")
-    }
-
-    /// The folder of signed resumes (`phasehost resume --as`).
-    pub fn resumes_dir(&self) -> PathBuf {
-        self.root.join("resumes")
+        self.dir.holds(relative)
     }
 
     /// Write a JSON document atomically under the run folder.
     pub fn write_json(&self, relative: &str, value: &impl Serialize) -> Result<PathBuf, Stop> {
-        let path = self.root.join(relative);
         let json = serde_json::to_vec_pretty(value).expect("documents serialize");
-        write_atomic(&path, &json).map_err(|e| kb_error("KB document", &path, e))?;
+        self.write_bytes(relative, &json, "KB document")
+    }
+
+    /// Write `bytes` atomically to `relative` of the run folder; `what`
+    /// names it in the `kb-write-failed` message.
+    pub fn write_bytes(&self, relative: &str, bytes: &[u8], what: &str) -> Result<PathBuf, Stop> {
+        let path = self.dir.shown(relative);
+        write_atomic_in(&self.dir, relative, bytes, 0o644).map_err(|e| kb_error(what, &path, e))?;
         Ok(path)
+    }
+
+    /// Append `text` to `relative` (created if missing, never through a
+    /// symlink), synced; `what` names it in the `kb-write-failed` message.
+    fn append(&self, relative: &str, text: &str, what: &str) -> Result<(), Stop> {
+        use std::io::Seek;
+        let path = self.dir.shown(relative);
+        let mut file = self
+            .dir
+            .open_or_create_regular(relative)
+            .map_err(|e| kb_error(what, &path, e))?;
+        file.seek(std::io::SeekFrom::End(0))
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .and_then(|()| file.sync_data())
+            .map_err(|e| kb_error(what, &path, e))
     }
 
     /// Append `pause` to `pauses.jsonl` (see [`PauseRecord`]).
     pub fn record_pause(&self, pause: &PauseRecord) -> Result<(), Stop> {
-        let path = self.root.join("pauses.jsonl");
         let mut line = serde_json::to_string(pause).expect("a pause serializes");
         line.push('\n');
-        let mut file = safe_fs::open_or_create_regular(&path)
-            .map_err(|e| kb_error("the pause record", &path, e))?;
-        use std::io::Seek;
-        file.seek(std::io::SeekFrom::End(0))
-            .and_then(|_| file.write_all(line.as_bytes()))
-            .and_then(|()| file.sync_data())
-            .map_err(|e| kb_error("the pause record", &path, e))
+        self.append("pauses.jsonl", &line, "the pause record")
     }
 
     /// The run's pauses, oldest first (none when `pauses.jsonl` is missing:
     /// a run that never paused, or one recorded before pauses were). Bounded,
     /// no symlink; a line that is not a pause record is `corrupt-state`.
     pub fn pauses(&self) -> Result<Vec<PauseRecord>, Stop> {
-        let path = self.root.join("pauses.jsonl");
-        if let Err(e) = std::fs::symlink_metadata(&path)
-            && e.kind() == std::io::ErrorKind::NotFound
-        {
+        if !self.holds("pauses.jsonl") {
             return Ok(Vec::new());
         }
-        let bytes = safe_fs::read_regular(&path, MAX_PAUSES_BYTES)
-            .map_err(|e| corrupt("cannot read", &path, e))?;
+        let path = self.dir.shown("pauses.jsonl");
+        let bytes = self.read_bytes("pauses.jsonl", MAX_PAUSES_BYTES)?;
         let text = std::str::from_utf8(&bytes).map_err(|e| corrupt("damaged", &path, e))?;
         text.lines()
             .enumerate()
@@ -415,20 +488,12 @@ impl RunFolder {
         if lines.is_empty() {
             return Ok(());
         }
-        let path = self.root.join("log.jsonl");
         let mut text = String::new();
         for line in lines {
             let entry = serde_json::json!({"at": line.at, "phase": phase, "level": line.level, "message": line.message});
             text.push_str(&entry.to_string());
             text.push('\n');
         }
-        let mut file = safe_fs::open_or_create_regular(&path)
-            .map_err(|e| kb_error("the run log", &path, e))?;
-        use std::io::Seek;
-        file.seek(std::io::SeekFrom::End(0))
-            .map_err(|e| kb_error("the run log", &path, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| kb_error("the run log", &path, e))
+        self.append("log.jsonl", &text, "the run log")
     }
 }

@@ -269,7 +269,8 @@ fn operator_key(
 
 /// Sign a start (or resume) statement for the run in `state` into `path`.
 fn sign_statement(
-    path: &Path,
+    folder: &RunFolder,
+    relative: &str,
     key: &approval::SigningKeyFile,
     state: &RunState,
     kind: approval::StartKind,
@@ -283,10 +284,13 @@ fn sign_statement(
         key_id: key.key_id(),
     };
     let signed = approval::sign_start(statement, key.signing_key());
-    approval::save_start(path, &signed).map_err(|e| {
+    approval::save_start_in(folder.dir(), relative, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
-            format!("cannot write {}: {e}", path.display()),
+            format!(
+                "cannot write {}: {e}",
+                folder.dir().shown(relative).display()
+            ),
         )
     })
 }
@@ -368,12 +372,13 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         Ok(held) => held,
         Err(stop) => return stopped(state, stop),
     };
-    if let Err(stop) = state.save(folder.root()) {
+    if let Err(stop) = state.save_in(folder.dir()) {
         return stopped(state, stop);
     }
     if let Some(key) = &starter
         && let Err(stop) = sign_statement(
-            &folder.start_file(),
+            &folder,
+            kb::START_FILE,
             key,
             &state,
             approval::StartKind::Start,
@@ -414,7 +419,7 @@ fn write_early_stop(folder: &RunFolder, mut state: RunState, stop: Stop) -> Stop
 
 /// Load a run folder's state and check it belongs to that folder.
 fn load_state(folder: &RunFolder) -> Result<RunState, Stop> {
-    let state = RunState::load(folder.root())?;
+    let state = RunState::load_in(folder.dir())?;
     let name = folder.root().file_name().and_then(|n| n.to_str());
     if name != Some(state.run_id.as_str()) {
         return Err(Stop::new(
@@ -500,13 +505,10 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
         };
         fingerprint::compare(&recorded_inputs, &now)?;
         if let Some(key) = &resumer {
-            let dir = folder.resumes_dir();
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                Stop::new(StopCode::KbWriteFailed, format!("{}: {e}", dir.display()))
-            })?;
-            let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) + 1;
-            let path = dir.join(format!("{n:03}-{}.json", key.key_id()));
-            sign_statement(&path, key, &state, approval::StartKind::Resume)?;
+            let dir = folder.ensure_subdir(kb::RESUMES_DIR, "the resumes folder")?;
+            let n = dir.names().map(|d| d.len()).unwrap_or(0) + 1;
+            let path = format!("{}/{n:03}-{}.json", kb::RESUMES_DIR, key.key_id());
+            sign_statement(&folder, &path, key, &state, approval::StartKind::Resume)?;
         }
         let mut runner = assemble(
             plan,
@@ -563,7 +565,7 @@ fn approvers_on_file(
 ) -> Result<Vec<String>, Stop> {
     let mut keys = Vec::new();
     for path in folder.approval_files(gate)? {
-        let Ok(signed) = approval::load_approval(&path) else {
+        let Ok(signed) = folder.load_approval(&path) else {
             continue;
         };
         let st = &signed.statement;
@@ -671,8 +673,8 @@ pub fn approve_with(
         starter.as_deref(),
         &approvers_of,
     )?;
-    let path = folder.approval_file(&gate, &key_id);
-    if std::fs::symlink_metadata(&path).is_ok() {
+    let path = RunFolder::approval_file(&gate, &key_id);
+    if folder.holds(&path) {
         return Err(Stop::new(
             StopCode::ApprovalNotDistinct,
             format!(
@@ -699,10 +701,10 @@ pub fn approve_with(
     .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
     let signed = approval::sign(statement, key.signing_key());
     folder.ensure_approval_dir(&gate)?;
-    approval::save_approval(&path, &signed).map_err(|e| {
+    approval::save_approval_in(folder.dir(), &path, &signed).map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
-            format!("cannot write {}: {e}", path.display()),
+            format!("cannot write {}: {e}", folder.dir().shown(&path).display()),
         )
     })?;
     let approvals = approvers_on_file(
@@ -719,13 +721,13 @@ pub fn approve_with(
                 stop.code,
                 format!(
                     "the approval is saved at {}, but the queue could not be told: {}",
-                    path.display(),
+                    folder.dir().shown(&path).display(),
                     stop.message
                 ),
             )
         })?;
     Ok(Approved {
-        file: path,
+        file: folder.dir().shown(&path),
         review: review_file,
         signer,
         approvals,
@@ -845,7 +847,7 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
                 .unwrap_or(&record.evidence_digest)
         ));
     }
-    if let Ok(signed) = approval::load_start(&folder.start_file()) {
+    if let Ok(signed) = folder.load_start() {
         let key = &signed.statement.key_id;
         let line = match &trust {
             None => format!("signed by key {key} (not checked: pass --plan)"),
@@ -861,7 +863,7 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
     }
     for gate in folder.approval_gates().unwrap_or_default() {
         for path in folder.approval_files(&gate).unwrap_or_default() {
-            let line = match approval::load_approval(&path) {
+            let line = match folder.load_approval(&path) {
                 Err(e) => format!("unreadable: {e}"),
                 Ok(signed) => {
                     let key = &signed.statement.key_id;

@@ -7,7 +7,7 @@ use super::{RunFolder, store_open};
 use crate::plan::{Plan, load_plan};
 use crate::stop::{Stop, StopCode};
 use crate::store::{IndexCheck, StoreBackend};
-use phasehost_policy::safe_fs;
+use phasehost_policy::safe_dir::SafeDir;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -134,7 +134,7 @@ fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunS
         next: None,
         problem: None,
     };
-    let state = match RunFolder::open(folder).and_then(|f| RunState::load(f.root())) {
+    let state = match RunFolder::open(folder).and_then(|f| RunState::load_in(f.dir())) {
         Ok(state) => state,
         Err(stop) => {
             summary.problem = Some(stop.message);
@@ -172,15 +172,16 @@ fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunS
 /// fills in the next command of paused runs.
 pub fn list_runs(kb: &Path, plan: Option<&Path>, waiting: bool) -> Result<Vec<RunSummary>, Stop> {
     let runs = kb.join("runs");
-    match std::fs::symlink_metadata(&runs) {
+    let dir = match SafeDir::open_trusted(kb).and_then(|kb| kb.subdir("runs")) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        _ => safe_fs::check_real_dir(&runs).map_err(|e| {
-            Stop::new(
+        Err(e) => {
+            return Err(Stop::new(
                 StopCode::CorruptState,
                 format!("runs folder {}: {e}", runs.display()),
-            )
-        })?,
-    }
+            ));
+        }
+        Ok(dir) => dir,
+    };
     let unreadable = |e: std::io::Error| {
         Stop::new(
             StopCode::CorruptState,
@@ -188,16 +189,15 @@ pub fn list_runs(kb: &Path, plan: Option<&Path>, waiting: bool) -> Result<Vec<Ru
         )
     };
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(&runs).map_err(unreadable)? {
+    for entry in dir.handle().entries().map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;
         let kind = entry.file_type().map_err(unreadable)?;
         if kind.is_file() {
             continue;
         }
-        entries.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            entry.path(),
-        ));
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = runs.join(&name);
+        entries.push((name, path));
     }
     entries.sort();
     let now = now();

@@ -20,7 +20,7 @@ use super::kb::{PauseRecord, RunFolder};
 use super::state::{RunState, Status};
 use crate::stop::{Stop, StopCode};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use phasehost_policy::approval::{self, Gate};
+use phasehost_policy::approval::Gate;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -54,7 +54,11 @@ pub fn write(run_folder: &Path, out: Option<&Path>, force: bool) -> Result<Writt
     let path = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| folder.root().join("report.html"));
-    if !force && std::fs::symlink_metadata(&path).is_ok() {
+    let exists = match out {
+        None => folder.holds("report.html"),
+        Some(out) => std::fs::symlink_metadata(out).is_ok(),
+    };
+    if !force && exists {
         return Err(Stop::new(
             StopCode::KbWriteFailed,
             format!(
@@ -63,7 +67,13 @@ pub fn write(run_folder: &Path, out: Option<&Path>, force: bool) -> Result<Writt
             ),
         ));
     }
-    crate::fsutil::write_atomic(&path, page.as_bytes()).map_err(|e| {
+    let written = match out {
+        // In the run folder: through its handle.
+        None => crate::fsutil::write_atomic_in(folder.dir(), "report.html", page.as_bytes(), 0o644),
+        // A file the operator named.
+        Some(out) => crate::fsutil::write_atomic(out, page.as_bytes()),
+    };
+    written.map_err(|e| {
         Stop::new(
             StopCode::KbWriteFailed,
             format!("cannot write the report {}: {e}", path.display()),
@@ -261,7 +271,8 @@ fn load(folder: &RunFolder) -> Result<Model, Stop> {
     gates.dedup();
     for gate in gates {
         for path in folder.approval_files(&gate)? {
-            let signed = approval::load_approval(&path)
+            let signed = folder
+                .load_approval(&path)
                 .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
             let st = signed.statement;
             let accepted = opened_by(&phases, &gate, &st.approval_id)?;

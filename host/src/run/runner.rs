@@ -107,7 +107,7 @@ impl Runner {
     /// The one place a run's status changes: set it and save the state.
     fn transition(&mut self, status: Status) -> Result<(), Stop> {
         self.state.status = status;
-        self.state.save(self.folder.root())
+        self.state.save_in(self.folder.dir())
     }
 
     /// Roll back, write the stop document, save the state. If the stop
@@ -152,7 +152,7 @@ impl Runner {
             scope: Scope {
                 document_id: self.state.document_id.clone(),
             },
-            artifacts_dir: Some(self.folder.artifacts()),
+            artifacts_dir: self.folder.artifacts().ok(),
             guard: Arc::new(self.kill.clone()),
             scanner: Arc::new(SecretScanner),
         }
@@ -507,7 +507,7 @@ impl Runner {
             });
         }
         self.state.next_phase = index + 1;
-        self.state.save(self.folder.root())?;
+        self.state.save_in(self.folder.dir())?;
         Ok(None)
     }
 

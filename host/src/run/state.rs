@@ -6,9 +6,10 @@
 //! names). Saved atomically after every step; a state file that does not
 //! parse, or whose fields do not have their shape, is `corrupt-state`.
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_atomic_in;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::Gate;
+use phasehost_policy::safe_dir::SafeDir;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -124,33 +125,61 @@ pub struct RunState {
 }
 
 impl RunState {
-    /// The state file of a run folder.
+    /// The state file of a run folder, relative to it.
+    pub const FILE: &'static str = "state.json";
+
+    /// The state file of the run folder at `run_folder` (tests, messages).
     pub fn path(run_folder: &Path) -> PathBuf {
-        run_folder.join("state.json")
+        run_folder.join(Self::FILE)
     }
 
-    /// Save atomically (temp file, fsync, rename).
+    /// [`RunState::save_in`] the run folder at `run_folder` (a path the
+    /// operator or a test names).
     pub fn save(&self, run_folder: &Path) -> Result<(), Stop> {
-        let json = serde_json::to_vec_pretty(self).expect("state serializes");
-        write_atomic(&Self::path(run_folder), &json).map_err(|e| {
+        let dir = SafeDir::open_trusted(run_folder).map_err(|e| {
             Stop::new(
                 StopCode::KbWriteFailed,
                 format!("cannot save the run state in {}: {e}", run_folder.display()),
             )
+        })?;
+        self.save_in(&dir)
+    }
+
+    /// [`RunState::load_in`] the run folder at `run_folder`.
+    pub fn load(run_folder: &Path) -> Result<Self, Stop> {
+        let dir = SafeDir::open_trusted(run_folder).map_err(|e| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!(
+                    "cannot read {}: {e}; is this a run folder?",
+                    run_folder.display()
+                ),
+            )
+        })?;
+        Self::load_in(&dir)
+    }
+
+    /// Save atomically in the run folder `dir` (temp file, fsync, rename).
+    pub fn save_in(&self, dir: &SafeDir) -> Result<(), Stop> {
+        let json = serde_json::to_vec_pretty(self).expect("state serializes");
+        write_atomic_in(dir, Self::FILE, &json, 0o644).map_err(|e| {
+            Stop::new(
+                StopCode::KbWriteFailed,
+                format!("cannot save the run state in {}: {e}", dir.path().display()),
+            )
         })
     }
 
-    /// Load a run folder's state; a missing or unreadable file is
+    /// Load the state of run folder `dir`; a missing or unreadable file is
     /// `corrupt-state` with a clear message.
-    pub fn load(run_folder: &Path) -> Result<Self, Stop> {
-        let path = Self::path(run_folder);
-        let bytes =
-            phasehost_policy::safe_fs::read_regular(&path, MAX_STATE_BYTES).map_err(|e| {
-                Stop::new(
-                    StopCode::CorruptState,
-                    format!("cannot read {}: {e}; is this a run folder?", path.display()),
-                )
-            })?;
+    pub fn load_in(dir: &SafeDir) -> Result<Self, Stop> {
+        let path = dir.shown(Self::FILE);
+        let bytes = dir.read_regular(Self::FILE, MAX_STATE_BYTES).map_err(|e| {
+            Stop::new(
+                StopCode::CorruptState,
+                format!("cannot read {}: {e}; is this a run folder?", path.display()),
+            )
+        })?;
         let state: RunState = serde_json::from_slice(&bytes).map_err(|e| {
             Stop::new(
                 StopCode::CorruptState,

@@ -376,7 +376,7 @@ fn run_claim(
 
 /// A run some worker started: already finished, still waiting, or resumed.
 fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBool>) -> Step {
-    let state = match RunState::load(folder.root()) {
+    let state = match RunState::load_in(folder.dir()) {
         Ok(state) => state,
         Err(stop) => return Step::Failed(stop),
     };

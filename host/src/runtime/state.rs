@@ -7,7 +7,6 @@ use super::determinism::{FrozenMonotonicClock, FrozenWallClock, seeded_rng};
 use super::limiter::RunLimiter;
 use crate::plan::{Grants, Limits, OnDenied};
 use crate::store::{Scope, StoreBackend};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use wasmtime::component::ResourceTable;
@@ -64,7 +63,7 @@ pub struct RunServices {
     /// The scope every store call is limited to.
     pub scope: Scope,
     /// The run folder's artifacts directory.
-    pub artifacts_dir: Option<PathBuf>,
+    pub artifacts_dir: Option<phasehost_policy::safe_dir::SafeDir>,
     /// Checked before every mutating call.
     pub guard: Arc<dyn MutationGuard>,
     /// Checks everything a plugin emits.

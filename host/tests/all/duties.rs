@@ -279,7 +279,11 @@ fn a_batch_signs_every_start_with_the_operators_key() {
     for item in &signed {
         assert_paused(&item.outcome, crate::support::sg1());
         let folder = item.folder.as_ref().unwrap();
-        let start = approval::load_start(&folder.join("start.json")).unwrap();
+        let start = approval::load_start_in(
+            &phasehost_policy::safe_dir::SafeDir::open_trusted(folder).unwrap(),
+            "start.json",
+        )
+        .unwrap();
         assert_eq!(
             start.statement.key_id,
             approval::load_signing_key(&p.key_of("ana"))

@@ -225,7 +225,8 @@ fn an_artifact_put_never_writes_through_a_planted_symlink() {
     std::fs::create_dir(&artifacts).unwrap();
     std::os::unix::fs::symlink(&outside, artifacts.join("backup.json")).unwrap();
     let mut services = services("r1", None);
-    services.artifacts_dir = Some(artifacts.clone());
+    services.artifacts_dir =
+        Some(phasehost_policy::safe_dir::SafeDir::open_trusted(&artifacts).unwrap());
     let run = run_phase(
         &plan,
         "probe",

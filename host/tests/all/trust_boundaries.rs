@@ -372,3 +372,38 @@ fn a_live_runs_approvals_are_consumed_in_the_store_not_the_kb() {
         .unwrap();
     assert_eq!(consumed, 2);
 }
+
+/// A run subfolder swapped for a symlink between pause and resume is
+/// refused, whether it points outside the KB or at another folder inside
+/// it: the run folder's handle opens subfolders without following symlinks.
+#[test]
+fn a_run_subfolder_swapped_for_a_symlink_is_refused() {
+    for (sub, inside) in [
+        ("evidence", false),
+        ("artifacts", false),
+        ("evidence", true),
+    ] {
+        let p = Pipeline::new();
+        let (folder, _) = p.start(false);
+        let target = if inside {
+            folder.join("approvals")
+        } else {
+            let outside = p.dir().join("outside");
+            std::fs::create_dir(&outside).unwrap();
+            outside
+        };
+        let moved = p.dir().join("moved-away");
+        std::fs::rename(folder.join(sub), &moved).unwrap();
+        std::os::unix::fs::symlink(&target, folder.join(sub)).unwrap();
+        let err = crate::support::resume(&folder, &p.plan.path, &p.host_config).unwrap_err();
+        assert_eq!(err.code, StopCode::CorruptState, "{sub}: {err}");
+        assert!(err.message.contains("symlink"), "{sub}: {err}");
+        if !inside {
+            assert_eq!(
+                std::fs::read_dir(&target).unwrap().count(),
+                0,
+                "nothing written outside"
+            );
+        }
+    }
+}

@@ -56,10 +56,13 @@ pub use keys::{
     write_held_key_files, write_key_files,
 };
 pub use ledger::{ConsumedLedger, MemoryLedger};
-pub use signed::{MAX_APPROVAL_FILE_BYTES, SignedApproval, load_approval, save_approval, sign};
+pub use signed::{
+    MAX_APPROVAL_FILE_BYTES, SignedApproval, load_approval, load_approval_in, save_approval,
+    save_approval_in, sign,
+};
 pub use start::{
-    RunStartStatement, START_DOMAIN, SignedStart, StartKind, load_start, save_start, sign_start,
-    verify_start,
+    RunStartStatement, START_DOMAIN, SignedStart, StartKind, load_start_in, save_start_in,
+    sign_start, verify_start,
 };
 pub use statement::{ApprovalStatement, DOMAIN, Gate, MAX_CLOCK_SKEW_SECS, random_id};
 pub use trust::TrustStore;

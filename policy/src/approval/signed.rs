@@ -1,6 +1,8 @@
 //! Signing a statement, and reading and writing approval files.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
+
+use crate::safe_dir::SafeDir;
 use std::path::Path;
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -54,41 +56,55 @@ impl SignedApproval {
     }
 }
 
-/// Reads an approval file: [`ApprovalError::Missing`] when there is no
-/// file, [`ApprovalError::Malformed`] when it cannot be read or parsed.
+/// [`load_approval_in`] for a file named by its path (the folder holding
+/// it is opened by path, the file itself never through a symlink).
 pub fn load_approval(path: &Path) -> Result<SignedApproval, ApprovalError> {
-    let file = match crate::safe_fs::open_regular(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            return Err(ApprovalError::Missing {
-                path: path.to_owned(),
-            });
-        }
-        Err(e) => {
-            return Err(ApprovalError::malformed(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_APPROVAL_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let (dir, name) = SafeDir::open_parent(path)
         .map_err(|e| ApprovalError::malformed(format!("cannot read {}: {e}", path.display())))?;
-    if bytes.len() as u64 > MAX_APPROVAL_FILE_BYTES {
-        return Err(ApprovalError::malformed(format!(
-            "{} is larger than {MAX_APPROVAL_FILE_BYTES} bytes",
-            path.display()
-        )));
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| ApprovalError::malformed(format!("{} is not UTF-8", path.display())))?;
+    load_approval_in(&dir, &name)
+}
+
+/// [`save_approval_in`] for a file named by its path.
+pub fn save_approval(path: &Path, approval: &SignedApproval) -> std::io::Result<()> {
+    let (dir, name) = SafeDir::open_parent(path)?;
+    save_approval_in(&dir, &name, approval)
+}
+
+/// Reads the approval file `relative` of KB folder `dir`:
+/// [`ApprovalError::Missing`] when there is no file,
+/// [`ApprovalError::Malformed`] when it cannot be read or parsed.
+pub fn load_approval_in(dir: &SafeDir, relative: &str) -> Result<SignedApproval, ApprovalError> {
+    let bytes = read_kb_file(dir, relative, MAX_APPROVAL_FILE_BYTES)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        ApprovalError::malformed(format!("{} is not UTF-8", dir.shown(relative).display()))
+    })?;
     SignedApproval::from_json(&text)
 }
 
-/// Writes an approval file (never overwriting one), fsynced.
-pub fn save_approval(path: &Path, approval: &SignedApproval) -> std::io::Result<()> {
-    let mut file = crate::safe_fs::create_new(path)?;
+/// Read `relative` of `dir` (bounded, no symlink): `Missing` when there is
+/// no file, `Malformed` when it cannot be read.
+pub(crate) fn read_kb_file(
+    dir: &SafeDir,
+    relative: &str,
+    max: u64,
+) -> Result<Vec<u8>, ApprovalError> {
+    dir.read_regular(relative, max).map_err(|e| {
+        let path = dir.shown(relative);
+        if e.kind() == ErrorKind::NotFound {
+            ApprovalError::Missing { path }
+        } else {
+            ApprovalError::malformed(format!("cannot read {}: {e}", path.display()))
+        }
+    })
+}
+
+/// Writes the approval file `relative` of `dir` (never overwriting one), fsynced.
+pub fn save_approval_in(
+    dir: &SafeDir,
+    relative: &str,
+    approval: &SignedApproval,
+) -> std::io::Result<()> {
+    let mut file = dir.create_new_mode(relative, 0o644)?;
     file.write_all(approval.to_json().as_bytes())?;
     file.sync_all()
 }

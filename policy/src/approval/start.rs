@@ -8,7 +8,7 @@
 //! length-prefixed encoding with the domain prefix [`START_DOMAIN`] — never
 //! the JSON text, and never mistakable for an approval.
 
-use std::path::Path;
+use crate::safe_dir::SafeDir;
 
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
@@ -145,34 +145,22 @@ pub fn verify_start<'a>(
     Ok(&signed.statement)
 }
 
-/// Write a signed start, never overwriting a file.
-pub fn save_start(path: &Path, signed: &SignedStart) -> std::io::Result<()> {
+/// Write the signed start `relative` of `dir`, never overwriting a file.
+pub fn save_start_in(dir: &SafeDir, relative: &str, signed: &SignedStart) -> std::io::Result<()> {
     use std::io::Write;
-    let mut file = crate::safe_fs::create_new(path)?;
+    let mut file = dir.create_new_mode(relative, 0o644)?;
     let mut text = serde_json::to_string_pretty(signed).map_err(std::io::Error::other)?;
     text.push('\n');
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }
 
-/// Read a signed start ([`ApprovalError::Missing`] when there is none).
-pub fn load_start(path: &Path) -> Result<SignedStart, ApprovalError> {
-    let bytes = match crate::safe_fs::read_regular(path, MAX_START_FILE_BYTES) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApprovalError::Missing {
-                path: path.to_owned(),
-            });
-        }
-        Err(e) => {
-            return Err(ApprovalError::malformed(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
+/// Read the signed start `relative` of `dir` ([`ApprovalError::Missing`]
+/// when there is none).
+pub fn load_start_in(dir: &SafeDir, relative: &str) -> Result<SignedStart, ApprovalError> {
+    let bytes = super::signed::read_kb_file(dir, relative, MAX_START_FILE_BYTES)?;
     serde_json::from_slice(&bytes)
-        .map_err(|e| ApprovalError::malformed(format!("{}: {e}", path.display())))
+        .map_err(|e| ApprovalError::malformed(format!("{}: {e}", dir.shown(relative).display())))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use super::*;
+use crate::safe_dir::SafeDir;
 
 const NOW: u64 = 1_750_000_000;
 const TTL: u64 = 3600;
@@ -292,15 +293,16 @@ fn badly_shaped_fields_are_malformed() {
 
 #[test]
 fn missing_and_malformed_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sg1.approval.json");
-    let err = load_approval(&path).unwrap_err();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SafeDir::open_trusted(tmp.path()).unwrap();
+    let path = tmp.path().join("sg1.approval.json");
+    let err = load_approval_in(&dir, "sg1.approval.json").unwrap_err();
     assert!(matches!(err, ApprovalError::Missing { .. }), "{err}");
     assert_eq!(err.stop_code(), "approval-missing");
 
     for text in ["", "{", "{\"statement\":{}}", "[1,2,3]"] {
         fs::write(&path, text).unwrap();
-        let err = load_approval(&path).unwrap_err();
+        let err = load_approval_in(&dir, "sg1.approval.json").unwrap_err();
         assert!(
             matches!(err, ApprovalError::Malformed { .. }),
             "{text:?}: {err}"
@@ -308,7 +310,7 @@ fn missing_and_malformed_files() {
     }
     fs::write(&path, [b'{', 0xff, b'}']).unwrap();
     assert!(matches!(
-        load_approval(&path),
+        load_approval_in(&dir, "sg1.approval.json"),
         Err(ApprovalError::Malformed { .. })
     ));
     // Valid JSON, but padded past the size limit.
@@ -320,7 +322,7 @@ fn missing_and_malformed_files() {
     );
     fs::write(&path, padded).unwrap();
     assert!(matches!(
-        load_approval(&path),
+        load_approval_in(&dir, "sg1.approval.json"),
         Err(ApprovalError::Malformed { .. })
     ));
     // Unknown fields are refused too.
@@ -330,20 +332,20 @@ fn missing_and_malformed_files() {
         .replacen('{', "{\"note\":\"x\",", 1);
     fs::write(&path, text).unwrap();
     assert!(matches!(
-        load_approval(&path),
+        load_approval_in(&dir, "sg1.approval.json"),
         Err(ApprovalError::Malformed { .. })
     ));
 }
 
 #[test]
 fn approval_file_round_trips_and_is_not_overwritten() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SafeDir::open_trusted(tmp.path()).unwrap();
     let fx = Fixture::new();
     let approval = fx.approve(sg2());
-    save_approval(&path, &approval).unwrap();
-    assert_eq!(load_approval(&path).unwrap(), approval);
-    assert!(save_approval(&path, &approval).is_err());
+    save_approval_in(&dir, "a.json", &approval).unwrap();
+    assert_eq!(load_approval_in(&dir, "a.json").unwrap(), approval);
+    assert!(save_approval_in(&dir, "a.json", &approval).is_err());
 }
 
 #[test]

@@ -114,7 +114,8 @@ fn report(report: RunReport) -> Result<i32> {
 
 /// A few lines for people: counts from the evidence, where it is.
 fn print_summary(root: &Path) {
-    let Ok(state) = RunState::load(root) else {
+    let Ok(state) = crate::run::RunFolder::open(root).and_then(|f| RunState::load_in(f.dir()))
+    else {
         return;
     };
     println!(
@@ -262,7 +263,7 @@ pub(super) fn status(run_folder: &Path, plan: Option<&Path>, as_json: bool) -> R
 /// `plan` is given; `valid` is null otherwise).
 fn status_value(run_folder: &Path, plan: Option<&Path>) -> Result<Value, Stop> {
     let folder = run::RunFolder::open(run_folder)?;
-    let state = RunState::load(folder.root())?;
+    let state = RunState::load_in(folder.dir())?;
     let trust = match plan {
         Some(plan) => {
             Some(run::trust(&load_plan(plan).map_err(|e| {
@@ -275,7 +276,7 @@ fn status_value(run_folder: &Path, plan: Option<&Path>) -> Result<Value, Stop> {
         serde_json::to_value(&state).map_err(|e| Stop::new(StopCode::Internal, e.to_string()))?;
     value["run_folder"] = json!(run_folder);
     value["checked"] = json!(trust.is_some());
-    value["started_by"] = match approval::load_start(&folder.start_file()) {
+    value["started_by"] = match folder.load_start() {
         Err(_) => Value::Null,
         Ok(signed) => {
             let key = &signed.statement.key_id;
@@ -298,7 +299,7 @@ fn status_value(run_folder: &Path, plan: Option<&Path>) -> Result<Value, Stop> {
     let mut approvals = Vec::new();
     for gate in folder.approval_gates().unwrap_or_default() {
         for path in folder.approval_files(&gate).unwrap_or_default() {
-            let entry = match approval::load_approval(&path) {
+            let entry = match folder.load_approval(&path) {
                 Err(e) => json!({
                     "gate": gate.as_str(), "file": path, "key_id": null,
                     "signer": null, "valid": false, "error": e.to_string(),
