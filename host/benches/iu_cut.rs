@@ -245,6 +245,7 @@ fn main() {
     let wasm_store = open_store(&dir.path().join("wasm.sqlite"));
     let artifacts = dir.path().join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
+    let artifacts = phasehost_policy::safe_dir::SafeDir::open_trusted(&artifacts).unwrap();
     let started = Instant::now();
     let mut wasm_units = 0;
     for (doc, bytes) in &docs {
