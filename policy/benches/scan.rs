@@ -9,6 +9,10 @@
 //! machine does not skew it much). `SCAN_BENCH_FILES=<n>` takes the first
 //! `n` files only. No criterion: one run is a few seconds.
 
+#[path = "common/cpu.rs"]
+mod cpu;
+
+use cpu::thread_cpu_time;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -44,16 +48,6 @@ fn rows(doc: &str, text: &str) -> Vec<String> {
         .enumerate()
         .map(|(seq, line)| serde_json::json!({"doc": doc, "seq": seq, "text": line}).to_string())
         .collect()
-}
-
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// The best CPU time of `runs` runs of `f`.

@@ -13,9 +13,13 @@
 //! `SCANNER_BENCH_PROFILE=<name>` only scans that input (or the corpus)
 //! 50 times, for a profiler.
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "common/inputs.rs"]
 #[allow(dead_code)]
 mod inputs;
+
+use cpu::thread_cpu_time;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -31,18 +35,6 @@ fn corpus_mib() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/vlc/hien-phap.txt");
     let text = std::fs::read_to_string(path).expect("the corpus text");
     inputs::repeat_to(&text, MIB)
-}
-
-/// This thread's CPU time: unlike the wall clock, it does not count the
-/// time other processes of a busy machine take.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// The best wall time and the best CPU time of `runs` runs of `f`.
