@@ -24,10 +24,11 @@ impl Host for PhaseState {
                 "the plugin exceeded its log budget (see its stop document)",
             ));
         }
-        if self.scan_outbound("a log line", &message).is_err()
-            || self
-                .scan_stream("consecutive log lines", &message, true)
-                .is_err()
+        // One pass: the stream scan scans the line whole, then joined to
+        // the tail of the lines before it (as rows are scanned).
+        if self
+            .scan_stream("a log line or consecutive log lines", &message, true)
+            .is_err()
         {
             return Ok(());
         }
