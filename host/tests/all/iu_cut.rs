@@ -6,7 +6,6 @@
 use phasehost::StopCode;
 use phasehost::run::state::RunState;
 use phasehost::run::{self, Outcome, StartRequest};
-use phasehost_policy::approval;
 use phasehost_test_artifacts::ALL_PLUGINS;
 use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, value};
@@ -113,22 +112,11 @@ impl IuCut {
         edit(&mut doc);
         let plan = dir.path().join("iu-cut.toml");
         std::fs::write(&plan, doc.to_string()).unwrap();
-        let keys = dir.path().join("keys");
-        std::fs::create_dir_all(&keys).unwrap();
-        approval::write_key_files(&keys, "approver").unwrap();
-        let host_config = dir.path().join("host.toml");
-        std::fs::write(
-            &host_config,
-            format!(
-                "[execution]\nenabled = true\n\n{}",
-                crate::support::host_config_runtime()
-            ),
-        )
-        .unwrap();
+        let (key, host_config) = crate::support::live_run_files(dir.path());
         Self {
             pg_schema: None,
             pg_role: None,
-            key: keys.join("approver.key"),
+            key,
             plan,
             host_config,
             dir,

@@ -50,6 +50,22 @@ pub fn host_config_runtime() -> String {
     )
 }
 
+/// The files a live test run needs in `dir`: an approver's key pair
+/// (`keys/approver.key` and its public half) and a host config that enables
+/// live runs with the shared compile cache. Returns (approver key, host config).
+pub fn live_run_files(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    phasehost_policy::approval::write_key_files(&keys, "approver").unwrap();
+    let host_config = dir.join("host.toml");
+    std::fs::write(
+        &host_config,
+        format!("[execution]\nenabled = true\n\n{}", host_config_runtime()),
+    )
+    .unwrap();
+    (keys.join("approver.key"), host_config)
+}
+
 /// One `[[phases]]` entry.
 pub struct PhaseDef<'a> {
     pub name: &'a str,
