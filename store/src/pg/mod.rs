@@ -396,69 +396,6 @@ impl Connection for PgConnection {
         }
         Ok(Some(out))
     }
-
-    fn find_table(&mut self, name: &str) -> Result<Found, StoreError> {
-        use ColumnType::{Int, Text};
-        let kinds = self.query(
-            "SELECT c.relkind::text FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = current_schema() AND c.relname = $1::text",
-            &[name.into()],
-            &[Text],
-        )?;
-        let Some(kind) = kinds.into_iter().next() else {
-            return Ok(Found::Nothing);
-        };
-        let kind = Cells::new(kind).text();
-        if kind != "r" {
-            let shown = match kind.as_str() {
-                "v" => "view",
-                "m" => "materialized view",
-                "i" | "I" => "index",
-                "S" => "sequence",
-                "p" => "partitioned table",
-                "f" => "foreign table",
-                _ => "relation",
-            };
-            return Ok(Found::NotATable(shown.into()));
-        }
-        let rows = self.query(
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), \
-               COALESCE(co.collname::text, ''), \
-               (CASE WHEN a.attnotnull THEN 1 ELSE 0 END)::bigint, \
-               COALESCE((SELECT k.ord FROM pg_index i, \
-                   unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
-                 WHERE i.indrelid = c.oid AND i.indisprimary AND k.attnum = a.attnum), 0)::bigint \
-             FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-             LEFT JOIN pg_collation co ON co.oid = a.attcollation \
-             WHERE n.nspname = current_schema() AND c.relname = $1::text \
-             ORDER BY a.attnum",
-            &[name.into()],
-            &[Text, Text, Text, Int, Int],
-        )?;
-        Ok(Found::Table(
-            rows.into_iter()
-                .map(|row| {
-                    let mut r = Cells::new(row);
-                    let name = r.text();
-                    let (ty, collation) = (r.text(), r.text());
-                    ShapeColumn {
-                        name,
-                        ty: match (ty.as_str(), collation.as_str()) {
-                            ("text", "C") => "text".into(),
-                            ("bigint", _) => "int".into(),
-                            ("text", other) => format!("text collate {other}"),
-                            (other, _) => other.into(),
-                        },
-                        not_null: r.int() != 0,
-                        key_position: r.int(),
-                    }
-                })
-                .collect(),
-        ))
-    }
 }
 
 #[cfg(test)]

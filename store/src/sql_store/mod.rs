@@ -16,6 +16,7 @@ use crate::schema::{self, ColumnType, SqlValue, Table};
 use crate::sql::{self, Dialect};
 use crate::{IndexEntry, Privileges, Row, Scope, StoreBackend, StoreError, digest, migrations};
 
+mod catalog;
 mod host_tables;
 
 /// One row as read: values in the order of the column types asked for.
@@ -86,10 +87,6 @@ pub trait Connection: Send {
         let _ = tables;
         Ok(None)
     }
-
-    /// What the database holds under the table name `name`, in the store's
-    /// schema (a declared table's shape is compared with it).
-    fn find_table(&mut self, name: &str) -> Result<Found, StoreError>;
 
     /// Locks `table` against other writers until the transaction ends,
     /// where the dialect needs it ([`Dialect::lock_table`]).
@@ -233,6 +230,18 @@ impl<C: Connection> SqlStore<C> {
     /// a table while it uses the connection.
     fn tables(&self) -> Arc<Vec<Table>> {
         Arc::clone(&self.tables)
+    }
+
+    /// Opens the host's transaction with `sql` (the dialect's `BEGIN …`);
+    /// refused when one is open already.
+    fn open_tx(&mut self, sql: &str) -> Result<(), StoreError> {
+        if self.in_tx {
+            return Err(StoreError::Invalid("a transaction is already open".into()));
+        }
+        self.conn.batch(sql)?;
+        self.in_tx = true;
+        self.aborted = false;
+        Ok(())
     }
 
     /// Runs `f` in a transaction of its own, committed before returning;
@@ -396,23 +405,11 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
-        if self.in_tx {
-            return Err(StoreError::Invalid("a transaction is already open".into()));
-        }
-        self.conn.batch(C::DIALECT.begin_write())?;
-        self.in_tx = true;
-        self.aborted = false;
-        Ok(())
+        self.open_tx(C::DIALECT.begin_write())
     }
 
     fn begin_read(&mut self) -> Result<(), StoreError> {
-        if self.in_tx {
-            return Err(StoreError::Invalid("a transaction is already open".into()));
-        }
-        self.conn.batch(C::DIALECT.begin_read())?;
-        self.in_tx = true;
-        self.aborted = false;
-        Ok(())
+        self.open_tx(C::DIALECT.begin_read())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
@@ -481,7 +478,7 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
         let report = self.own_tx("declaring tables", |conn| {
             let mut report = Vec::with_capacity(declared.len());
             for table in &declared {
-                let found = conn.find_table(&table.name)?;
+                let found = catalog::find_table(conn, &table.name)?;
                 declared::check_shape(table, &found)?;
                 let created = found == Found::Nothing;
                 if created && !create {
@@ -493,7 +490,7 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
                 }
                 if created {
                     conn.batch(&declared::create_sql(C::DIALECT, table))?;
-                    declared::check_shape(table, &conn.find_table(&table.name)?)?;
+                    declared::check_shape(table, &catalog::find_table(conn, &table.name)?)?;
                 }
                 report.push(Declared {
                     table: table.name.clone(),

@@ -253,42 +253,4 @@ impl Connection for SqliteConnection {
     fn transaction_open(&self) -> bool {
         !self.conn.is_autocommit()
     }
-
-    fn find_table(&mut self, name: &str) -> Result<Found, StoreError> {
-        use ColumnType::{Int, Text};
-        let kinds = self.query(
-            "SELECT type FROM sqlite_schema WHERE name = ?1 COLLATE NOCASE",
-            &[name.into()],
-            &[Text],
-        )?;
-        let Some(kind) = kinds.into_iter().next() else {
-            return Ok(Found::Nothing);
-        };
-        let kind = Cells::new(kind).text();
-        if kind != "table" {
-            return Ok(Found::NotATable(kind));
-        }
-        let rows = self.query(
-            "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
-            &[name.into()],
-            &[Text, Text, Int, Int],
-        )?;
-        Ok(Found::Table(
-            rows.into_iter()
-                .map(|row| {
-                    let mut r = Cells::new(row);
-                    ShapeColumn {
-                        name: r.text(),
-                        ty: match r.text().to_ascii_uppercase().as_str() {
-                            "TEXT" => "text".into(),
-                            "INTEGER" => "int".into(),
-                            other => other.to_ascii_lowercase(),
-                        },
-                        not_null: r.int() != 0,
-                        key_position: r.int(),
-                    }
-                })
-                .collect(),
-        ))
-    }
 }
