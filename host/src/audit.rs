@@ -163,93 +163,12 @@ fn err_entry(name: &str, role: &'static str, code: StopCode, message: String) ->
 pub fn render_text(report: &AuditReport) -> String {
     let mut out = format!("plan {} (plugin set {})\n", report.plan, report.plugin_set);
     for table in &report.tables {
-        let _ = writeln!(out, "\ntable {} (declared by the plan)", table.name);
-        let _ = writeln!(out, "  columns    {}", table.columns.join(", "));
-        let _ = writeln!(out, "  key        {}", table.primary_key.join(", "));
-        if table.grants.is_empty() {
-            let _ = writeln!(out, "  grants     (no phase)");
-        }
-        for (phase, access) in &table.grants {
-            let _ = writeln!(out, "  grant      {phase} = {access}");
-        }
+        render_table(&mut out, table);
     }
     for entry in &report.plugins {
         let _ = writeln!(out, "\n{} {}", entry.role, entry.name);
         if let Some(info) = &entry.plugin {
-            let caps: Vec<String> = info
-                .imports
-                .iter()
-                .filter_map(|i| match i {
-                    crate::runtime::Import::Capability(c) => Some(c.interface().to_string()),
-                    _ => None,
-                })
-                .collect();
-            let grants: Vec<String> = info
-                .grants
-                .capabilities()
-                .iter()
-                .map(|c| c.interface().to_string())
-                .collect();
-            let list = |v: &[String]| {
-                if v.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    v.join(", ")
-                }
-            };
-            let _ = writeln!(out, "  component  {}", info.path.display());
-            let _ = writeln!(out, "  sha256     {} (matches the pin)", info.sha256);
-            let _ = writeln!(out, "  size       {} bytes", info.size);
-            let _ = writeln!(out, "  imports    {}", list(&caps));
-            let _ = writeln!(out, "  ambient    {}", list(&info.diff.ambient));
-            let _ = writeln!(out, "  exports    {}", list(&info.exports));
-            let _ = writeln!(out, "  grants     {}", list(&grants));
-            for (table, access) in &info.grants.store {
-                let _ = writeln!(out, "    store      {table} = {access}");
-            }
-            for (name, access) in &info.grants.artifacts {
-                let _ = writeln!(out, "    artifact   {name} = {access}");
-            }
-            let l = &info.limits;
-            let _ = writeln!(
-                out,
-                "  limits     {} MiB memory, {} ms deadline",
-                l.memory_mib, l.deadline_ms
-            );
-            let _ = writeln!(
-                out,
-                "  budget     {} B/argument, {} B and {} rows/call, {} B/run, {} B evidence, {} log lines / {} B",
-                l.max_arg_bytes,
-                l.max_call_bytes,
-                l.max_call_rows,
-                l.max_phase_bytes,
-                l.max_evidence_bytes,
-                l.max_log_lines,
-                l.max_log_bytes
-            );
-            let _ = writeln!(
-                out,
-                "  on denied  {}",
-                match info.on_denied {
-                    crate::plan::OnDenied::Stop => "stop the run (capability-denied)",
-                    crate::plan::OnDenied::Record => "record and go on (on_denied = \"record\")",
-                }
-            );
-            let unused: Vec<String> = info
-                .diff
-                .unused
-                .iter()
-                .map(|c| c.interface().to_string())
-                .collect();
-            let _ = writeln!(
-                out,
-                "  diff       {}",
-                if unused.is_empty() {
-                    "imports match grants".to_string()
-                } else {
-                    format!("granted but not imported: {}", unused.join(", "))
-                }
-            );
+            render_plugin(&mut out, info);
         }
         if let Some(error) = &entry.error {
             let _ = writeln!(out, "  REFUSED    {}", error.code);
@@ -259,4 +178,96 @@ pub fn render_text(report: &AuditReport) -> String {
         }
     }
     out
+}
+
+/// A table the plan declares: its columns, key and the phases' grants.
+fn render_table(out: &mut String, table: &AuditTable) {
+    let _ = writeln!(out, "\ntable {} (declared by the plan)", table.name);
+    let _ = writeln!(out, "  columns    {}", table.columns.join(", "));
+    let _ = writeln!(out, "  key        {}", table.primary_key.join(", "));
+    if table.grants.is_empty() {
+        let _ = writeln!(out, "  grants     (no phase)");
+    }
+    for (phase, access) in &table.grants {
+        let _ = writeln!(out, "  grant      {phase} = {access}");
+    }
+}
+
+/// A plugin that loaded: its component, what it imports and exports,
+/// what it is granted, its limits, and the difference of imports and grants.
+fn render_plugin(out: &mut String, info: &PluginInfo) {
+    let caps: Vec<String> = info
+        .imports
+        .iter()
+        .filter_map(|i| match i {
+            crate::runtime::Import::Capability(c) => Some(c.interface().to_string()),
+            _ => None,
+        })
+        .collect();
+    let grants: Vec<String> = info
+        .grants
+        .capabilities()
+        .iter()
+        .map(|c| c.interface().to_string())
+        .collect();
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let _ = writeln!(out, "  component  {}", info.path.display());
+    let _ = writeln!(out, "  sha256     {} (matches the pin)", info.sha256);
+    let _ = writeln!(out, "  size       {} bytes", info.size);
+    let _ = writeln!(out, "  imports    {}", list(&caps));
+    let _ = writeln!(out, "  ambient    {}", list(&info.diff.ambient));
+    let _ = writeln!(out, "  exports    {}", list(&info.exports));
+    let _ = writeln!(out, "  grants     {}", list(&grants));
+    for (table, access) in &info.grants.store {
+        let _ = writeln!(out, "    store      {table} = {access}");
+    }
+    for (name, access) in &info.grants.artifacts {
+        let _ = writeln!(out, "    artifact   {name} = {access}");
+    }
+    let l = &info.limits;
+    let _ = writeln!(
+        out,
+        "  limits     {} MiB memory, {} ms deadline",
+        l.memory_mib, l.deadline_ms
+    );
+    let _ = writeln!(
+        out,
+        "  budget     {} B/argument, {} B and {} rows/call, {} B/run, {} B evidence, {} log lines / {} B",
+        l.max_arg_bytes,
+        l.max_call_bytes,
+        l.max_call_rows,
+        l.max_phase_bytes,
+        l.max_evidence_bytes,
+        l.max_log_lines,
+        l.max_log_bytes
+    );
+    let _ = writeln!(
+        out,
+        "  on denied  {}",
+        match info.on_denied {
+            crate::plan::OnDenied::Stop => "stop the run (capability-denied)",
+            crate::plan::OnDenied::Record => "record and go on (on_denied = \"record\")",
+        }
+    );
+    let unused: Vec<String> = info
+        .diff
+        .unused
+        .iter()
+        .map(|c| c.interface().to_string())
+        .collect();
+    let _ = writeln!(
+        out,
+        "  diff       {}",
+        if unused.is_empty() {
+            "imports match grants".to_string()
+        } else {
+            format!("granted but not imported: {}", unused.join(", "))
+        }
+    );
 }

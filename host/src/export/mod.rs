@@ -317,76 +317,12 @@ pub fn load(
     // Plugin-table reads run in a transaction; it is rolled back, so the
     // export writes nothing to the store.
     store.begin().map_err(store_failed)?;
-    let read = (|| {
-        let documents = store.select("documents", &scope, &[])?;
-        let versions = store.select("source_versions", &scope, &[])?;
-        Ok::<_, crate::store::StoreError>((documents, versions))
-    })();
-    let (documents, versions) = match read {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = store.rollback();
-            return Err(store_failed(e));
-        }
-    };
-    let result = (|| {
-        let Some(document) = documents.first() else {
-            return Err(refused(format!(
-                "document `{document_id}` is not in the store"
-            )));
-        };
-        let title = text_of(document, "title", "the document")?;
-        let labels: Vec<String> = versions
-            .iter()
-            .map(|v| text_of(v, "version", "a source version"))
-            .collect::<Result<_, _>>()?;
-        let version = match version {
-            Some(v) => {
-                if !labels.iter().any(|l| l == v) {
-                    return Err(refused(format!(
-                        "document `{document_id}` has no version `{}` (versions: {})",
-                        v.escape_debug(),
-                        labels.join(", ")
-                    )));
-                }
-                v.to_string()
-            }
-            None => {
-                let in_force: Vec<&String> = versions
-                    .iter()
-                    .zip(&labels)
-                    .filter(|(row, _)| {
-                        row.get("status").and_then(|s| s.as_str()) == Some("in_force")
-                    })
-                    .map(|(_, label)| label)
-                    .collect();
-                match in_force.as_slice() {
-                    [one] => (*one).clone(),
-                    [] => {
-                        return Err(refused(format!(
-                            "document `{document_id}` has no version in force; name one with --version (versions: {})",
-                            labels.join(", ")
-                        )));
-                    }
-                    _ => {
-                        return Err(refused(format!(
-                            "document `{document_id}` has {} versions in force; name one with --version",
-                            in_force.len()
-                        )));
-                    }
-                }
-            }
-        };
-        if !is_token(&version) {
-            return Err(refused(format!(
-                "version `{}` cannot name an FRBR expression: 1-200 ASCII letters, digits, '_', '-' or '.'",
-                version.escape_debug()
-            )));
-        }
-        check_chars("the document's title", &title)?;
-        Ok((title, version))
-    })();
-    let (title, version) = match result {
+    let picked = document_and_versions(store, &scope)
+        .map_err(store_failed)
+        .and_then(|(documents, versions)| {
+            title_and_version(document_id, &documents, &versions, version)
+        });
+    let (title, version) = match picked {
         Ok(r) => r,
         Err(stop) => {
             let _ = store.rollback();
@@ -410,6 +346,83 @@ pub fn load(
         frbr,
         units,
     })
+}
+
+/// The document's `documents` and `source_versions` rows.
+fn document_and_versions(
+    store: &mut dyn StoreBackend,
+    scope: &Scope,
+) -> Result<(Vec<Row>, Vec<Row>), crate::store::StoreError> {
+    let documents = store.select("documents", scope, &[])?;
+    let versions = store.select("source_versions", scope, &[])?;
+    Ok((documents, versions))
+}
+
+/// The document's title and the version to export: `requested`, or else
+/// the one version in force; it must be able to name an FRBR expression.
+fn title_and_version(
+    document_id: &str,
+    documents: &[Row],
+    versions: &[Row],
+    requested: Option<&str>,
+) -> Result<(String, String), Stop> {
+    let Some(document) = documents.first() else {
+        return Err(refused(format!(
+            "document `{document_id}` is not in the store"
+        )));
+    };
+    let title = text_of(document, "title", "the document")?;
+    let labels: Vec<String> = versions
+        .iter()
+        .map(|v| text_of(v, "version", "a source version"))
+        .collect::<Result<_, _>>()?;
+    let version = match requested {
+        Some(v) => {
+            if !labels.iter().any(|l| l == v) {
+                return Err(refused(format!(
+                    "document `{document_id}` has no version `{}` (versions: {})",
+                    v.escape_debug(),
+                    labels.join(", ")
+                )));
+            }
+            v.to_string()
+        }
+        None => version_in_force(document_id, versions, &labels)?,
+    };
+    if !is_token(&version) {
+        return Err(refused(format!(
+            "version `{}` cannot name an FRBR expression: 1-200 ASCII letters, digits, '_', '-' or '.'",
+            version.escape_debug()
+        )));
+    }
+    check_chars("the document's title", &title)?;
+    Ok((title, version))
+}
+
+/// The label of the one version whose `status` is `in_force` (`labels`
+/// are the versions' labels, in the same order).
+fn version_in_force(
+    document_id: &str,
+    versions: &[Row],
+    labels: &[String],
+) -> Result<String, Stop> {
+    let in_force: Vec<&String> = versions
+        .iter()
+        .zip(labels)
+        .filter(|(row, _)| row.get("status").and_then(|s| s.as_str()) == Some("in_force"))
+        .map(|(_, label)| label)
+        .collect();
+    match in_force.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(refused(format!(
+            "document `{document_id}` has no version in force; name one with --version (versions: {})",
+            labels.join(", ")
+        ))),
+        _ => Err(refused(format!(
+            "document `{document_id}` has {} versions in force; name one with --version",
+            in_force.len()
+        ))),
+    }
 }
 
 fn unit_of(i: usize, row: &Row) -> Result<Unit, Stop> {

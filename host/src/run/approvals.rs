@@ -173,7 +173,6 @@ impl Runner {
         replaying: bool,
     ) -> Result<GateState, Stop> {
         let stop = |s: Stop| s.in_phase(before_phase);
-        let refuse = |e: ApprovalError| approval_stop(&e).in_phase(before_phase);
         let gate = rules.id();
         let starter = super::approvals::verified_starter(
             &self.folder,
@@ -191,70 +190,16 @@ impl Runner {
             rules.ttl_secs,
         )
         .with_fresh_review_decision(rules.fresh_review_decision);
+        let wanted = Wanted {
+            rules,
+            expect: &expect,
+            review_sha: &review_sha,
+            starter: starter.as_deref(),
+            replaying,
+        };
         let mut valid: Vec<(VerifiedApproval, bool)> = Vec::new();
         for path in self.folder.approval_files(&gate).map_err(stop)? {
-            let signed = self.folder.load_approval(&path).map_err(refuse)?;
-            let key_id = signed.statement.key_id.clone();
-            let named_for = path
-                .rsplit('/')
-                .next()
-                .and_then(|n| n.strip_suffix(".json"));
-            if named_for != Some(key_id.as_str()) {
-                return Err(stop(Stop::new(
-                    StopCode::ApprovalInvalid,
-                    format!(
-                        "{} holds an approval signed by key {key_id}",
-                        self.folder.dir().shown(&path).display()
-                    ),
-                )));
-            }
-            let consumed = self
-                .ledger
-                .is_consumed(&signed.statement.approval_id)
-                .map_err(refuse)?;
-            let verified = if consumed {
-                approval::verify_consumed(&signed, &expect, &self.trust, self.ledger.as_ref())
-            } else if replaying {
-                Err(ApprovalError::NotConsumed {
-                    approval_id: signed.statement.approval_id.clone(),
-                })
-            } else {
-                approval::verify(
-                    &signed,
-                    &expect,
-                    &self.trust,
-                    self.ledger.as_ref(),
-                    super::ids::now_secs(),
-                )
-            }
-            .map_err(refuse)?;
-            if let Some(signed_review) = &verified.statement().review_sha256
-                && *signed_review != review_sha
-            {
-                return Err(stop(Stop::new(
-                    StopCode::ApprovalMismatch,
-                    format!(
-                        "{} signed a review that is not the review of this run's evidence (review digest mismatch)",
-                        self.trust.describe(&key_id)
-                    ),
-                )));
-            }
-            let approvers_of = |g: &str| -> Vec<String> {
-                self.approvals
-                    .get(g)
-                    .map(|o| o.approvers.iter().map(|a| a.key_id.clone()).collect())
-                    .unwrap_or_default()
-            };
-            check_duties(
-                rules,
-                &self.plan.approval_location(gate.as_str()),
-                &key_id,
-                &self.trust.describe(&key_id),
-                starter.as_deref(),
-                &approvers_of,
-            )
-            .map_err(stop)?;
-            valid.push((verified, consumed));
+            valid.push(self.verified_approval(&path, &wanted).map_err(stop)?);
         }
         if valid.len() < rules.quorum as usize {
             if replaying {
@@ -269,9 +214,98 @@ impl Runner {
             }
             return Ok(GateState::Waiting);
         }
-        for (verified, consumed) in &valid {
+        let opened = self.open_gate(&gate, digest, &valid).map_err(stop)?;
+        Ok(GateState::Open(opened))
+    }
+
+    /// One signed file of the gate, verified against everything `wanted`
+    /// says: named for its key, signed by a trusted key for this run, gate
+    /// and digest, within its TTL, not replayed (or, `replaying`, consumed
+    /// by this run), the review it signed the review of this evidence, the
+    /// gate's separation of duties kept. With whether it was consumed.
+    fn verified_approval(
+        &self,
+        path: &str,
+        wanted: &Wanted<'_>,
+    ) -> Result<(VerifiedApproval, bool), Stop> {
+        let refuse = |e: ApprovalError| approval_stop(&e);
+        let signed = self.folder.load_approval(path).map_err(refuse)?;
+        let key_id = signed.statement.key_id.clone();
+        let named_for = path
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.strip_suffix(".json"));
+        if named_for != Some(key_id.as_str()) {
+            return Err(Stop::new(
+                StopCode::ApprovalInvalid,
+                format!(
+                    "{} holds an approval signed by key {key_id}",
+                    self.folder.dir().shown(path).display()
+                ),
+            ));
+        }
+        let consumed = self
+            .ledger
+            .is_consumed(&signed.statement.approval_id)
+            .map_err(refuse)?;
+        let verified = if consumed {
+            approval::verify_consumed(&signed, wanted.expect, &self.trust, self.ledger.as_ref())
+        } else if wanted.replaying {
+            Err(ApprovalError::NotConsumed {
+                approval_id: signed.statement.approval_id.clone(),
+            })
+        } else {
+            approval::verify(
+                &signed,
+                wanted.expect,
+                &self.trust,
+                self.ledger.as_ref(),
+                super::ids::now_secs(),
+            )
+        }
+        .map_err(refuse)?;
+        if let Some(signed_review) = &verified.statement().review_sha256
+            && signed_review != wanted.review_sha
+        {
+            return Err(Stop::new(
+                StopCode::ApprovalMismatch,
+                format!(
+                    "{} signed a review that is not the review of this run's evidence (review digest mismatch)",
+                    self.trust.describe(&key_id)
+                ),
+            ));
+        }
+        let approvers_of = |g: &str| -> Vec<String> {
+            self.approvals
+                .get(g)
+                .map(|o| o.approvers.iter().map(|a| a.key_id.clone()).collect())
+                .unwrap_or_default()
+        };
+        let rules = wanted.rules;
+        check_duties(
+            rules,
+            &self.plan.approval_location(rules.id().as_str()),
+            &key_id,
+            &self.trust.describe(&key_id),
+            wanted.starter,
+            &approvers_of,
+        )?;
+        Ok((verified, consumed))
+    }
+
+    /// The quorum is met: consume the approvals not consumed yet (together,
+    /// after all were verified) and record the gate as opened by them.
+    fn open_gate(
+        &mut self,
+        gate: &Gate,
+        digest: &str,
+        valid: &[(VerifiedApproval, bool)],
+    ) -> Result<OpenedGate, Stop> {
+        for (verified, consumed) in valid {
             if !consumed {
-                self.ledger.consume(verified).map_err(refuse)?;
+                self.ledger
+                    .consume(verified)
+                    .map_err(|e| approval_stop(&e))?;
             }
         }
         let approvers = valid
@@ -289,8 +323,20 @@ impl Runner {
         };
         self.approvals
             .insert(gate.as_str().to_string(), opened.clone());
-        Ok(GateState::Open(opened))
+        Ok(opened)
     }
+}
+
+/// What every approval file of a gate must satisfy (see
+/// [`Runner::verified_approval`]).
+struct Wanted<'a> {
+    rules: &'a ApprovalGate,
+    expect: &'a Expectation,
+    /// sha256 of the review of the bound evidence.
+    review_sha: &'a str,
+    /// The verified key id of the run's starter.
+    starter: Option<&'a str>,
+    replaying: bool,
 }
 
 /// Every approval refusal as its stop code (exhaustive: a new refusal

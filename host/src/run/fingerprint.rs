@@ -51,10 +51,18 @@ pub fn plugin_digests(plan: &Plan) -> Result<BTreeMap<String, String>, Stop> {
     Ok(digests)
 }
 
-/// The fingerprint of the run's inputs now (without the store digest).
-pub fn inputs(plan: &Plan, plan_path: &Path, source: &Path) -> Result<Fingerprint, Stop> {
+/// Read the run's source document: a regular file (a FIFO or device is
+/// refused, never waited on), bounded. `start` and `resume` read it once:
+/// the bytes hashed into the fingerprint are the bytes the phases get.
+pub fn read_source(path: &Path) -> Result<Vec<u8>, Stop> {
+    read(path, "source")
+}
+
+/// The fingerprint of the run's inputs now (without the store digest);
+/// `source` is the source document's bytes ([`read_source`]).
+pub fn inputs(plan: &Plan, plan_path: &Path, source: &[u8]) -> Result<Fingerprint, Stop> {
     Ok(Fingerprint {
-        source_sha256: sha256_hex(&read(source, "source")?),
+        source_sha256: sha256_hex(source),
         plan_sha256: sha256_hex(&read(plan_path, "plan")?),
         plugins: plugin_digests(plan)?,
         store_digest: None,

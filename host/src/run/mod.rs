@@ -13,6 +13,7 @@ mod kb;
 pub mod kill_switch;
 mod ledger;
 pub mod ops;
+mod phase_notes;
 pub mod report;
 pub mod review;
 mod runner;
@@ -152,31 +153,30 @@ pub(crate) fn trust(plan: &Plan) -> Result<TrustStore, Stop> {
     TrustStore::from_files(&files).map_err(plan_stop)
 }
 
-/// The largest source document read.
-const MAX_SOURCE_BYTES: u64 = 256 << 20;
-
-/// Read a source document: a regular file (a FIFO or device is refused,
-/// never waited on), bounded.
-pub(crate) fn read_source(path: &Path) -> Result<Vec<u8>, Stop> {
-    phasehost_policy::safe_fs::read_regular_following(path, MAX_SOURCE_BYTES).map_err(|e| {
-        Stop::new(
-            StopCode::UnknownDocument,
-            format!("cannot read source {}: {e}", path.display()),
-        )
-    })
+/// What `start` and `resume` read once and hand on: the plan, the trust
+/// store of its `[approvals] trusted_keys`, and the source bytes the
+/// fingerprint hashed (the phases get these bytes, not a second read of
+/// a file that may have changed since).
+struct RunInputs {
+    plan: Plan,
+    trust: TrustStore,
+    source: Arc<[u8]>,
 }
 
-/// Load everything a run needs; `state` is the run's saved or new state,
-/// `inputs` the fingerprint of the inputs as they are now.
+/// Load everything a run needs; `state` is the run's saved or new state.
 fn assemble(
-    plan: Plan,
+    inputs: RunInputs,
     host: &HostConfig,
     state: RunState,
     folder: RunFolder,
     kill: KillSwitch,
     commit_hooks: CommitHooks,
 ) -> Result<Runner, Stop> {
-    let source: Arc<[u8]> = read_source(&state.source_path)?.into();
+    let RunInputs {
+        plan,
+        trust,
+        source,
+    } = inputs;
     let runtime = Runtime::shared(&host.cache_dir()).map_err(|e| {
         Stop::new(
             StopCode::Internal,
@@ -207,7 +207,7 @@ fn assemble(
         _ => Box::new(ledger(&kb)?),
     };
     Ok(Runner {
-        trust: trust(&plan)?,
+        trust,
         ledger,
         plan,
         runtime,
@@ -242,6 +242,7 @@ pub fn start(request: &StartRequest) -> Result<RunReport, Stop> {
 /// with `require_signed_start` refuses a run without one.
 fn operator_key(
     plan: &Plan,
+    trust: &TrustStore,
     key_file: Option<&Path>,
 ) -> Result<Option<approval::SigningKeyFile>, Stop> {
     let Some(key_file) = key_file else {
@@ -255,7 +256,7 @@ fn operator_key(
     };
     let key = approval::load_signing_key(key_file)
         .map_err(|e| Stop::new(StopCode::StartUnsigned, e.to_string()))?;
-    if !trust(plan)?.contains(&key.signing_key().verifying_key()) {
+    if !trust.contains(&key.signing_key().verifying_key()) {
         return Err(Stop::new(
             StopCode::StartUnsigned,
             format!(
@@ -332,34 +333,22 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
     let host = HostConfig::load(request.host_config.as_deref())?;
     let kb = plan.resolve(&plan.kb.path);
     let kill = KillSwitch::new(host.kill_file(&kb)).with_lease(hooks.lease_lost);
-    let mode = if request.live { Mode::Live } else { Mode::Dry };
     if request.live {
         check_live(&host, &kill)?;
     }
-    let starter = operator_key(&plan, request.as_key.as_deref())?;
+    let trust = trust(&plan)?;
+    let starter = operator_key(&plan, &trust, request.as_key.as_deref())?;
     check_source(&request.source)?;
     let document_id = ids::document_id(&request.source)?;
-    let fingerprint = fingerprint::inputs(&plan, &request.plan, &request.source)?;
+    let source = fingerprint::read_source(&request.source)?;
+    let fingerprint = fingerprint::inputs(&plan, &request.plan, &source)?;
     let run_id = ids::new_run_id(
         &document_id,
         &fingerprint.plan_sha256,
         &fingerprint.source_sha256,
     );
     let folder = RunFolder::create(&kb, &run_id)?;
-    let state = RunState {
-        format: STATE_FORMAT,
-        run_id,
-        plan_path: absolute(&request.plan),
-        source_path: absolute(&request.source),
-        document_id,
-        version: ids::version_label(&fingerprint.source_sha256),
-        mode,
-        status: Status::Running,
-        next_phase: 0,
-        phases: Vec::new(),
-        fingerprint,
-        started_at: ids::now_secs(),
-    };
+    let state = new_run_state(request, run_id, document_id, fingerprint);
     let root = folder.root().to_path_buf();
     // From here on the run folder exists: every refusal is also its stop.json.
     let stopped = |state: RunState, stop: Stop| -> Result<RunReport, Stop> {
@@ -372,27 +361,16 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         Ok(held) => held,
         Err(stop) => return stopped(state, stop),
     };
-    if let Err(stop) = state.save_in(folder.dir()) {
+    if let Err(stop) = record_start(&folder, &state, starter.as_ref(), hooks.on_created) {
         return stopped(state, stop);
     }
-    if let Some(key) = &starter
-        && let Err(stop) = sign_statement(
-            &folder,
-            kb::START_FILE,
-            key,
-            &state,
-            approval::StartKind::Start,
-        )
-    {
-        return stopped(state, stop);
-    }
-    if let Some(on_created) = hooks.on_created
-        && let Err(stop) = on_created(&state.run_id)
-    {
-        return stopped(state, stop);
-    }
-    let outcome = match assemble(
+    let inputs = RunInputs {
         plan,
+        trust,
+        source: source.into(),
+    };
+    let outcome = match assemble(
+        inputs,
         &host,
         state.clone(),
         folder.clone(),
@@ -406,6 +384,53 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         folder: Some(root),
         outcome,
     })
+}
+
+/// The state of a new run, before its first phase.
+fn new_run_state(
+    request: &StartRequest,
+    run_id: String,
+    document_id: String,
+    fingerprint: fingerprint::Fingerprint,
+) -> RunState {
+    RunState {
+        format: STATE_FORMAT,
+        run_id,
+        plan_path: absolute(&request.plan),
+        source_path: absolute(&request.source),
+        document_id,
+        version: ids::version_label(&fingerprint.source_sha256),
+        mode: if request.live { Mode::Live } else { Mode::Dry },
+        status: Status::Running,
+        next_phase: 0,
+        phases: Vec::new(),
+        fingerprint,
+        started_at: ids::now_secs(),
+    }
+}
+
+/// Record a new run in its (locked) folder: its state, the operator's
+/// signed start (with `--as`); then tell the worker its id (`on_created`).
+fn record_start(
+    folder: &RunFolder,
+    state: &RunState,
+    starter: Option<&approval::SigningKeyFile>,
+    on_created: Option<OnCreated<'_>>,
+) -> Result<(), Stop> {
+    state.save_in(folder.dir())?;
+    if let Some(key) = starter {
+        sign_statement(
+            folder,
+            kb::START_FILE,
+            key,
+            state,
+            approval::StartKind::Start,
+        )?;
+    }
+    if let Some(on_created) = on_created {
+        on_created(&state.run_id)?;
+    }
+    Ok(())
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -465,23 +490,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
     let _held = folder.lock()?;
     let state =
         load_state(&folder).map_err(|stop| kb::write_stop_unreadable_state(&folder, stop))?;
-    match &state.status {
-        Status::Paused { .. } | Status::Running => {}
-        Status::Completed => {
-            return Err(Stop::new(
-                StopCode::InvariantFailed,
-                "the run is already complete; nothing to resume",
-            ));
-        }
-        Status::Stopped { code, .. } => {
-            return Err(Stop::new(
-                *code,
-                format!(
-                    "the run stopped with {code}; a stopped run is not resumed, start a new one"
-                ),
-            ));
-        }
-    }
+    check_resumable(&state.status)?;
     // The state as the store put it right (a phase it had committed), so a
     // stop after that still saves it.
     let mut latest: Option<RunState> = None;
@@ -493,12 +502,14 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
         if state.mode == Mode::Live {
             check_live(&host, &kill)?;
         }
+        let trust = trust(&plan)?;
         let resumer = match &request.as_key {
-            Some(key) => operator_key(&plan, Some(key))?,
+            Some(key) => operator_key(&plan, &trust, Some(key))?,
             None => None,
         };
         // Inputs first: a changed plugin is drift, before the loader calls it a pin mismatch.
-        let mut now = fingerprint::inputs(&plan, &request.plan, &state.source_path)?;
+        let source = fingerprint::read_source(&state.source_path)?;
+        let mut now = fingerprint::inputs(&plan, &request.plan, &source)?;
         let recorded_inputs = fingerprint::Fingerprint {
             store_digest: None,
             ..state.fingerprint.clone()
@@ -510,8 +521,13 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
             let path = format!("{}/{n:03}-{}.json", kb::RESUMES_DIR, key.key_id());
             sign_statement(&folder, &path, key, &state, approval::StartKind::Resume)?;
         }
-        let mut runner = assemble(
+        let inputs = RunInputs {
             plan,
+            trust,
+            source: source.into(),
+        };
+        let mut runner = assemble(
+            inputs,
             &host,
             state.clone(),
             folder.clone(),
@@ -533,6 +549,22 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
         folder: Some(request.run_folder.clone()),
         outcome,
     })
+}
+
+/// Refused without a stop document: a run already completed or stopped
+/// (its record stands as it is).
+fn check_resumable(status: &Status) -> Result<(), Stop> {
+    match status {
+        Status::Paused { .. } | Status::Running => Ok(()),
+        Status::Completed => Err(Stop::new(
+            StopCode::InvariantFailed,
+            "the run is already complete; nothing to resume",
+        )),
+        Status::Stopped { code, .. } => Err(Stop::new(
+            *code,
+            format!("the run stopped with {code}; a stopped run is not resumed, start a new one"),
+        )),
+    }
 }
 
 /// A signed approval, written.
@@ -600,79 +632,14 @@ pub fn approve_with(
     let state = load_state(&folder)?;
     let gate = request.gate.clone();
     let plan = load_plan(&request.plan).map_err(plan_stop)?;
-    let Some(rules) = plan.approvals.gate(gate.as_str()).cloned() else {
-        return Err(Stop::new(
-            StopCode::ApprovalMismatch,
-            format!(
-                "the plan has no approval gate `{gate}`; its gates: {}",
-                plan.approvals.names()
-            ),
-        ));
-    };
-    let Status::Paused {
-        gate: waiting,
-        evidence_digest,
-        ..
-    } = &state.status
-    else {
-        return Err(Stop::new(
-            StopCode::ApprovalMismatch,
-            "the run is not paused at an approval gate",
-        ));
-    };
-    if *waiting != gate {
-        return Err(Stop::new(
-            StopCode::ApprovalMismatch,
-            format!("the run is paused at {waiting}, not {gate}"),
-        ));
-    }
-    let plan_sha = fingerprint::file_sha256(&request.plan, "plan")?;
-    if plan_sha != state.fingerprint.plan_sha256 {
-        return Err(Stop::new(
-            StopCode::Drift,
-            format!(
-                "{} is not the plan this run started with; approve with that plan",
-                request.plan.display()
-            ),
-        ));
-    }
-    let (bound, bound_evidence) =
-        runner::paused_digest_from_evidence(&plan, &state, &folder, &gate)?;
-    if bound != *evidence_digest {
-        return Err(Stop::new(
-            StopCode::Drift,
-            "the digest the run is paused at is not the one its evidence documents hold; nothing was signed",
-        ));
-    }
+    let (rules, evidence_digest) = paused_gate(&plan, &state, &gate)?;
+    check_started_with(&request.plan, &state)?;
+    let bound_evidence = paused_evidence(&plan, &state, &folder, &gate, evidence_digest)?;
     let trust = trust(&plan)?;
-    let key = approval::load_signing_key(&request.key_file)
-        .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
+    let key = trusted_approver_key(&trust, &request.key_file)?;
     let key_id = key.key_id();
-    if !trust.contains(&key.signing_key().verifying_key()) {
-        return Err(Stop::new(
-            StopCode::ApprovalInvalid,
-            format!(
-                "key {key_id} is not among the plan's [approvals] trusted_keys; nothing was signed"
-            ),
-        ));
-    }
     let signer = trust.describe(&key_id);
-    let starter =
-        approvals::verified_starter(&folder, &trust, &state, plan.approvals.require_signed_start)?;
-    let approvers_of = |other: &str| -> Vec<String> {
-        let Ok(other) = Gate::new(other) else {
-            return Vec::new(); // the plan's loader refuses such a name
-        };
-        approvers_on_file(&folder, &trust, &state.run_id, &other, None).unwrap_or_default()
-    };
-    approvals::check_duties(
-        &rules,
-        &plan.approval_location(gate.as_str()),
-        &key_id,
-        &signer,
-        starter.as_deref(),
-        &approvers_of,
-    )?;
+    check_approver_duties(&folder, &trust, &state, &plan, &rules, &key_id, &signer)?;
     let path = RunFolder::approval_file(&gate, &key_id);
     if folder.holds(&path) {
         return Err(Stop::new(
@@ -699,14 +666,12 @@ pub fn approve_with(
         key_id.clone(),
     )
     .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
-    let signed = approval::sign(statement, key.signing_key());
-    folder.ensure_approval_dir(&gate)?;
-    approval::save_approval_in(folder.dir(), &path, &signed).map_err(|e| {
-        Stop::new(
-            StopCode::KbWriteFailed,
-            format!("cannot write {}: {e}", folder.dir().shown(&path).display()),
-        )
-    })?;
+    save_approval(
+        &folder,
+        &gate,
+        &path,
+        &approval::sign(statement, key.signing_key()),
+    )?;
     let approvals = approvers_on_file(
         &folder,
         &trust,
@@ -715,17 +680,7 @@ pub fn approve_with(
         Some(evidence_digest.as_str()),
     )?
     .len();
-    let requeued = plan.store.postgres.is_some()
-        && worker::release_waiting(&plan, &state.run_id).map_err(|stop| {
-            Stop::new(
-                stop.code,
-                format!(
-                    "the approval is saved at {}, but the queue could not be told: {}",
-                    folder.dir().shown(&path).display(),
-                    stop.message
-                ),
-            )
-        })?;
+    let requeued = requeue(&plan, &state, &folder, &path)?;
     Ok(Approved {
         file: folder.dir().shown(&path),
         review: review_file,
@@ -734,6 +689,156 @@ pub fn approve_with(
         quorum: rules.quorum,
         requeued,
     })
+}
+
+/// The plan's rules of `gate`, and the digest the run is paused at — which
+/// must be at `gate`.
+fn paused_gate<'s>(
+    plan: &Plan,
+    state: &'s RunState,
+    gate: &Gate,
+) -> Result<(crate::plan::ApprovalGate, &'s String), Stop> {
+    let Some(rules) = plan.approvals.gate(gate.as_str()).cloned() else {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            format!(
+                "the plan has no approval gate `{gate}`; its gates: {}",
+                plan.approvals.names()
+            ),
+        ));
+    };
+    let Status::Paused {
+        gate: waiting,
+        evidence_digest,
+        ..
+    } = &state.status
+    else {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            "the run is not paused at an approval gate",
+        ));
+    };
+    if waiting != gate {
+        return Err(Stop::new(
+            StopCode::ApprovalMismatch,
+            format!("the run is paused at {waiting}, not {gate}"),
+        ));
+    }
+    Ok((rules, evidence_digest))
+}
+
+/// The plan file at `plan_path` must be the one the run started with.
+fn check_started_with(plan_path: &Path, state: &RunState) -> Result<(), Stop> {
+    let plan_sha = fingerprint::file_sha256(plan_path, "plan")?;
+    if plan_sha != state.fingerprint.plan_sha256 {
+        return Err(Stop::new(
+            StopCode::Drift,
+            format!(
+                "{} is not the plan this run started with; approve with that plan",
+                plan_path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The evidence the paused gate binds to, recomputed from the run folder;
+/// the digest it gives must be the one the state is paused at.
+fn paused_evidence(
+    plan: &Plan,
+    state: &RunState,
+    folder: &RunFolder,
+    gate: &Gate,
+    evidence_digest: &str,
+) -> Result<serde_json::Value, Stop> {
+    let (bound, bound_evidence) = runner::paused_digest_from_evidence(plan, state, folder, gate)?;
+    if bound != evidence_digest {
+        return Err(Stop::new(
+            StopCode::Drift,
+            "the digest the run is paused at is not the one its evidence documents hold; nothing was signed",
+        ));
+    }
+    Ok(bound_evidence)
+}
+
+/// The approver's signing key, which must be one the plan trusts.
+fn trusted_approver_key(
+    trust: &TrustStore,
+    key_file: &Path,
+) -> Result<approval::SigningKeyFile, Stop> {
+    let key = approval::load_signing_key(key_file)
+        .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
+    if !trust.contains(&key.signing_key().verifying_key()) {
+        return Err(Stop::new(
+            StopCode::ApprovalInvalid,
+            format!(
+                "key {} is not among the plan's [approvals] trusted_keys; nothing was signed",
+                key.key_id()
+            ),
+        ));
+    }
+    Ok(key)
+}
+
+/// The gate's separation of duties for approver `key_id`, against the
+/// run's verified starter and the approvals on file for other gates.
+fn check_approver_duties(
+    folder: &RunFolder,
+    trust: &TrustStore,
+    state: &RunState,
+    plan: &Plan,
+    rules: &crate::plan::ApprovalGate,
+    key_id: &str,
+    signer: &str,
+) -> Result<(), Stop> {
+    let starter =
+        approvals::verified_starter(folder, trust, state, plan.approvals.require_signed_start)?;
+    let approvers_of = |other: &str| -> Vec<String> {
+        let Ok(other) = Gate::new(other) else {
+            return Vec::new(); // the plan's loader refuses such a name
+        };
+        approvers_on_file(folder, trust, &state.run_id, &other, None).unwrap_or_default()
+    };
+    approvals::check_duties(
+        rules,
+        &plan.approval_location(&rules.name),
+        key_id,
+        signer,
+        starter.as_deref(),
+        &approvers_of,
+    )
+}
+
+/// Write the signed approval to `path` in the gate's approvals folder.
+fn save_approval(
+    folder: &RunFolder,
+    gate: &Gate,
+    path: &str,
+    signed: &approval::SignedApproval,
+) -> Result<(), Stop> {
+    folder.ensure_approval_dir(gate)?;
+    approval::save_approval_in(folder.dir(), path, signed).map_err(|e| {
+        Stop::new(
+            StopCode::KbWriteFailed,
+            format!("cannot write {}: {e}", folder.dir().shown(path).display()),
+        )
+    })
+}
+
+/// Make the run's document claimable again if it waits in the plan's
+/// PostgreSQL queue; whether it did.
+fn requeue(plan: &Plan, state: &RunState, folder: &RunFolder, path: &str) -> Result<bool, Stop> {
+    Ok(plan.store.postgres.is_some()
+        && worker::release_waiting(plan, &state.run_id).map_err(|stop| {
+            Stop::new(
+                stop.code,
+                format!(
+                    "the approval is saved at {}, but the queue could not be told: {}",
+                    folder.dir().shown(path).display(),
+                    stop.message
+                ),
+            )
+        })?)
 }
 
 /// A review, written.
@@ -814,7 +919,37 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
         state.version,
         state.mode.as_str()
     );
-    let status = match &state.status {
+    out.push_str(&format!("status    {}\n", status_line(&state, run_folder)));
+    out.push_str(&format!("plan      {}\n", state.plan_path.display()));
+    for record in &state.phases {
+        out.push_str(&format!(
+            "  done    {:<20} evidence {}\n",
+            record.phase,
+            record
+                .evidence_digest
+                .get(..16)
+                .unwrap_or(&record.evidence_digest)
+        ));
+    }
+    if let Ok(signed) = folder.load_start() {
+        let line = start_signature_line(&signed, trust.as_ref(), &state.run_id);
+        out.push_str(&format!("started   {line}\n"));
+    }
+    for gate in folder.approval_gates().unwrap_or_default() {
+        for path in folder.approval_files(&gate).unwrap_or_default() {
+            let line = match folder.load_approval(&path) {
+                Err(e) => format!("unreadable: {e}"),
+                Ok(signed) => approval_signature_line(&signed, trust.as_ref(), &state.run_id),
+            };
+            out.push_str(&format!("  approval {gate}: {line}\n"));
+        }
+    }
+    Ok(out)
+}
+
+/// Where the run stands, with what to do next when it waits for an approval.
+fn status_line(state: &RunState, run_folder: &Path) -> String {
+    match &state.status {
         Status::Running => format!("running (or interrupted) at phase {}", state.next_phase + 1),
         Status::Paused {
             gate,
@@ -834,55 +969,43 @@ pub fn status(run_folder: &Path, plan: Option<&Path>) -> Result<String, Stop> {
                 .unwrap_or_default()
         ),
         Status::Completed => "completed".to_string(),
-    };
-    out.push_str(&format!("status    {status}\n"));
-    out.push_str(&format!("plan      {}\n", state.plan_path.display()));
-    for record in &state.phases {
-        out.push_str(&format!(
-            "  done    {:<20} evidence {}\n",
-            record.phase,
-            record
-                .evidence_digest
-                .get(..16)
-                .unwrap_or(&record.evidence_digest)
-        ));
     }
-    if let Ok(signed) = folder.load_start() {
-        let key = &signed.statement.key_id;
-        let line = match &trust {
-            None => format!("signed by key {key} (not checked: pass --plan)"),
-            Some(trust) => match approval::verify_start(&signed, trust) {
-                Ok(st) if st.run_id == state.run_id => {
-                    format!("signed by {}, a key the plan trusts", trust.describe(key))
-                }
-                Ok(_) => format!("signed by key {key} for another run: not valid here"),
-                Err(e) => format!("NOT VALID: {e}"),
-            },
-        };
-        out.push_str(&format!("started   {line}\n"));
+}
+
+/// Who signed the run's start, checked against `trust` when there is one.
+fn start_signature_line(
+    signed: &approval::SignedStart,
+    trust: Option<&TrustStore>,
+    run_id: &str,
+) -> String {
+    let key = &signed.statement.key_id;
+    match trust {
+        None => format!("signed by key {key} (not checked: pass --plan)"),
+        Some(trust) => match approval::verify_start(signed, trust) {
+            Ok(st) if st.run_id == run_id => {
+                format!("signed by {}, a key the plan trusts", trust.describe(key))
+            }
+            Ok(_) => format!("signed by key {key} for another run: not valid here"),
+            Err(e) => format!("NOT VALID: {e}"),
+        },
     }
-    for gate in folder.approval_gates().unwrap_or_default() {
-        for path in folder.approval_files(&gate).unwrap_or_default() {
-            let line = match folder.load_approval(&path) {
-                Err(e) => format!("unreadable: {e}"),
-                Ok(signed) => {
-                    let key = &signed.statement.key_id;
-                    match &trust {
-                        None => format!("signed by key {key} (not checked: pass --plan)"),
-                        Some(trust) => match approval::check_signature(&signed, trust) {
-                            Ok(()) if signed.statement.run_id == state.run_id => {
-                                format!("signed by {}, a key the plan trusts", trust.describe(key))
-                            }
-                            Ok(()) => {
-                                format!("signed by key {key} for another run: not valid here")
-                            }
-                            Err(e) => format!("NOT VALID: {e}"),
-                        },
-                    }
-                }
-            };
-            out.push_str(&format!("  approval {gate}: {line}\n"));
-        }
+}
+
+/// Who signed an approval, checked against `trust` when there is one.
+fn approval_signature_line(
+    signed: &approval::SignedApproval,
+    trust: Option<&TrustStore>,
+    run_id: &str,
+) -> String {
+    let key = &signed.statement.key_id;
+    match trust {
+        None => format!("signed by key {key} (not checked: pass --plan)"),
+        Some(trust) => match approval::check_signature(signed, trust) {
+            Ok(()) if signed.statement.run_id == run_id => {
+                format!("signed by {}, a key the plan trusts", trust.describe(key))
+            }
+            Ok(()) => format!("signed by key {key} for another run: not valid here"),
+            Err(e) => format!("NOT VALID: {e}"),
+        },
     }
-    Ok(out)
 }

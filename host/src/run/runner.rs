@@ -12,9 +12,10 @@
 //! live run, the store's checkpoint of that phase.
 
 use super::approvals::{GateState, OpenedGate};
-use super::gates::GateSet;
+use super::gates::{GateResult, GateSet};
 use super::kb::RunFolder;
 use super::kill_switch::KillSwitch;
+use super::phase_notes::PhaseNotes;
 use super::secret_scan::{SecretScanner, clean_evidence};
 use super::state::{Mode, PhaseRecord, RunState, Status};
 use crate::plan::ApprovalGate;
@@ -363,13 +364,61 @@ impl Runner {
     ) -> Result<Option<Outcome>, Stop> {
         let spec = self.plan.phases[index].clone();
         let name = spec.name.as_str();
-        let dry = self.state.mode == Mode::Dry;
         if let Some(reason) = self.kill.reason() {
             return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(name));
         }
+        let inputs_added = match self.pass_gate_before(name, evidence)? {
+            Ok(inputs_added) => inputs_added,
+            Err(paused) => return Ok(Some(paused)),
+        };
+        let mut notes = PhaseNotes::start(inputs_added);
+        notes.gates_before =
+            self.check_gates(index, name, "before", &spec.gates_before, evidence)?;
+        let writes = may_write(&spec);
+        let output = self.run_plugin_in_transaction(index, &spec, writes, evidence, &mut notes)?;
+        let (value, rerun) = self.clean_and_log(name, output, &mut notes)?;
+        if let Some(rerun) = rerun {
+            notes
+                .inputs_added
+                .insert(format!("@{name}-rerun"), rerun.clone());
+            evidence.push((format!("@{name}-rerun"), rerun.to_string()));
+        }
+        let json_text = value.to_string();
+        evidence.push((name.to_string(), json_text.clone()));
+        notes.gates_after = self.check_gates(index, name, "after", &spec.gates_after, evidence)?;
+        let digest = sha256_hex(json_text.as_bytes());
+        notes.runs_index = self.runs_index_entry(index, name, &value)?;
+        let document = super::checkpoint::evidence_document(index, name);
+        let replaying = self.replays_recorded_phase(index, name, &digest)?;
+        if !replaying {
+            let record = notes.record(json_text.len());
+            self.write_evidence(&document, name, &value, &digest, record)?;
+        }
+        self.checkpoint_and_commit(index, name, &digest, writes)?;
+        if !replaying {
+            self.state.phases.push(PhaseRecord {
+                phase: name.to_string(),
+                evidence_digest: digest,
+                document,
+                duration_ms: Some(notes.elapsed_ms()),
+            });
+        }
+        self.state.next_phase = index + 1;
+        self.state.save_in(self.folder.dir())?;
+        Ok(None)
+    }
+
+    /// The approval gate standing before `phase`, if there is one: opened
+    /// (its pseudo-evidence pushed to `evidence` and returned as the
+    /// phase's first added input) or the run paused (`Err(outcome)`).
+    fn pass_gate_before(
+        &mut self,
+        phase: &str,
+        evidence: &mut Vec<(String, String)>,
+    ) -> Result<Result<serde_json::Map<String, Value>, Outcome>, Stop> {
         let mut inputs_added = serde_json::Map::new();
-        if let Some(gate) = self.gate_before(name) {
-            match self.approve_gate(&gate, name, evidence)? {
+        if let Some(gate) = self.gate_before(phase) {
+            match self.approve_gate(&gate, phase, evidence)? {
                 Ok(pseudo) => {
                     let value: Value = serde_json::from_str(&pseudo.1).map_err(|e| {
                         Stop::new(StopCode::Internal, format!("approval evidence: {e}"))
@@ -377,45 +426,77 @@ impl Runner {
                     inputs_added.insert(pseudo.0.clone(), value);
                     evidence.push(pseudo);
                 }
-                Err(outcome) => return Ok(Some(outcome)),
+                Err(outcome) => return Ok(Err(outcome)),
             }
         }
-        let phase_started = std::time::Instant::now();
-        let started_at = super::ids::rfc3339_now();
-        let before = self
-            .gates
-            .check(&self.runtime, name, "before", &spec.gates_before, evidence)
-            .map_err(|failure| self.record_gate_failure(index, name, "before", failure))?;
-        // A phase that may write holds the store's write transaction while
-        // it runs; one that only reads runs in a read-only transaction and
-        // takes the write lock only to record its checkpoint, so runs of
-        // other documents (other threads of a batch, other processes) are
-        // not held up while it computes.
-        let writes = spec
-            .grants
-            .store
-            .values()
-            .any(|a| a.insert || a.update || a.delete);
+        Ok(Ok(inputs_added))
+    }
+
+    /// Check the gates of `phase` at `checkpoint` (`before` or `after`);
+    /// a failure's verdicts are written to the run folder before the stop.
+    fn check_gates(
+        &self,
+        index: usize,
+        phase: &str,
+        checkpoint: &'static str,
+        required: &[String],
+        evidence: &[(String, String)],
+    ) -> Result<Vec<GateResult>, Stop> {
+        self.gates
+            .check(&self.runtime, phase, checkpoint, required, evidence)
+            .map_err(|failure| self.record_gate_failure(index, phase, checkpoint, failure))
+    }
+
+    /// Run the plugin inside the phase's store transaction (a live run).
+    /// A phase that may write holds the store's write transaction while it
+    /// runs; one that only reads runs in a read-only transaction and takes
+    /// the write lock only to record its checkpoint, so runs of other
+    /// documents (other threads of a batch, other processes) are not held
+    /// up while it computes.
+    fn run_plugin_in_transaction(
+        &self,
+        index: usize,
+        spec: &PhaseSpec,
+        writes: bool,
+        evidence: &[(String, String)],
+        notes: &mut PhaseNotes,
+    ) -> Result<PluginOutput, Stop> {
+        let dry = self.state.mode == Mode::Dry;
         if !dry {
             self.with_store(|s| if writes { s.begin() } else { s.begin_read() })?;
         }
-        let evidence_in: usize = evidence.iter().map(|(_, json)| json.len()).sum();
+        notes.evidence_in = evidence.iter().map(|(_, json)| json.len()).sum();
         let plugin_started = std::time::Instant::now();
-        let PluginOutput {
-            value,
-            mut log,
-            rerun,
-            denied,
-        } = self.run_plugin(index, &spec, evidence)?;
-        let plugin_ms = plugin_started.elapsed().as_millis() as u64;
+        let output = self.run_plugin(index, spec, evidence)?;
+        notes.plugin_ms = plugin_started.elapsed().as_millis() as u64;
         if !dry && !writes {
             // The plugin has read what it needed: end its read view and take
             // the write lock for what the host records (index, checkpoint).
             self.with_store(|s| s.commit())?;
             self.with_store(|s| s.begin())?;
         }
-        let log_bytes: usize = log.iter().map(|l| l.message.len()).sum();
-        if let Some(denied) = &denied {
+        Ok(output)
+    }
+
+    /// Append the plugin's log to the run folder (with a line for the
+    /// denied calls the plan let the phase go on after) and return its
+    /// evidence with secret-shaped keys stripped, and its second run's; a
+    /// secret-shaped value stops the phase before the log is written.
+    fn clean_and_log(
+        &self,
+        phase: &str,
+        output: PluginOutput,
+        notes: &mut PhaseNotes,
+    ) -> Result<(Value, Option<Value>), Stop> {
+        let PluginOutput {
+            value,
+            mut log,
+            rerun,
+            denied,
+        } = output;
+        notes.denied = denied;
+        notes.log_bytes = log.iter().map(|l| l.message.len()).sum();
+        if let Some(denied) = &notes.denied {
             // `on_denied = "record"`: the calls are in the log and the
             // evidence document, never silent.
             log.push(crate::runtime::state::LogLine {
@@ -429,86 +510,70 @@ impl Runner {
                 StopCode::SecretDetected,
                 format!("secret-shaped value in the evidence: {finding}"),
             )
-            .in_phase(name)
+            .in_phase(phase)
         })?;
-        self.folder.append_log(name, &log)?;
-        if let Some(rerun) = rerun {
-            inputs_added.insert(format!("@{name}-rerun"), rerun.clone());
-            evidence.push((format!("@{name}-rerun"), rerun.to_string()));
-        }
-        let json_text = value.to_string();
-        evidence.push((name.to_string(), json_text.clone()));
-        let after = self
-            .gates
-            .check(&self.runtime, name, "after", &spec.gates_after, evidence)
-            .map_err(|failure| self.record_gate_failure(index, name, "after", failure))?;
-        let digest = sha256_hex(json_text.as_bytes());
-        let index_entry = if index + 1 == self.phases.len() && !dry {
-            self.append_index(&value).map_err(|s| s.in_phase(name))?
+        self.folder.append_log(phase, &log)?;
+        notes.stripped = stripped;
+        Ok((value, rerun))
+    }
+
+    /// The last phase of a live run appends its `index_entry` to the
+    /// store's runs index; the entry appended, for the evidence document.
+    fn runs_index_entry(
+        &self,
+        index: usize,
+        phase: &str,
+        value: &Value,
+    ) -> Result<Option<Value>, Stop> {
+        if index + 1 == self.phases.len() && self.state.mode != Mode::Dry {
+            self.append_index(value).map_err(|s| s.in_phase(phase))
         } else {
-            None
+            Ok(None)
+        }
+    }
+
+    /// Whether the state already records phase `index` (a dry run replays
+    /// from the start): then the phase must have given the evidence
+    /// recorded before the pause, and its document is not written again.
+    fn replays_recorded_phase(
+        &self,
+        index: usize,
+        phase: &str,
+        digest: &str,
+    ) -> Result<bool, Stop> {
+        let Some(previous) = self.state.phases.get(index) else {
+            return Ok(false);
         };
-        let document = super::checkpoint::evidence_document(index, name);
-        let replayed = self.state.phases.get(index).cloned();
-        if let Some(previous) = &replayed
-            && previous.evidence_digest != digest
-        {
+        if previous.evidence_digest != digest {
             return Err(Stop::new(
                 StopCode::Drift,
                 format!(
-                    "replaying `{name}` gave different evidence than recorded before the pause"
+                    "replaying `{phase}` gave different evidence than recorded before the pause"
                 ),
             )
-            .in_phase(name));
+            .in_phase(phase));
         }
-        if replayed.is_none() {
-            self.write_evidence(
-                &document,
-                name,
-                &value,
-                &digest,
-                json!({
-                    "gates_before": before,
-                    "gates_after": after,
-                    "stripped_secret_keys": stripped,
-                    "inputs_added": inputs_added,
-                    "runs_index": index_entry,
-                    "denied_calls": denied,
-                    "timing": {
-                        "started_at": started_at,
-                        "plugin_ms": plugin_ms,
-                        "phase_ms": phase_started.elapsed().as_millis() as u64,
-                    },
-                    "bytes": {
-                        "evidence_in": evidence_in,
-                        "evidence_out": json_text.len(),
-                        "log": log_bytes,
-                    },
-                }),
-            )?;
+        Ok(true)
+    }
+
+    /// A live phase's checkpoint (in its transaction) and commit; the
+    /// store's digest of the document after it goes to the fingerprint.
+    fn checkpoint_and_commit(
+        &mut self,
+        index: usize,
+        phase: &str,
+        digest: &str,
+        writes: bool,
+    ) -> Result<(), Stop> {
+        if self.state.mode == Mode::Dry {
+            return Ok(());
         }
-        let store_digest = if dry {
-            None
-        } else {
-            self.record_checkpoint(index, name, &digest, !writes)?
-        };
-        if !dry {
-            self.commit(name)?;
-        }
+        let store_digest = self.record_checkpoint(index, phase, digest, !writes)?;
+        self.commit(phase)?;
         if store_digest.is_some() {
             self.state.fingerprint.store_digest = store_digest;
         }
-        if replayed.is_none() {
-            self.state.phases.push(PhaseRecord {
-                phase: name.to_string(),
-                evidence_digest: digest,
-                document,
-                duration_ms: Some(phase_started.elapsed().as_millis() as u64),
-            });
-        }
-        self.state.next_phase = index + 1;
-        self.state.save_in(self.folder.dir())?;
-        Ok(None)
+        Ok(())
     }
 
     /// Run the plugin (twice in fresh instances when the plan says so).
@@ -700,6 +765,15 @@ struct PluginOutput {
     rerun: Option<Value>,
     /// Denied calls the plan let the phase go on after (`on_denied = "record"`).
     denied: Option<Value>,
+}
+
+/// Whether the phase's grants let it write to the store (insert, update
+/// or delete on any table).
+fn may_write(spec: &PhaseSpec) -> bool {
+    spec.grants
+        .store
+        .values()
+        .any(|a| a.insert || a.update || a.delete)
 }
 
 /// The digest an approval binds to: field `field` of the latest evidence of

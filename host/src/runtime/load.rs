@@ -115,6 +115,58 @@ struct Checked {
     info: PluginInfo,
 }
 
+/// The component file's bytes and sha256, read only if it is a component
+/// (a core module is refused with how to make one) whose sha256 is the
+/// plan's pin.
+fn read_pinned(
+    who: &str,
+    path: &std::path::Path,
+    pinned: &str,
+) -> Result<(Vec<u8>, String), LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        who: who.to_string(),
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if wasm_kind(&bytes) == WasmKind::CoreModule {
+        return Err(invalid(
+            who,
+            format!(
+                "{} is a core WebAssembly module, not a component (what cargo builds for \
+                 wasm32-unknown-unknown); encode it with `phasehost component {} -o <out.wasm>`, \
+                 or build the crate with `phasehost build <crate-dir>`, then point the plan at \
+                 the component and `phasehost pin <plan>`",
+                path.display(),
+                path.display()
+            ),
+        ));
+    }
+    let actual = sha256_hex(&bytes);
+    if pinned.is_empty() {
+        return Err(LoadError::NotPinned {
+            who: who.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    if !pinned.eq_ignore_ascii_case(&actual) {
+        return Err(LoadError::DigestMismatch {
+            who: who.to_string(),
+            path: path.to_path_buf(),
+            expected: pinned.to_string(),
+            actual,
+        });
+    }
+    Ok((bytes, actual))
+}
+
+/// Where the plan declares the plugin: a phase's line, else the plan file.
+fn plan_location(plan: &Plan, name: &str, role: &str) -> String {
+    match plan.phase_line(name) {
+        Some(line) if role == "phase" => format!("{} line {line}", plan.source_path.display()),
+        _ => plan.source_path.display().to_string(),
+    }
+}
+
 /// A load error for a component that is not what `who` should be.
 fn invalid(who: &str, message: String) -> LoadError {
     LoadError::Invalid {
@@ -190,39 +242,7 @@ impl Runtime {
         } = plugin;
         let who = &format!("{role} `{name}`");
         let path = plan.resolve(component);
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
-            who: who.to_string(),
-            path: path.clone(),
-            source,
-        })?;
-        if wasm_kind(&bytes) == WasmKind::CoreModule {
-            return Err(invalid(
-                who,
-                format!(
-                    "{} is a core WebAssembly module, not a component (what cargo builds for \
-                     wasm32-unknown-unknown); encode it with `phasehost component {} -o <out.wasm>`, \
-                     or build the crate with `phasehost build <crate-dir>`, then point the plan at \
-                     the component and `phasehost pin <plan>`",
-                    path.display(),
-                    path.display()
-                ),
-            ));
-        }
-        let actual = sha256_hex(&bytes);
-        if pinned.is_empty() {
-            return Err(LoadError::NotPinned {
-                who: who.to_string(),
-                path,
-            });
-        }
-        if !pinned.eq_ignore_ascii_case(&actual) {
-            return Err(LoadError::DigestMismatch {
-                who: who.to_string(),
-                path,
-                expected: pinned.to_string(),
-                actual,
-            });
-        }
+        let (bytes, actual) = read_pinned(who, &path, pinned)?;
         let (component, cache) = self
             .cache
             .load(&self.engine, &actual, &bytes)
@@ -230,6 +250,35 @@ impl Runtime {
                 who: who.to_string(),
                 message: format!("{} is not a loadable component: {e:#}", path.display()),
             })?;
+        self.check_wit_versions(who, &path, &component)?;
+        let (imports, exports) = component_world(&self.engine, &component);
+        let diff = GrantDiff::compute(&imports, grants);
+        let info = PluginInfo {
+            name: name.to_string(),
+            role,
+            plan_location: plan_location(plan, name, role),
+            path,
+            sha256: actual,
+            size: bytes.len() as u64,
+            imports,
+            exports,
+            grants: grants.clone(),
+            limits,
+            on_denied,
+            diff,
+            cache,
+        };
+        Ok(Checked { component, info })
+    }
+
+    /// Every `phasehost:plugin` interface the component imports or exports
+    /// must be of a WIT version this host speaks.
+    fn check_wit_versions(
+        &self,
+        who: &str,
+        path: &std::path::Path,
+        component: &Component,
+    ) -> Result<(), LoadError> {
         let ty = component.component_type();
         let names: Vec<&str> = ty
             .imports(&self.engine)
@@ -239,34 +288,12 @@ impl Runtime {
         if let Some((name, found)) = wit_version::first_incompatible(names) {
             return Err(LoadError::WitVersion {
                 who: who.to_string(),
-                path,
+                path: path.to_path_buf(),
                 name,
                 found,
             });
         }
-        let (imports, exports) = component_world(&self.engine, &component);
-        let diff = GrantDiff::compute(&imports, grants);
-        let info = PluginInfo {
-            name: name.to_string(),
-            role,
-            path,
-            sha256: actual,
-            size: bytes.len() as u64,
-            imports,
-            exports,
-            grants: grants.clone(),
-            limits,
-            on_denied,
-            plan_location: match plan.phase_line(name) {
-                Some(line) if role == "phase" => {
-                    format!("{} line {line}", plan.source_path.display())
-                }
-                _ => plan.source_path.display().to_string(),
-            },
-            diff,
-            cache,
-        };
-        Ok(Checked { component, info })
+        Ok(())
     }
 
     /// Load phase `spec` of `plan`.

@@ -292,3 +292,37 @@ fn a_batch_signs_every_start_with_the_operators_key() {
         );
     }
 }
+
+/// A command builds the plan's trust store once: the keys its `--as` was
+/// checked against are the keys its gates verify with. Here ana's public
+/// key file is replaced by a stranger's after her start was signed (the
+/// `on_created` hook); the run still knows her start at SG_1 and pauses
+/// there. (When the runner read the key files a second time, its gate
+/// refused the start the command had just accepted: `start-unsigned`.)
+#[test]
+fn a_start_checks_its_signer_and_its_gates_with_one_trust_store() {
+    let p = Pipeline::team(&[ANA, BINH], "require_signed_start = true");
+    let stranger = p.dir().join("stranger");
+    std::fs::create_dir_all(&stranger).unwrap();
+    let paths = approval::write_key_files(&stranger, "x").unwrap();
+    let ana_pub = p.dir().join("keys").join("ana.pub");
+    let mut swap = |_: &str| {
+        std::fs::copy(&paths.public_key, &ana_pub).unwrap();
+        Ok(())
+    };
+    let report = run::start_with(
+        &StartRequest {
+            plan: p.plan.path.clone(),
+            source: p.source.clone(),
+            live: false,
+            host_config: Some(p.host_config.clone()),
+            as_key: Some(p.key_of("ana")),
+        },
+        run::RunHooks {
+            on_created: Some(&mut swap),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_paused(&report.outcome, crate::support::sg1());
+}

@@ -159,3 +159,56 @@ fn a_bidi_override_in_a_heading_stops_after_cutplan_naming_the_predicate() {
         "{warnings:?}"
     );
 }
+
+/// A run reads its source once: the bytes the fingerprint hashed are the
+/// bytes the phases get. Here the file changes after the fingerprint was
+/// taken and before the plugins load (the `on_created` hook); source_pin
+/// still pins the bytes the run recorded. (When the host read the file a
+/// second time for the phases, the run pinned bytes its fingerprint did
+/// not name.)
+#[test]
+fn a_source_changed_after_the_fingerprint_is_not_what_the_phases_read() {
+    let plan = TestPlan::write(
+        &[("iu-gates", IU_GATES_COMPONENT)],
+        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT)
+            .head("gates_before = [\"G-HOST-CONTEXT\"]")
+            .grants(SOURCE_PIN_GRANTS)],
+        "[store]\nsqlite = \"store.sqlite\"\n",
+    );
+    let host = plan.dir.path().join("host.toml");
+    std::fs::write(&host, host_config_runtime()).unwrap();
+    let source = plan.dir.path().join("luat-x.txt");
+    let original = "Điều 1. Bản được ký.\n";
+    std::fs::write(&source, original).unwrap();
+    let changed = source.clone();
+    let mut rewrite = |_: &str| {
+        std::fs::write(&changed, "Điều 1. Bản đã đổi sau khi ký.\n").unwrap();
+        Ok(())
+    };
+    let report = phasehost::run::start_with(
+        &phasehost::run::StartRequest {
+            plan: plan.path.clone(),
+            source,
+            live: false,
+            host_config: Some(host),
+            as_key: None,
+        },
+        phasehost::run::RunHooks {
+            on_created: Some(&mut rewrite),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.outcome, phasehost::run::Outcome::Completed);
+    let folder = report.folder.unwrap();
+    let state = phasehost::run::state::RunState::load(&folder).unwrap();
+    let original_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(original));
+    assert_eq!(state.fingerprint.source_sha256, original_sha);
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join(&state.phases[0].document)).unwrap())
+            .unwrap();
+    assert_eq!(
+        document["evidence"]["raw_sha256"], original_sha,
+        "source_pin pinned other bytes than the run's fingerprint"
+    );
+}
