@@ -54,8 +54,10 @@ pub fn plugin_digests(plan: &Plan) -> Result<BTreeMap<String, String>, Stop> {
 /// Read the run's source document: a regular file (a FIFO or device is
 /// refused, never waited on), bounded. `start` and `resume` read it once:
 /// the bytes hashed into the fingerprint are the bytes the phases get.
-pub fn read_source(path: &Path) -> Result<Vec<u8>, Stop> {
-    read(path, "source")
+/// Unreadable, it is `code`: `bad-source` when a run starts,
+/// `drift` when a run resumes (its source was readable at the start).
+pub fn read_source(path: &Path, code: StopCode) -> Result<Vec<u8>, Stop> {
+    read(path, "source").map_err(|stop| Stop::new(code, stop.message))
 }
 
 /// The fingerprint of the run's inputs now (without the store digest);

@@ -340,7 +340,7 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
     let starter = operator_key(&plan, &trust, request.as_key.as_deref())?;
     check_source(&request.source)?;
     let document_id = ids::document_id(&request.source)?;
-    let source = fingerprint::read_source(&request.source)?;
+    let source = fingerprint::read_source(&request.source, StopCode::BadSource)?;
     let fingerprint = fingerprint::inputs(&plan, &request.plan, &source)?;
     let run_id = ids::new_run_id(
         &document_id,
@@ -508,7 +508,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
             None => None,
         };
         // Inputs first: a changed plugin is drift, before the loader calls it a pin mismatch.
-        let source = fingerprint::read_source(&state.source_path)?;
+        let source = fingerprint::read_source(&state.source_path, StopCode::Drift)?;
         let mut now = fingerprint::inputs(&plan, &request.plan, &source)?;
         let recorded_inputs = fingerprint::Fingerprint {
             store_digest: None,

@@ -49,7 +49,14 @@ fn a_source_that_is_not_a_regular_file_is_refused_before_anything_runs() {
     );
     let folder = p.dir().join("a-folder.txt");
     std::fs::create_dir(&folder).unwrap();
-    for source in [fifo, folder, p.dir().join("missing.txt")] {
+    // A regular file the stat check passes but the bounded read refuses
+    // (sparse: no disk used).
+    let huge = p.dir().join("huge.txt");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len((256 << 20) + 1)
+        .unwrap();
+    for source in [fifo, folder, p.dir().join("missing.txt"), huge] {
         let err = run::start(&StartRequest {
             plan: p.plan.path.clone(),
             source: source.clone(),

@@ -10,12 +10,11 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Statement};
 
-use crate::declared::{Found, ShapeColumn};
 use crate::error_text::{redact_url, scrub};
 use crate::schema::{ColumnType, SqlValue, Table};
 use crate::sql::Dialect;
 use crate::sql::q;
-use crate::sql_store::{self, Cells, Connection, Rows, SqlStore, Values};
+use crate::sql_store::{self, Connection, Rows, SqlStore, Values};
 use crate::{Privileges, StoreError, migrations};
 
 mod insert;

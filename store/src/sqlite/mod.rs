@@ -9,7 +9,6 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ToSql, params_from_iter};
 
 use crate::StoreError;
-use crate::declared::{Found, ShapeColumn};
 use crate::digest::DocumentDigest;
 use crate::migrations;
 use crate::schema::{ColumnType, SqlValue, Table};
