@@ -3,19 +3,6 @@
 use crate::support::*;
 use phasehost::StopCode;
 use phasehost_test_artifacts::*;
-use std::process::Command;
-
-fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn plan(grants: &str) -> TestPlan {
     TestPlan::write(
