@@ -233,6 +233,19 @@ impl OutboundScanner for NoScan {
 pub const SOURCE_PIN_GRANTS: &str =
     "source = true\nlog = true\nstore = { source_versions = \"r\" }";
 
+/// A plan of the one phase source_pin, granted `grants`, with the iu-gates
+/// gate plugin that binds the predicates its descriptor declares.
+pub fn source_pin_plan(grants: &str) -> TestPlan {
+    TestPlan::write(
+        &[("iu-gates", phasehost_test_artifacts::IU_GATES_COMPONENT)],
+        &[
+            PhaseDef::new("source_pin", phasehost_test_artifacts::SOURCE_PIN_COMPONENT)
+                .grants(grants),
+        ],
+        "",
+    )
+}
+
 /// A fresh SQLite store in `dir`, with a transaction open.
 pub fn sqlite_store(dir: &Path) -> phasehost::runtime::state::SharedStore {
     let mut store = phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(

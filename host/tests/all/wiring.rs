@@ -291,11 +291,7 @@ fn a_component_whose_descriptor_names_another_phase_is_refused() {
     dry_run_refused(&plan, "whose descriptor says it is phase `source_pin`");
     // Under its own name, with the gate plugin that binds the predicates
     // its descriptor declares, it passes.
-    let plan = TestPlan::write(
-        &[("iu-gates", IU_GATES_COMPONENT)],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
-        "",
-    );
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
     let (status, out) = phasehost_merged(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}");
 }
