@@ -11,8 +11,12 @@
 //!   without ever echoing the secret (property 3).
 //! - [`argguard`]: refuses command-line arguments that look like digests,
 //!   ids or secrets, which must be read from files instead (property 4).
-//! - [`safe_fs`]: opening files in folders others may write (the KB): no
-//!   symlink followed, only regular files read, never a FIFO that hangs.
+//! - [`safe_dir`]: folders others may write (the KB) held as cap-std
+//!   handles: every subfolder opened from its parent's handle without
+//!   following a symlink, files likewise, only regular files read, never a
+//!   FIFO that hangs.
+//! - [`safe_fs`]: files the operator names by path: bounded reads of
+//!   regular files only, files created new (`O_EXCL`).
 //!
 //! The crate has no I/O except reading and writing key, approval and ledger
 //! files, and takes the clock as an argument (`now`, unix seconds).

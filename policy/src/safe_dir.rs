@@ -7,9 +7,10 @@
 //! path, no empty or `.` part). A folder swapped for a symlink after it was
 //! checked is refused at the open itself, not by an earlier check.
 //!
-//! Files keep the limits of [`crate::safe_fs`]: never read or written
-//! through a symlink at the file, only regular files (a FIFO is refused
-//! without blocking), bounded reads, creation with `O_EXCL`.
+//! Files in these folders are never read or written through a symlink at
+//! the file, only regular files are opened (a FIFO is refused without
+//! blocking), reads are bounded, and new files are created with `O_EXCL`.
+//! (Files the operator names by path are [`crate::safe_fs`]'s job.)
 
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
@@ -280,6 +281,16 @@ mod tests {
         assert!(kb.create_new_mode("run/artifacts/new", 0o644).is_err());
         assert!(!tmp.path().join("outside/new").exists());
         assert!(kb.subdir("run/evidence").is_ok());
+    }
+
+    #[test]
+    fn a_file_where_a_folder_is_expected_is_refused() {
+        let (tmp, kb) = kb();
+        std::fs::write(tmp.path().join("kb/run/notes"), "text").unwrap();
+        let err = kb.subdir("run/notes").unwrap_err();
+        assert!(err.to_string().contains("is not a folder"), "{err}");
+        let err = kb.read_regular("run/notes/x", 100).unwrap_err();
+        assert!(err.to_string().contains("is not a folder"), "{err}");
     }
 
     #[test]

@@ -168,25 +168,35 @@ impl RunFolder {
         Ok(Self { dir })
     }
 
-    /// An existing run folder the operator named: it is opened from its
-    /// parent's handle (a symlink there is refused), and its subfolders
-    /// must be real folders, never symlinks.
+    /// An existing run folder the operator named. In a KB
+    /// (`<kb>/runs/<run>`) only the KB root is opened by path, `runs/` and
+    /// the run folder each from its parent's handle (a symlink at either is
+    /// refused); a run folder elsewhere (copied out of its KB) has its
+    /// parent opened by path instead. Its subfolders must be real folders,
+    /// never symlinks.
     pub fn open(root: &Path) -> Result<Self, Stop> {
-        let opened = match (root.parent(), root.file_name().and_then(|n| n.to_str())) {
-            (Some(parent), Some(name)) => {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                SafeDir::open_trusted(parent)
-                    .and_then(|p| p.subdir(name))
-                    .map(|d| d.with_path(root))
+        let dir = Self::open_named(root).map_err(|e| corrupt("run folder", root, e))?;
+        Self::checked(dir.with_path(root))
+    }
+
+    /// The handle of `root`, reached from the nearest folder above it the
+    /// operator is trusted for (see [`RunFolder::open`]).
+    fn open_named(root: &Path) -> std::io::Result<SafeDir> {
+        fn or_here(path: Option<&Path>) -> &Path {
+            match path {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
             }
-            _ => SafeDir::open_trusted(root),
+        }
+        let Some(name) = root.file_name().and_then(|n| n.to_str()) else {
+            return SafeDir::open_trusted(root);
         };
-        let dir = opened.map_err(|e| corrupt("run folder", root, e))?;
-        Self::checked(dir)
+        let parent = or_here(root.parent());
+        let (trusted, relative) = match parent.file_name() {
+            Some(runs) if runs == "runs" => (or_here(parent.parent()), format!("runs/{name}")),
+            _ => (parent, name.to_owned()),
+        };
+        SafeDir::open_trusted(trusted).and_then(|dir| dir.subdir(&relative))
     }
 
     /// The run folder `dir`, once its subfolders are checked to be real folders.
@@ -215,9 +225,16 @@ impl RunFolder {
         let runs = SafeDir::open_trusted(kb)
             .and_then(|kb| kb.subdir("runs"))
             .map_err(|e| corrupt("runs folder", &runs_path, e))?;
+        Self::open_listed(&runs, run_id)
+    }
+
+    /// The run folder `name` (one entry of `runs`, as `runs` lists them),
+    /// opened from the handle of `runs/` without following a symlink, so a
+    /// listing never reaches a folder outside the one it listed.
+    pub fn open_listed(runs: &SafeDir, name: &str) -> Result<Self, Stop> {
         let dir = runs
-            .subdir(run_id)
-            .map_err(|e| corrupt("run folder", &runs.shown(run_id), e))?;
+            .subdir(name)
+            .map_err(|e| corrupt("run folder", &runs.shown(name), e))?;
         Self::checked(dir)
     }
 

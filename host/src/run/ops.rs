@@ -120,10 +120,12 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunSummary {
+/// The summary of entry `name` of `runs`, read from the `runs/` handle.
+fn summarize(runs: &SafeDir, name: String, plan: Option<&Path>, now: u64) -> RunSummary {
+    let folder = runs.shown(&name);
     let mut summary = RunSummary {
+        folder: folder.clone(),
         run: name,
-        folder: folder.to_path_buf(),
         document_id: None,
         version: None,
         mode: None,
@@ -134,13 +136,14 @@ fn summarize(folder: &Path, name: String, plan: Option<&Path>, now: u64) -> RunS
         next: None,
         problem: None,
     };
-    let state = match RunFolder::open(folder).and_then(|f| RunState::load_in(f.dir())) {
-        Ok(state) => state,
-        Err(stop) => {
-            summary.problem = Some(stop.message);
-            return summary;
-        }
-    };
+    let state =
+        match RunFolder::open_listed(runs, &summary.run).and_then(|f| RunState::load_in(f.dir())) {
+            Ok(state) => state,
+            Err(stop) => {
+                summary.problem = Some(stop.message);
+                return summary;
+            }
+        };
     summary.document_id = Some(state.document_id.clone());
     summary.version = Some(state.version.clone());
     summary.mode = Some(state.mode.as_str());
@@ -188,22 +191,20 @@ pub fn list_runs(kb: &Path, plan: Option<&Path>, waiting: bool) -> Result<Vec<Ru
             format!("cannot list {}: {e}", runs.display()),
         )
     };
-    let mut entries = Vec::new();
+    let mut names = Vec::new();
     for entry in dir.handle().entries().map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;
         let kind = entry.file_type().map_err(unreadable)?;
         if kind.is_file() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = runs.join(&name);
-        entries.push((name, path));
+        names.push(entry.file_name().to_string_lossy().into_owned());
     }
-    entries.sort();
+    names.sort();
     let now = now();
-    Ok(entries
+    Ok(names
         .into_iter()
-        .map(|(name, path)| summarize(&path, name, plan, now))
+        .map(|name| summarize(&dir, name, plan, now))
         .filter(|s| !waiting || s.status == "paused")
         .collect())
 }

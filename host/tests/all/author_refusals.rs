@@ -3,7 +3,7 @@
 //! authoring commands `component` and `wit`.
 
 use crate::support::*;
-use crate::wit_versions::{dummy_component, phasehost};
+use crate::wit_versions::dummy_component;
 use phasehost::StopCode;
 use phasehost_test_artifacts::*;
 use std::path::{Path, PathBuf};

@@ -16,17 +16,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `phasehost <args>`, its scaffolded builds offline into the shared
+/// target folder.
 fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .env("CARGO_TARGET_DIR", shared_target())
-        .env("CARGO_NET_OFFLINE", "true")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::support::output_of(
+        crate::support::phasehost_command()
+            .args(args)
+            .env("CARGO_TARGET_DIR", shared_target())
+            .env("CARGO_NET_OFFLINE", "true"),
     )
 }
 

@@ -3,31 +3,10 @@
 use crate::support::*;
 use phasehost::StopCode;
 use phasehost_test_artifacts::*;
-use std::process::Command;
-
-fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn plan(grants: &str) -> TestPlan {
-    TestPlan::write(
-        &[("iu-gates", IU_GATES_COMPONENT)],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(grants)],
-        "",
-    )
-}
 
 #[test]
 fn check_passes_a_good_plan() {
-    let plan = plan(SOURCE_PIN_GRANTS);
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
     let (status, out, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}{err}");
     assert!(out.contains("would load"), "{out}");
@@ -35,7 +14,7 @@ fn check_passes_a_good_plan() {
 
 #[test]
 fn check_fails_with_a_diff_when_a_grant_is_withheld() {
-    let plan = plan("log = true");
+    let plan = source_pin_plan("log = true");
     let (status, out, _) = phasehost(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::GrantExceeded.exit_status());
     assert!(
@@ -47,8 +26,9 @@ fn check_fails_with_a_diff_when_a_grant_is_withheld() {
 
 #[test]
 fn audit_json_lists_imports_and_grants() {
-    let plan =
-        plan("source = true\nlog = true\nstore = { source_versions = \"r\", units = \"r\" }");
+    let plan = source_pin_plan(
+        "source = true\nlog = true\nstore = { source_versions = \"r\", units = \"r\" }",
+    );
     let (status, out, err) = phasehost(&["audit", plan.path.to_str().unwrap(), "--json"]);
     assert_eq!(status, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -75,7 +55,7 @@ fn audit_json_lists_imports_and_grants() {
 
 #[test]
 fn audit_text_shows_a_refusal() {
-    let plan = plan("log = true");
+    let plan = source_pin_plan("log = true");
     let (status, out, _) = phasehost(&["audit", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::GrantExceeded.exit_status());
     assert!(out.contains("REFUSED    grant-exceeded"), "{out}");
@@ -83,7 +63,7 @@ fn audit_text_shows_a_refusal() {
 
 #[test]
 fn a_malformed_plan_exits_plan_invalid_with_its_line() {
-    let plan = plan(SOURCE_PIN_GRANTS);
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
     plan.rewrite(|t| t.replace("[plan]", "[plan"));
     let (status, _, err) = phasehost(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{err}");

@@ -3,24 +3,10 @@
 //! stop code.
 
 use crate::orchestrator::Pipeline;
+use crate::support::phasehost;
 use phasehost::StopCode;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .env_remove("PHASEHOST_CONFIG")
-        .env_remove("PHASEHOST_PLAN")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Exactly one JSON object on stdout.
 fn one_object(out: &str) -> Value {

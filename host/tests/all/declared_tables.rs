@@ -4,24 +4,10 @@
 //! lacking a right the plan needs on one stops the run before any phase.
 
 use crate::iu_cut::{EXACT, IuCut};
+use crate::support::phasehost;
 use phasehost::StopCode;
 use phasehost::run::Outcome;
 use std::path::Path;
-use std::process::Command;
-
-fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .env_remove("PHASEHOST_PLAN")
-        .env_remove("PHASEHOST_CONFIG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// `notes (n int, body text)`, key `n`, granted `ri` to the one phase.
 const NOTES: &str = r#"

@@ -7,17 +7,9 @@ use phasehost::plan::{PlanError, load_plan};
 use phasehost::runtime::{CacheOutcome, LoadError, Runtime};
 use phasehost_test_artifacts::*;
 
-fn source_pin_plan() -> TestPlan {
-    TestPlan::write(
-        &[("iu-gates", IU_GATES_COMPONENT)],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
-        "",
-    )
-}
-
 #[test]
 fn a_good_plan_loads_every_plugin() {
-    let plan = source_pin_plan().load();
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS).load();
     let runtime = runtime();
     let phase = runtime.load_phase(&plan, &plan.phases[0]).unwrap();
     assert_eq!(phase.info().sha256, sha256_file(SOURCE_PIN_COMPONENT));
@@ -33,7 +25,7 @@ fn a_good_plan_loads_every_plugin() {
 
 #[test]
 fn a_sha_mismatch_is_refused() {
-    let plan = source_pin_plan();
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
     let good = sha256_file(SOURCE_PIN_COMPONENT);
     let wrong = format!(
         "{}{}",
@@ -50,7 +42,7 @@ fn a_sha_mismatch_is_refused() {
 
 #[test]
 fn an_unpinned_component_is_refused() {
-    let plan = source_pin_plan();
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
     let good = sha256_file(SOURCE_PIN_COMPONENT);
     plan.rewrite(|t| t.replace(&format!("sha256 = \"{good}\""), "sha256 = \"\""));
     let plan = plan.load();
@@ -88,7 +80,7 @@ fn an_ungranted_import_is_refused_with_a_diff() {
 
 #[test]
 fn a_malformed_plan_is_refused_with_its_line() {
-    let plan = source_pin_plan();
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
     plan.rewrite(|t| t.replace("source = true", "source = yes"));
     let err = load_plan(&plan.path).unwrap_err();
     let PlanError::Syntax { line, .. } = &err else {
@@ -138,7 +130,7 @@ fn a_file_that_is_not_a_component_is_refused() {
 #[test]
 fn the_second_start_comes_from_the_compile_cache() {
     let cache = tempfile::tempdir().unwrap();
-    let plan = source_pin_plan().load();
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS).load();
     let first = Runtime::new(cache.path()).unwrap();
     let loaded = first.load_phase(&plan, &plan.phases[0]).unwrap();
     assert_eq!(loaded.info().cache, CacheOutcome::Compiled);
@@ -151,7 +143,7 @@ fn the_second_start_comes_from_the_compile_cache() {
 #[test]
 fn a_corrupt_cache_entry_is_recompiled() {
     let cache = tempfile::tempdir().unwrap();
-    let plan = source_pin_plan().load();
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS).load();
     Runtime::new(cache.path())
         .unwrap()
         .load_phase(&plan, &plan.phases[0])

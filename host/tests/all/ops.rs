@@ -1,22 +1,11 @@
 //! The operators' commands: `verify-index`, `runs`, `migrate`.
 
 use crate::orchestrator::{Pipeline, assert_paused};
+use crate::support::phasehost;
 use phasehost::StopCode;
 use phasehost::store::StoreBackend;
 use std::path::Path;
 use std::process::Command;
-
-fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -141,6 +130,45 @@ fn ops_runs_lists_every_run_and_the_waiting_ones() {
     );
     let (_, out, _) = phasehost(&["runs", plan]);
     assert!(out.contains("completed"), "{out}");
+}
+
+/// A run entry under `runs/` that is a symlink, to a run folder in `runs/`
+/// itself (which cap-std would follow inside the handle) or to a copy of
+/// one outside the KB, is listed as `corrupt`: each listed run is opened
+/// from the `runs/` handle without following a symlink.
+#[test]
+fn ops_runs_never_reads_a_run_through_a_symlinked_entry() {
+    let p = Pipeline::new();
+    let (first, outcome) = p.start(false);
+    assert_paused(&outcome, crate::support::sg1());
+    let name = first.file_name().unwrap().to_str().unwrap();
+    let elsewhere = p.dir().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(&first)
+        .arg(&elsewhere)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let runs_dir = p.kb().join("runs");
+    std::os::unix::fs::symlink(name, runs_dir.join("alias")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join(name), runs_dir.join("outside")).unwrap();
+
+    let (code, out, err) = phasehost(&["runs", s(&p.kb()), "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let runs: Vec<serde_json::Value> = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(runs.len(), 3, "{out}");
+    for run in &runs {
+        if run["run"] == name {
+            assert_eq!(run["status"], "paused", "{out}");
+            continue;
+        }
+        assert_eq!(run["status"], "corrupt", "{out}");
+        assert!(run["document_id"].is_null(), "{out}");
+        let problem = run["problem"].as_str().unwrap();
+        assert!(problem.contains("is a symlink"), "{problem}");
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use crate::iu_cut::IuCut;
 use crate::orchestrator::Pipeline;
+use crate::support::phasehost;
 use phasehost::StopCode;
 use phasehost::run::report;
 use phasehost::run::state::RunState;
@@ -12,7 +13,6 @@ use phasehost::run::{self, Outcome, StartRequest};
 use phasehost_policy::approval;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const ADA: &str = "Ada Approver <ada@example.org>";
 const BAO: &str = "Bảo Reviewer <bao@example.org>";
@@ -23,20 +23,6 @@ fn escaped(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .env_remove("PHASEHOST_CONFIG")
-        .env_remove("PHASEHOST_PLAN")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn s(p: &Path) -> &str {

@@ -238,3 +238,60 @@ fn an_artifact_put_never_writes_through_a_planted_symlink() {
     let meta = std::fs::symlink_metadata(artifacts.join("backup.json")).unwrap();
     assert!(meta.is_file(), "the symlink itself was replaced");
 }
+
+/// A plugin asking the artifacts capability to put or get a name that is
+/// not a plain file name (`..`, a `/`, an absolute path, empty) gets
+/// `invalid`, even when the plan grants that very name; nothing is created
+/// outside the artifacts folder (nor in it).
+#[test]
+fn an_artifact_name_that_is_not_a_plain_file_name_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let artifacts = run.join("artifacts");
+    std::fs::create_dir_all(artifacts.join("sub")).unwrap();
+    std::fs::write(run.join("secret.json"), "keep me").unwrap();
+    let absolute = run.join("absolute.json");
+    let hostile = [
+        "../escape.json",
+        "../secret.json",
+        "sub/x.json",
+        absolute.to_str().unwrap(),
+        "",
+        ".",
+        "..",
+    ];
+    let granted: String = hostile
+        .iter()
+        .map(|n| format!("{n:?} = \"ri\", "))
+        .collect();
+    let plan = probe_plan(
+        &format!(
+            "source = true\nlog = true\nstore = {{ units = \"ri\" }}\n\
+             artifacts = {{ {granted}\"backup.json\" = \"ri\" }}"
+        ),
+        "",
+    );
+    let before = tree_snapshot(dir.path());
+    let mut services = services("r1", None);
+    services.artifacts_dir =
+        Some(phasehost_policy::safe_dir::SafeDir::open_trusted(&artifacts).unwrap());
+    for name in hostile {
+        for mode in ["artifact", "artifact-get"] {
+            let config = serde_json::json!({ "mode": mode, "name": name, "content": "x" });
+            let got = run_phase(&plan, "probe", &services, &config.to_string())
+                .outcome
+                .unwrap();
+            assert_eq!(got["error"], "invalid", "{mode} {name:?}: {got}");
+            let message = got["message"].as_str().unwrap();
+            assert!(message.contains("must be a plain file name"), "{message}");
+        }
+    }
+    assert_eq!(tree_snapshot(dir.path()), before, "nothing written");
+    // The same grants let a plain name through.
+    let config = r#"{"mode":"artifact","name":"backup.json","content":"x"}"#;
+    let got = run_phase(&plan, "probe", &services, config)
+        .outcome
+        .unwrap();
+    assert!(got["artifact_sha256"].is_string(), "{got}");
+    assert!(artifacts.join("backup.json").is_file());
+}

@@ -8,8 +8,41 @@ use phasehost::store::Scope;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use tempfile::TempDir;
+
+/// The `phasehost` binary, without `PHASEHOST_PLAN` and `PHASEHOST_CONFIG`
+/// from the environment, so the test's command line alone decides.
+pub fn phasehost_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_phasehost"));
+    command
+        .env_remove("PHASEHOST_PLAN")
+        .env_remove("PHASEHOST_CONFIG");
+    command
+}
+
+/// Run `command` to its end: (exit status, -1 if killed; stdout; stderr).
+pub fn output_of(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `phasehost <args>`: (exit status, stdout, stderr).
+pub fn phasehost(args: &[&str]) -> (i32, String, String) {
+    output_of(phasehost_command().args(args))
+}
+
+/// `phasehost <args>`: (exit status, stdout then stderr), for tests that
+/// look for a message wherever it is printed.
+pub fn phasehost_merged(args: &[&str]) -> (i32, String) {
+    let (code, out, err) = phasehost(args);
+    (code, out + &err)
+}
 
 /// sha256 (hex) of a file.
 pub fn sha256_file(path: &str) -> String {
@@ -200,6 +233,19 @@ impl OutboundScanner for NoScan {
 pub const SOURCE_PIN_GRANTS: &str =
     "source = true\nlog = true\nstore = { source_versions = \"r\" }";
 
+/// A plan of the one phase source_pin, granted `grants`, with the iu-gates
+/// gate plugin that binds the predicates its descriptor declares.
+pub fn source_pin_plan(grants: &str) -> TestPlan {
+    TestPlan::write(
+        &[("iu-gates", phasehost_test_artifacts::IU_GATES_COMPONENT)],
+        &[
+            PhaseDef::new("source_pin", phasehost_test_artifacts::SOURCE_PIN_COMPONENT)
+                .grants(grants),
+        ],
+        "",
+    )
+}
+
 /// A fresh SQLite store in `dir`, with a transaction open.
 pub fn sqlite_store(dir: &Path) -> phasehost::runtime::state::SharedStore {
     let mut store = phasehost_store::open(&phasehost_store::StoreSpec::Sqlite(
@@ -266,6 +312,28 @@ pub fn grep_tree(dir: &Path, needle: &str) -> Vec<String> {
         }
     }
     hits
+}
+
+/// Every file under `dir` (symlinks not followed) with its bytes: compare
+/// two snapshots to show nothing under `dir` was written.
+pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&path).unwrap();
+                files.insert(path, bytes);
+            } else {
+                files.insert(path, Vec::new());
+            }
+        }
+    }
+    files
 }
 
 /// `phasehost approve` through the library: the plan is the operator's.

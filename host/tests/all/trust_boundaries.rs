@@ -410,3 +410,42 @@ fn a_run_subfolder_swapped_for_a_symlink_is_refused() {
         }
     }
 }
+
+/// `<kb>/runs/` itself swapped for a symlink to a folder outside the KB
+/// while a run is paused (its runs moved there, the approval signed):
+/// `resume`, `status` and `runs` refuse with `corrupt-state` and nothing
+/// there is written. Only the KB root is opened by path; `runs/` is opened
+/// from its handle without following a symlink.
+#[test]
+fn the_runs_folder_swapped_for_a_symlink_is_refused() {
+    let p = Pipeline::new();
+    let (folder, outcome) = p.start(false);
+    assert_paused(&outcome, crate::support::sg1());
+    p.approve(&folder, crate::support::sg1());
+    let runs = p.kb().join("runs");
+    let outside = p.dir().join("outside-runs");
+    std::fs::rename(&runs, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &runs).unwrap();
+    let before = crate::support::tree_snapshot(&outside);
+    let kb = p.kb();
+    let s = |path: &Path| path.to_str().unwrap().to_owned();
+    let (folder, plan, host, kb) = (s(&folder), s(&p.plan.path), s(&p.host_config), s(&kb));
+    for args in [
+        vec!["resume", &folder, "--plan", &plan, "--host-config", &host],
+        vec!["status", &folder],
+        vec!["runs", &kb],
+    ] {
+        let (code, out, err) = crate::support::phasehost(&args);
+        assert_eq!(
+            code,
+            StopCode::CorruptState.exit_status(),
+            "{args:?}: {out}{err}"
+        );
+        assert!(err.contains("is a symlink"), "{args:?}: {err}");
+    }
+    assert_eq!(
+        crate::support::tree_snapshot(&outside),
+        before,
+        "nothing written outside the KB"
+    );
+}

@@ -8,23 +8,6 @@ use phasehost::StopCode;
 use phasehost::run::Outcome;
 use phasehost_test_artifacts::*;
 use std::path::Path;
-use std::process::Command;
-
-/// `phasehost <args>`: (exit status, stdout + stderr).
-fn phasehost(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 /// The 1-based line of the first line of `plan` equal to `text`.
 fn line_of(plan: &Path, text: &str) -> usize {
@@ -40,13 +23,13 @@ fn line_of(plan: &Path, text: &str) -> usize {
 /// with `plan-invalid` and every one of `needles`; `run` runs no phase.
 fn refused_everywhere(p: &Pipeline, needles: &[&str]) {
     let plan = p.plan.path.to_str().unwrap();
-    let (status, out) = phasehost(&["check", plan]);
+    let (status, out) = phasehost_merged(&["check", plan]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
     assert!(out.contains("REFUSED  gate wiring: plan-invalid"), "{out}");
     for needle in needles {
         assert!(out.contains(needle), "check: no {needle:?} in {out}");
     }
-    let (status, out) = phasehost(&["check", plan, "--json"]);
+    let (status, out) = phasehost_merged(&["check", plan, "--json"]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["wiring"]["ok"], false, "{json}");
@@ -54,7 +37,7 @@ fn refused_everywhere(p: &Pipeline, needles: &[&str]) {
 
     let source = p.source.to_str().unwrap();
     let host = p.host_config.to_str().unwrap();
-    let (status, out) = phasehost(&["run", plan, "--source", source, "--host-config", host]);
+    let (status, out) = phasehost_merged(&["run", plan, "--source", source, "--host-config", host]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
     for needle in needles {
         assert!(out.contains(needle), "run: no {needle:?} in {out}");
@@ -72,6 +55,21 @@ fn refused_everywhere(p: &Pipeline, needles: &[&str]) {
     }
 }
 
+/// `phasehost run` (dry) of `plan` on a one-line document refuses with
+/// `plan-invalid`, saying `needle`.
+fn dry_run_refused(plan: &TestPlan, needle: &str) {
+    let source = plan.dir.path().join("doc.txt");
+    std::fs::write(&source, "Điều 1. Một văn bản thử.\n").unwrap();
+    let (status, out) = phasehost_merged(&[
+        "run",
+        plan.path.to_str().unwrap(),
+        "--source",
+        source.to_str().unwrap(),
+    ]);
+    assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
+    assert!(out.contains(needle), "no {needle:?} in {out}");
+}
+
 fn with_gates_before(p: &Pipeline, phase: &str, key: &str, names: &str) {
     p.plan.rewrite(|t| {
         t.replace(
@@ -84,7 +82,7 @@ fn with_gates_before(p: &Pipeline, phase: &str, key: &str, names: &str) {
 #[test]
 fn a_good_pipeline_passes_check() {
     let p = Pipeline::new();
-    let (status, out) = phasehost(&["check", p.plan.path.to_str().unwrap()]);
+    let (status, out) = phasehost_merged(&["check", p.plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("its gate wiring holds"), "{out}");
 }
@@ -126,7 +124,7 @@ fn a_plan_predicate_at_another_checkpoint_or_phase_than_its_plugin_declares_is_r
     // Where the plugin declares it, naming it again is fine.
     let p = Pipeline::new();
     with_gates_before(&p, "alpha", "gates_after", "\"T-HOLDS\"");
-    let (status, out) = phasehost(&["check", p.plan.path.to_str().unwrap()]);
+    let (status, out) = phasehost_merged(&["check", p.plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}");
 }
 
@@ -177,7 +175,7 @@ fn a_gate_a_phase_descriptor_declares_is_enforced_or_the_plan_is_refused() {
     // As `alpha`, T-HOLDS is bound after it by test-gates: the plan passes
     // and the predicate is evaluated.
     let plan = declaring("alpha");
-    let (status, out) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    let (status, out) = phasehost_merged(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}");
     let dir = plan.dir.path();
     std::fs::write(dir.join("doc.txt"), "Điều 1. Một văn bản thử.\n").unwrap();
@@ -199,7 +197,7 @@ fn a_gate_a_phase_descriptor_declares_is_enforced_or_the_plan_is_refused() {
     // As `beta`, nothing binds T-HOLDS after it: refused before anything runs.
     let plan = declaring("beta");
     let line = line_of(&plan.path, "name = \"beta\"") - 1;
-    let (status, out) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    let (status, out) = phasehost_merged(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
     for needle in [
         "the component of phase `beta` (".to_string(),
@@ -209,16 +207,7 @@ fn a_gate_a_phase_descriptor_declares_is_enforced_or_the_plan_is_refused() {
     ] {
         assert!(out.contains(&needle), "no {needle:?} in {out}");
     }
-    let dir = plan.dir.path();
-    std::fs::write(dir.join("doc.txt"), "Điều 1. Một văn bản thử.\n").unwrap();
-    let (status, out) = phasehost(&[
-        "run",
-        plan.path.to_str().unwrap(),
-        "--source",
-        dir.join("doc.txt").to_str().unwrap(),
-    ]);
-    assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
-    assert!(out.contains("would not be enforced"), "{out}");
+    dry_run_refused(&plan, "would not be enforced");
 }
 
 /// The failed-gate document the stop names, read and checked.
@@ -289,7 +278,7 @@ fn a_component_whose_descriptor_names_another_phase_is_refused() {
         "",
     );
     let line = line_of(&plan.path, "name = \"mark\"") - 1;
-    let (status, out) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    let (status, out) = phasehost_merged(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
     for needle in [
         format!("phase `mark` ({}", plan.path.display()),
@@ -299,26 +288,10 @@ fn a_component_whose_descriptor_names_another_phase_is_refused() {
     ] {
         assert!(out.contains(&needle), "no {needle:?} in {out}");
     }
-    let dir = plan.dir.path();
-    std::fs::write(dir.join("doc.txt"), "Điều 1. Một văn bản thử.\n").unwrap();
-    let (status, out) = phasehost(&[
-        "run",
-        plan.path.to_str().unwrap(),
-        "--source",
-        dir.join("doc.txt").to_str().unwrap(),
-    ]);
-    assert_eq!(status, StopCode::PlanInvalid.exit_status(), "{out}");
-    assert!(
-        out.contains("whose descriptor says it is phase `source_pin`"),
-        "{out}"
-    );
+    dry_run_refused(&plan, "whose descriptor says it is phase `source_pin`");
     // Under its own name, with the gate plugin that binds the predicates
     // its descriptor declares, it passes.
-    let plan = TestPlan::write(
-        &[("iu-gates", IU_GATES_COMPONENT)],
-        &[PhaseDef::new("source_pin", SOURCE_PIN_COMPONENT).grants(SOURCE_PIN_GRANTS)],
-        "",
-    );
-    let (status, out) = phasehost(&["check", plan.path.to_str().unwrap()]);
+    let plan = source_pin_plan(SOURCE_PIN_GRANTS);
+    let (status, out) = phasehost_merged(&["check", plan.path.to_str().unwrap()]);
     assert_eq!(status, 0, "{out}");
 }

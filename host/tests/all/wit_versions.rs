@@ -5,7 +5,6 @@ use phasehost::StopCode;
 use phasehost::runtime::LoadError;
 use phasehost_test_artifacts::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use wit_parser::{LiftLowerAbi, ManglingAndAbi, Resolve, WorldId};
 
 /// A component of `world` built against a copy of `wit/` whose package
@@ -57,18 +56,6 @@ fn gate_plan(component: &Path) -> TestPlan {
         &[("g", component)],
         &[PhaseDef::new("alpha", TEST_PROBE_COMPONENT)],
         "",
-    )
-}
-
-pub fn phasehost(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 

@@ -6,23 +6,19 @@
 use crate::batch::queue;
 use crate::corpus::{EXPECTED_STOPS, FILES_CUT, assert_corpus_units, corpus_files};
 use crate::iu_cut::{EXACT, IuCut, evidence};
-use crate::support::{corpus, grep_tree};
+use crate::support::{corpus, grep_tree, phasehost_command};
 use phasehost::run::state::{RunState, Status};
 use phasehost::run::worker;
 use phasehost::store::QueueEntry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn phasehost() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_phasehost"))
-}
 
 /// `phasehost batch <queue>` on a PostgreSQL plan: enqueues.
 fn enqueue(iu: &IuCut, sources: &[PathBuf]) -> Output {
     let path = queue(iu, sources);
-    phasehost()
+    phasehost_command()
         .args(["batch", path.to_str().unwrap()])
         .output()
         .unwrap()
@@ -30,7 +26,7 @@ fn enqueue(iu: &IuCut, sources: &[PathBuf]) -> Output {
 
 /// A worker process; `extra` are more flags.
 fn spawn_worker(iu: &IuCut, extra: &[&str]) -> Child {
-    phasehost()
+    phasehost_command()
         .arg("worker")
         .arg(&iu.plan)
         .arg("--host-config")
@@ -300,7 +296,7 @@ fn approving_one_queued_document_releases_no_other() {
     );
     // The operator's command, as the README and `phasehost queue` say.
     let first = &before[0];
-    let approved = phasehost()
+    let approved = phasehost_command()
         .arg("approve")
         .arg(run_folder(&iu, first.run_id.as_ref().unwrap()))
         .args(["--gate", "sg1", "--key"])
@@ -312,7 +308,11 @@ fn approving_one_queued_document_releases_no_other() {
     assert!(approved.status.success(), "{approved:?}");
     let said = String::from_utf8_lossy(&approved.stdout);
     assert!(said.contains("a `phasehost worker` resumes it"), "{said}");
-    let listed = phasehost().arg("queue").arg(&iu.plan).output().unwrap();
+    let listed = phasehost_command()
+        .arg("queue")
+        .arg(&iu.plan)
+        .output()
+        .unwrap();
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(
         listed.contains("pending 1") && listed.contains("waiting 1"),
@@ -348,7 +348,7 @@ fn a_document_already_queued_is_refused_and_nothing_is_queued() {
 #[test]
 fn a_worker_refuses_a_plan_whose_store_is_not_postgresql() {
     let iu = IuCut::new(|_| {});
-    let out = phasehost()
+    let out = phasehost_command()
         .arg("worker")
         .arg(&iu.plan)
         .args(["--until-idle", "--live"])
@@ -366,7 +366,7 @@ fn a_worker_refuses_a_plan_whose_store_is_not_postgresql() {
 fn a_worker_without_live_is_refused_and_claims_nothing() {
     let iu = IuCut::postgres_role("worker", EXACT, |_| {});
     assert!(enqueue(&iu, &[corpus("hien-phap.txt")]).status.success());
-    let out = phasehost()
+    let out = phasehost_command()
         .arg("worker")
         .arg(&iu.plan)
         .args(["--until-idle", "--host-config"])

@@ -1,7 +1,8 @@
 //! A test phase plugin whose behaviour is chosen by its config, so the
 //! host's tests can drive every route: `{"mode": "echo" | "write" | "log" |
-//! "source" | "artifact" | "select" | "spin" | "grow" | "trap" | "refuse" |
-//! "deny-loop" | "log-flood" | "big-evidence" | "log-lines"}`. The last three are hostile:
+//! "source" | "artifact" | "artifact-get" | "select" | "spin" | "grow" |
+//! "trap" | "refuse" | "deny-loop" | "log-flood" | "big-evidence" |
+//! "log-lines"}`. `deny-loop`, `log-flood` and `big-evidence` are hostile:
 //! they try to make the host do unbounded work for them.
 //! Capability errors are returned as evidence (`{"error": ...}`), showing
 //! that a denial is a value the plugin can handle.
@@ -85,6 +86,10 @@ fn run(input: &PhaseInput, config: &Value) -> Result<Value, Refusal> {
                 Err(e) => error_json(e),
             }
         }
+        "artifact-get" => match artifacts::get(str_of(config, "name")) {
+            Ok(bytes) => json!({ "artifact_bytes": bytes.len() }),
+            Err(e) => error_json(e),
+        },
         "spin" => {
             let mut n: u64 = 0;
             loop {
