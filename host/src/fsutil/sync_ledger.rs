@@ -23,7 +23,6 @@ use phasehost_policy::safe_dir::SafeDir;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -192,12 +191,7 @@ impl SyncLedger {
                     sync(&file).map_err(|e| context(shown, e))?;
                 }
                 for (shown, (_, dir)) in taken.folders.iter().filter(|f| f.1.0 == order) {
-                    let file = dir
-                        .handle()
-                        .as_fd()
-                        .try_clone_to_owned()
-                        .map(File::from)
-                        .map_err(|e| context(shown, e))?;
+                    let file = dir.open_self().map_err(|e| context(shown, e))?;
                     sync(&file).map_err(|e| context(shown, e))?;
                 }
             }
@@ -317,6 +311,24 @@ mod tests {
             .unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(ledger.barrier().is_err(), "a missing file is no success");
+    }
+
+    #[test]
+    fn the_real_barrier_syncs_files_and_folders() {
+        let (_tmp, dir) = folder();
+        let ledger = SyncLedger::new();
+        ledger
+            .write_atomic_in(&dir, "evidence/01.json", b"e", 0o644, SyncOrder::Content)
+            .unwrap();
+        ledger.record_folder(&dir);
+        let counts = ledger.barrier().unwrap();
+        assert_eq!(
+            counts,
+            SyncCounts {
+                files: 1,
+                folders: 2
+            }
+        );
     }
 
     #[test]

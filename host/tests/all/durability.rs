@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 struct Barriers(Arc<Mutex<Vec<SyncCounts>>>);
 
 impl Barriers {
-    fn hooks(&self) -> RunHooks<'static> {
+    fn hooks<'a>(&self) -> RunHooks<'a> {
         let seen = self.0.clone();
         RunHooks {
             after_barrier: Some(Box::new(move |synced| seen.lock().unwrap().push(synced))),
