@@ -58,9 +58,11 @@ impl Host for PhaseState {
             &String::from_utf8_lossy(&bytes),
         )?;
         let durability = &self.services.artifacts_durability;
-        durability.write_atomic_in(&dir, &name, &bytes, 0o644).map_err(|e| {
-            CapError::Refused(format!("artifact `{name}` could not be written: {e}"))
-        })?;
+        durability
+            .write_atomic_in(&dir, &name, &bytes, 0o644)
+            .map_err(|e| {
+                CapError::Refused(format!("artifact `{name}` could not be written: {e}"))
+            })?;
         Ok(sha256_hex(&bytes))
     }
 

@@ -102,7 +102,6 @@ impl Dirty {
             folders: self.folders.len(),
         }
     }
-
 }
 
 fn context(path: &Path, e: io::Error) -> io::Error {
@@ -289,7 +288,11 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("01.json"), "{err}");
         assert!(err.to_string().contains("EIO"), "{err}");
-        assert_eq!(*calls.lock().unwrap(), 1, "nothing synced after the failure");
+        assert_eq!(
+            *calls.lock().unwrap(),
+            1,
+            "nothing synced after the failure"
+        );
         // Not retried into a success; what is written next has its own barrier.
         assert!(ledger.pending().is_empty());
     }

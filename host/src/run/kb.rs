@@ -296,7 +296,10 @@ impl RunFolder {
             .map_err(|e| {
                 Stop::new(
                     StopCode::KbWriteFailed,
-                    format!("cannot save the run state in {}: {e}", self.root().display()),
+                    format!(
+                        "cannot save the run state in {}: {e}",
+                        self.root().display()
+                    ),
                 )
             })
     }

@@ -406,7 +406,10 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         commit_hooks,
     ) {
         Ok(mut runner) => (runner.drive(), runner.store.clone()),
-        Err(stop) => (Outcome::Stopped(write_early_stop(&folder, state, stop)), None),
+        Err(stop) => (
+            Outcome::Stopped(write_early_stop(&folder, state, stop)),
+            None,
+        ),
     };
     Ok(settle(&folder, store.as_ref(), outcome, &mut after_barrier))
 }

@@ -149,17 +149,19 @@ fn a_truncated_evidence_file_of_a_phase_the_store_committed_stops_with_corrupt_s
 fn a_state_ahead_of_the_store_stops_a_resume_with_corrupt_state() {
     let iu = IuCut::new(|_| {});
     let folder = approved_at_sg1(&iu);
-    // The store lost its last commit (the state file did not).
-    let conn = rusqlite::Connection::open(iu.store_path()).unwrap();
-    let deleted = conn
-        .execute(
-            "DELETE FROM run_checkpoints WHERE phase_index = \
-             (SELECT MAX(phase_index) FROM run_checkpoints)",
-            [],
-        )
-        .unwrap();
-    assert_eq!(deleted, 1);
-    drop(conn);
+    // The store lost its last commit, the state file did not: the state
+    // records one phase more than the store's checkpoints.
+    let path = folder.join("state.json");
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let next = state["next_phase"].as_u64().unwrap();
+    let records = state["phases"].as_array_mut().unwrap();
+    let mut extra = records.last().unwrap().clone();
+    extra["phase"] = "cut_leg_a".into();
+    extra["document"] = "evidence/06-cut_leg_a.json".into();
+    records.push(extra);
+    state["next_phase"] = (next + 1).into();
+    state["status"] = serde_json::json!({"status": "running"});
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     assert_corrupt(&iu, &folder, "committed");
 }
 

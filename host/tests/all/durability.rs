@@ -76,9 +76,11 @@ fn the_barrier_runs_at_the_pauses_and_at_completion() {
         (crate::support::sg2(), "resume, completed"),
     ] {
         crate::support::approve(&folder, gate, &iu.key, &iu.plan).unwrap();
-        let resumed =
-            run::resume_hooked(&resume_request(&iu, &folder, &iu.host_config), barriers.hooks())
-                .unwrap();
+        let resumed = run::resume_hooked(
+            &resume_request(&iu, &folder, &iu.host_config),
+            barriers.hooks(),
+        )
+        .unwrap();
         barriers.assert_one(what);
         if what.ends_with("completed") {
             assert_eq!(resumed.outcome, Outcome::Completed);
