@@ -257,6 +257,7 @@ fn main() {
                 document_id: doc.clone(),
             },
             artifacts_dir: Some(artifacts.clone()),
+            artifacts_durability: phasehost::fsutil::Durability::Immediate,
             guard: Arc::new(AllowAll),
             scanner: Arc::new(NoScan),
         };

@@ -126,6 +126,7 @@ fn main() {
             document_id: "doc".into(),
         },
         artifacts_dir: None,
+        artifacts_durability: phasehost::fsutil::Durability::Immediate,
         guard: Arc::new(AllowAll),
         scanner: Arc::new(NoScan),
     };

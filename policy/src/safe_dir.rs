@@ -243,10 +243,18 @@ impl SafeDir {
         Ok(names)
     }
 
+    /// This folder opened for reading, as a file whose `sync_all` flushes
+    /// its entries. The handle itself will not do: cap-std may hold a
+    /// folder as an `O_PATH` descriptor, on which fsync fails (`EBADF`).
+    pub fn open_self(&self) -> io::Result<File> {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        Ok(self.dir.open_with(".", &options)?.into_std())
+    }
+
     /// Flush this folder's entries to disk (after a rename in it).
     pub fn sync(&self) -> io::Result<()> {
-        use std::os::fd::AsFd;
-        File::from(self.dir.as_fd().try_clone_to_owned()?).sync_all()
+        self.open_self()?.sync_all()
     }
 }
 
@@ -291,6 +299,15 @@ mod tests {
         assert!(err.to_string().contains("is not a folder"), "{err}");
         let err = kb.read_regular("run/notes/x", 100).unwrap_err();
         assert!(err.to_string().contains("is not a folder"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_reached_by_handle_can_be_synced() {
+        // cap-std holds a subfolder as an O_PATH descriptor; an fsync of
+        // that descriptor fails with EBADF, so sync opens the folder itself.
+        let (_tmp, kb) = kb();
+        kb.sync().unwrap();
+        kb.subdir("run/evidence").unwrap().sync().unwrap();
     }
 
     #[test]

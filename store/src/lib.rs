@@ -324,6 +324,15 @@ pub trait StoreBackend: HostTables + Send {
     fn rollback(&mut self) -> Result<(), StoreError>;
     /// True while a transaction opened with [`StoreBackend::begin`] is open.
     fn in_transaction(&self) -> bool;
+    /// Make every transaction committed so far durable (it survives a
+    /// power loss), for the run engine's barrier where a result is
+    /// reported. By default nothing: the backend's commit is durable when
+    /// it returns (PostgreSQL with `synchronous_commit` on). SQLite in WAL
+    /// mode with `synchronous=NORMAL` commits without an fsync and syncs
+    /// here instead.
+    fn make_durable(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// sha256 (hex) over every row of the plugin tables that belongs to
     /// `document_id`, in primary-key order, in a canonical encoding (see
     /// docs/STORE.md): the same content gives the same digest on SQLite and

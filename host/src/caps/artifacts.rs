@@ -57,9 +57,12 @@ impl Host for PhaseState {
             &format!("artifact `{name}`"),
             &String::from_utf8_lossy(&bytes),
         )?;
-        crate::fsutil::write_atomic_in(&dir, &name, &bytes, 0o644).map_err(|e| {
-            CapError::Refused(format!("artifact `{name}` could not be written: {e}"))
-        })?;
+        let durability = &self.services.artifacts_durability;
+        durability
+            .write_atomic_in(&dir, &name, &bytes, 0o644)
+            .map_err(|e| {
+                CapError::Refused(format!("artifact `{name}` could not be written: {e}"))
+            })?;
         Ok(sha256_hex(&bytes))
     }
 

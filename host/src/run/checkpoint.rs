@@ -170,7 +170,7 @@ impl Runner {
         });
         self.state.next_phase = index + 1;
         self.state.fingerprint.store_digest = Some(last.store_digest);
-        self.state.save_in(self.folder.dir())?;
+        self.folder.save_state(&self.state)?;
         Ok(true)
     }
 }

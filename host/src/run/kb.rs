@@ -10,7 +10,7 @@
 //! no-follow (or created with `O_EXCL`), reads are bounded and refuse
 //! anything but a regular file. Paths are kept for messages only.
 
-use crate::fsutil::write_atomic_in;
+use crate::fsutil::{Durability, SyncCounts, SyncLedger, SyncOrder, write_atomic_in};
 use crate::runtime::state::LogLine;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::Gate;
@@ -50,7 +50,7 @@ pub fn write_stop(folder: &RunFolder, state: &mut super::state::RunState, stop: 
         code: stop.code,
         phase: stop.phase.clone(),
     };
-    let _ = state.save_in(folder.dir());
+    let _ = folder.save_state(state);
     stop
 }
 
@@ -110,10 +110,13 @@ pub struct PauseRecord {
 /// The largest `pauses.jsonl` read back.
 pub const MAX_PAUSES_BYTES: u64 = 1 << 20;
 
-/// A run's folder: `<kb>/runs/<run_id>/`, held as a directory handle.
+/// A run's folder: `<kb>/runs/<run_id>/`, held as a directory handle, with
+/// the ledger of what the run wrote into it and has not made durable yet
+/// (shared by every clone; see [`RunFolder::make_durable`]).
 #[derive(Debug, Clone)]
 pub struct RunFolder {
     dir: SafeDir,
+    ledger: SyncLedger,
 }
 
 fn kb_error(what: &str, path: &Path, e: std::io::Error) -> Stop {
@@ -165,7 +168,11 @@ impl RunFolder {
             dir.create_subdir(sub)
                 .map_err(|e| kb_error("the run folder", &dir.shown(sub), e))?;
         }
-        Ok(Self { dir })
+        // The new folders' names become durable at the run's first barrier.
+        let ledger = SyncLedger::new();
+        ledger.record_folder(&runs);
+        ledger.record_folder(&dir);
+        Ok(Self { dir, ledger })
     }
 
     /// An existing run folder the operator named. In a KB
@@ -205,7 +212,10 @@ impl RunFolder {
             dir.subdir(sub)
                 .map_err(|e| corrupt("run folder", &dir.shown(sub), e))?;
         }
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            ledger: SyncLedger::new(),
+        })
     }
 
     /// The folder of run `run_id` in KB `kb`, for a run id read from
@@ -280,6 +290,78 @@ impl RunFolder {
     /// The folder's handle.
     pub fn dir(&self) -> &SafeDir {
         &self.dir
+    }
+
+    /// How the artifacts plugins put are made durable: at this run folder's
+    /// barrier.
+    pub fn artifacts_durability(&self) -> Durability {
+        Durability::Deferred(self.ledger.clone())
+    }
+
+    /// Save the run state (`state.json`) atomically; durable at the next
+    /// barrier, after everything else the run wrote (it claims that).
+    pub fn save_state(&self, state: &super::state::RunState) -> Result<(), Stop> {
+        let json = serde_json::to_vec_pretty(state).expect("state serializes");
+        self.ledger
+            .write_atomic_in(
+                &self.dir,
+                super::state::RunState::FILE,
+                &json,
+                0o644,
+                SyncOrder::Record,
+            )
+            .map_err(|e| {
+                Stop::new(
+                    StopCode::KbWriteFailed,
+                    format!(
+                        "cannot save the run state in {}: {e}",
+                        self.root().display()
+                    ),
+                )
+            })
+    }
+
+    /// The barrier of the run folder: make every file and folder the run
+    /// wrote durable (content first, the state last). A failure is
+    /// `kb-write-failed`: what cannot be made durable is never reported.
+    pub fn make_durable(&self) -> Result<SyncCounts, Stop> {
+        self.ledger.barrier().map_err(|e| {
+            Stop::new(
+                StopCode::KbWriteFailed,
+                format!("cannot make the run folder durable: {e}"),
+            )
+        })
+    }
+
+    /// Make the whole run folder durable: every regular file and folder in
+    /// it (a few levels deep, never through a symlink), the state last. For
+    /// a run another process finished, which may have died before its own
+    /// barrier, before its result is reported again (`worker`).
+    pub fn make_all_durable(&self) -> Result<SyncCounts, Stop> {
+        fn walk(ledger: &SyncLedger, dir: &SafeDir, depth: usize) -> std::io::Result<()> {
+            ledger.record_folder(dir);
+            for name in dir.names()? {
+                let meta = dir.handle().symlink_metadata(&name)?;
+                if meta.is_file() {
+                    let order = if depth == 0 && name == super::state::RunState::FILE {
+                        SyncOrder::Record
+                    } else {
+                        SyncOrder::Content
+                    };
+                    ledger.record_file(dir, &name, order);
+                } else if meta.is_dir() && depth < 3 {
+                    walk(ledger, &dir.subdir(&name)?, depth + 1)?;
+                }
+            }
+            Ok(())
+        }
+        walk(&self.ledger, &self.dir, 0).map_err(|e| kb_error("the run folder", self.root(), e))?;
+        self.make_durable()
+    }
+
+    /// What the run wrote and the next barrier has to make durable.
+    pub fn unsynced(&self) -> SyncCounts {
+        self.ledger.pending()
     }
 
     /// The handle of the artifacts folder plugins write into.
@@ -412,9 +494,12 @@ impl RunFolder {
 
     /// Create the subfolder `name` if missing and open it (never a symlink).
     pub fn ensure_subdir(&self, name: &str, what: &str) -> Result<SafeDir, Stop> {
-        self.dir
+        let dir = self
+            .dir
             .ensure_subdir(name)
-            .map_err(|e| kb_error(what, &self.dir.shown(name), e))
+            .map_err(|e| kb_error(what, &self.dir.shown(name), e))?;
+        self.ledger.record_folder(&self.dir);
+        Ok(dir)
     }
 
     /// Write the review of `gate` to `review/<gate>.md` (replacing an
@@ -450,26 +535,32 @@ impl RunFolder {
         self.write_bytes(relative, &json, "KB document")
     }
 
-    /// Write `bytes` atomically to `relative` of the run folder; `what`
-    /// names it in the `kb-write-failed` message.
+    /// Write `bytes` atomically to `relative` of the run folder (durable at
+    /// the next barrier); `what` names it in the `kb-write-failed` message.
     pub fn write_bytes(&self, relative: &str, bytes: &[u8], what: &str) -> Result<PathBuf, Stop> {
         let path = self.dir.shown(relative);
-        write_atomic_in(&self.dir, relative, bytes, 0o644).map_err(|e| kb_error(what, &path, e))?;
+        self.ledger
+            .write_atomic_in(&self.dir, relative, bytes, 0o644, SyncOrder::Content)
+            .map_err(|e| kb_error(what, &path, e))?;
         Ok(path)
     }
 
     /// Append `text` to `relative` (created if missing, never through a
-    /// symlink), synced; `what` names it in the `kb-write-failed` message.
+    /// symlink; durable at the next barrier); `what` names it in the
+    /// `kb-write-failed` message.
     fn append(&self, relative: &str, text: &str, what: &str) -> Result<(), Stop> {
         use std::io::Seek;
         let path = self.dir.shown(relative);
-        let mut file = self
+        let (parent, name) = self
             .dir
-            .open_or_create_regular(relative)
+            .parent_of(relative)
             .map_err(|e| kb_error(what, &path, e))?;
+        let mut file = parent
+            .open_or_create_regular(&name)
+            .map_err(|e| kb_error(what, &path, e))?;
+        self.ledger.record_file(&parent, &name, SyncOrder::Content);
         file.seek(std::io::SeekFrom::End(0))
             .and_then(|_| file.write_all(text.as_bytes()))
-            .and_then(|()| file.sync_data())
             .map_err(|e| kb_error(what, &path, e))
     }
 

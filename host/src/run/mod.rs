@@ -30,6 +30,7 @@ pub use secret_scan::SecretScanner;
 
 use crate::plan::{Plan, load_plan};
 use crate::runtime::Runtime;
+use crate::runtime::state::SharedStore;
 use crate::stop::{Stop, StopCode};
 use host_config::HostConfig;
 use kill_switch::KillSwitch;
@@ -98,6 +99,10 @@ pub type BeforeCommit = Box<dyn FnMut(&str) + Send>;
 /// process here).
 pub type AfterCommit = Box<dyn FnMut(&str) + Send>;
 
+/// Called after each barrier of a run with what it made durable (see
+/// [`settle`]; the tests count the barriers with it).
+pub type AfterBarrier = Box<dyn FnMut(crate::fsutil::SyncCounts) + Send>;
+
 /// The commit callbacks a run was given (see [`RunHooks`]).
 #[derive(Default)]
 pub(crate) struct CommitHooks {
@@ -119,6 +124,8 @@ pub struct RunHooks<'a> {
     pub before_commit: Option<BeforeCommit>,
     /// Called right after each commit, before the state file is saved.
     pub after_commit: Option<AfterCommit>,
+    /// Called after the barrier that ends the call (see [`settle`]).
+    pub after_barrier: Option<AfterBarrier>,
 }
 
 impl RunHooks<'_> {
@@ -349,13 +356,12 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
     );
     let folder = RunFolder::create(&kb, &run_id)?;
     let state = new_run_state(request, run_id, document_id, fingerprint);
-    let root = folder.root().to_path_buf();
-    // From here on the run folder exists: every refusal is also its stop.json.
-    let stopped = |state: RunState, stop: Stop| -> Result<RunReport, Stop> {
-        Ok(RunReport {
-            folder: Some(root.clone()),
-            outcome: Outcome::Stopped(write_early_stop(&folder, state, stop)),
-        })
+    let mut after_barrier = hooks.after_barrier.take();
+    // From here on the run folder exists: every refusal is also its
+    // stop.json, and every way out goes through `settle`.
+    let mut stopped = |state: RunState, stop: Stop| -> Result<RunReport, Stop> {
+        let outcome = Outcome::Stopped(write_early_stop(&folder, state, stop));
+        Ok(settle(&folder, None, outcome, &mut after_barrier))
     };
     let _held = match folder.lock() {
         Ok(held) => held,
@@ -369,7 +375,7 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         trust,
         source: source.into(),
     };
-    let outcome = match assemble(
+    let (outcome, store) = match assemble(
         inputs,
         &host,
         state.clone(),
@@ -377,13 +383,78 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         kill,
         commit_hooks,
     ) {
-        Ok(mut runner) => runner.drive(),
-        Err(stop) => Outcome::Stopped(write_early_stop(&folder, state, stop)),
+        Ok(mut runner) => (runner.drive(), runner.store.clone()),
+        Err(stop) => (
+            Outcome::Stopped(write_early_stop(&folder, state, stop)),
+            None,
+        ),
     };
-    Ok(RunReport {
-        folder: Some(root),
+    Ok(settle(&folder, store.as_ref(), outcome, &mut after_barrier))
+}
+
+/// The one way out of the run engine once a run has a folder (start,
+/// resume, and so batch and worker, which report what these return): the
+/// barrier first — the store's commits made durable, then every KB file the
+/// run wrote, the state last — then the report. A barrier that fails turns
+/// the outcome into its stop (`store-failed`, `kb-write-failed`): a result
+/// that is not on disk is never reported. Between barriers the KB writes
+/// are atomic but not synced (see `fsutil::SyncLedger`).
+fn settle(
+    folder: &RunFolder,
+    store: Option<&SharedStore>,
+    outcome: Outcome,
+    after_barrier: &mut Option<AfterBarrier>,
+) -> RunReport {
+    let outcome = match barrier(folder, store, after_barrier) {
+        Ok(()) => outcome,
+        Err(failed) => {
+            let was = match &outcome {
+                Outcome::Completed => "completed".to_string(),
+                Outcome::Paused { gate, .. } => format!("paused at {gate}"),
+                Outcome::Stopped(stop) => format!("stopping with {}", stop.code),
+            };
+            let stop = Stop {
+                message: format!("{} (the run was {was})", failed.message),
+                ..failed
+            };
+            let stop = match RunState::load_in(folder.dir()) {
+                Ok(mut state) => kb::write_stop(folder, &mut state, stop),
+                Err(_) => kb::write_stop_unreadable_state(folder, stop),
+            };
+            // The stop itself, as far as the disk still takes it.
+            let _ = barrier(folder, store, after_barrier);
+            Outcome::Stopped(stop)
+        }
+    };
+    RunReport {
+        folder: Some(folder.root().to_path_buf()),
         outcome,
-    })
+    }
+}
+
+/// The barrier: the store first, then the run folder
+/// ([`RunFolder::make_durable`]: content, then the state).
+fn barrier(
+    folder: &RunFolder,
+    store: Option<&SharedStore>,
+    after_barrier: &mut Option<AfterBarrier>,
+) -> Result<(), Stop> {
+    if let Some(store) = store {
+        let mut store = store
+            .lock()
+            .map_err(|_| Stop::new(StopCode::Internal, "store lock poisoned"))?;
+        store.make_durable().map_err(|e| {
+            Stop::new(
+                StopCode::StoreFailed,
+                format!("cannot make the store's commits durable: {e}"),
+            )
+        })?;
+    }
+    let synced = folder.make_durable()?;
+    if let Some(hook) = after_barrier.as_mut() {
+        hook(synced);
+    }
+    Ok(())
 }
 
 /// The state of a new run, before its first phase.
@@ -417,7 +488,7 @@ fn record_start(
     starter: Option<&approval::SigningKeyFile>,
     on_created: Option<OnCreated<'_>>,
 ) -> Result<(), Stop> {
-    state.save_in(folder.dir())?;
+    folder.save_state(state)?;
     if let Some(key) = starter {
         sign_statement(
             folder,
@@ -482,18 +553,29 @@ pub fn resume_with(
 pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result<RunReport, Stop> {
     let commit_hooks = hooks.commit_hooks();
     let lease_lost = hooks.lease_lost;
+    let mut after_barrier = hooks.after_barrier.take();
     // Refused without a stop document: a folder that is not a run folder,
     // one another process holds (its run is not this process's to stop),
     // and a run already completed or stopped (its record stands as it is).
     // A state that cannot be read stops the run: its stop.json says so.
     let folder = RunFolder::open(&request.run_folder)?;
     let _held = folder.lock()?;
-    let state =
-        load_state(&folder).map_err(|stop| kb::write_stop_unreadable_state(&folder, stop))?;
+    let state = match load_state(&folder) {
+        Ok(state) => state,
+        Err(stop) => {
+            let stop = kb::write_stop_unreadable_state(&folder, stop);
+            let report = settle(&folder, None, Outcome::Stopped(stop), &mut after_barrier);
+            return Err(match report.outcome {
+                Outcome::Stopped(stop) => stop,
+                _ => unreachable!("settle keeps a stop a stop"),
+            });
+        }
+    };
     check_resumable(&state.status)?;
     // The state as the store put it right (a phase it had committed), so a
     // stop after that still saves it.
     let mut latest: Option<RunState> = None;
+    let mut store: Option<SharedStore> = None;
     let check = (|| {
         let plan = load_plan(&request.plan).map_err(plan_stop)?;
         let host = HostConfig::load(request.host_config.as_deref())?;
@@ -534,6 +616,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
             kill,
             commit_hooks,
         )?;
+        store = runner.store.clone();
         if runner.reconcile_with_store()? {
             latest = Some(runner.state().clone());
         }
@@ -545,10 +628,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
         Ok(outcome) => outcome,
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, latest.unwrap_or(state), stop)),
     };
-    Ok(RunReport {
-        folder: Some(request.run_folder.clone()),
-        outcome,
-    })
+    Ok(settle(&folder, store.as_ref(), outcome, &mut after_barrier))
 }
 
 /// Refused without a stop document: a run already completed or stopped

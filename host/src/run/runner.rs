@@ -108,7 +108,7 @@ impl Runner {
     /// The one place a run's status changes: set it and save the state.
     fn transition(&mut self, status: Status) -> Result<(), Stop> {
         self.state.status = status;
-        self.state.save_in(self.folder.dir())
+        self.folder.save_state(&self.state)
     }
 
     /// Roll back, write the stop document, save the state. If the stop
@@ -154,6 +154,7 @@ impl Runner {
                 document_id: self.state.document_id.clone(),
             },
             artifacts_dir: self.folder.artifacts().ok(),
+            artifacts_durability: self.folder.artifacts_durability(),
             guard: Arc::new(self.kill.clone()),
             scanner: Arc::new(SecretScanner),
         }
@@ -404,7 +405,7 @@ impl Runner {
             });
         }
         self.state.next_phase = index + 1;
-        self.state.save_in(self.folder.dir())?;
+        self.folder.save_state(&self.state)?;
         Ok(None)
     }
 

@@ -171,6 +171,7 @@ pub fn describe_all(
             document_id: "describe".into(),
         },
         artifacts_dir: None,
+        artifacts_durability: crate::fsutil::Durability::Immediate,
         guard: std::sync::Arc::new(crate::runtime::state::AllowAll),
         scanner: std::sync::Arc::new(super::secret_scan::SecretScanner),
     };

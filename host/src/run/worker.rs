@@ -381,7 +381,14 @@ fn continue_run(options: &WorkerOptions, folder: &RunFolder, lost: &Arc<AtomicBo
         Err(stop) => return Step::Failed(stop),
     };
     match &state.status {
-        Status::Completed => return Step::Completed,
+        // Reported done again: first made durable here, in case the worker
+        // that finished it died before its barrier.
+        Status::Completed => {
+            return match folder.make_all_durable() {
+                Ok(_) => Step::Completed,
+                Err(stop) => Step::Failed(stop),
+            };
+        }
         Status::Stopped { code, .. } => {
             return Step::Failed(Stop::new(
                 *code,

@@ -64,6 +64,9 @@ pub struct RunServices {
     pub scope: Scope,
     /// The run folder's artifacts directory.
     pub artifacts_dir: Option<phasehost_policy::safe_dir::SafeDir>,
+    /// How an artifact put is made durable: at the run folder's barrier in
+    /// a run, at once elsewhere.
+    pub artifacts_durability: crate::fsutil::Durability,
     /// Checked before every mutating call.
     pub guard: Arc<dyn MutationGuard>,
     /// Checks everything a plugin emits.

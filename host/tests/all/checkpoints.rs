@@ -114,6 +114,57 @@ fn a_store_two_phases_ahead_of_the_state_stops_with_corrupt_state() {
     }
 }
 
+/// What a power loss between two barriers can leave: each is refused on
+/// resume with corrupt-state, never used.
+fn assert_corrupt(iu: &IuCut, folder: &Path, names: &str) {
+    match resume_outcome(iu, folder) {
+        Outcome::Stopped(stop) => {
+            assert_eq!(stop.code, StopCode::CorruptState, "{stop}");
+            assert!(stop.message.contains(names), "{stop}");
+        }
+        other => panic!("expected corrupt-state, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_emptied_evidence_file_of_a_done_phase_stops_a_resume_with_corrupt_state() {
+    let iu = IuCut::new(|_| {});
+    let folder = approved_at_sg1(&iu);
+    std::fs::write(folder.join("evidence/03-cutplan.json"), b"").unwrap();
+    assert_corrupt(&iu, &folder, "03-cutplan.json");
+}
+
+#[test]
+fn a_truncated_evidence_file_of_a_phase_the_store_committed_stops_with_corrupt_state() {
+    let iu = IuCut::new(|_| {});
+    let (folder, _) = paused_at_sg2(&iu);
+    rewind_state(&folder, 1);
+    let evidence = folder.join("evidence/09-write_verify.json");
+    let bytes = std::fs::read(&evidence).unwrap();
+    std::fs::write(&evidence, &bytes[..bytes.len() / 2]).unwrap();
+    assert_corrupt(&iu, &folder, "write_verify");
+}
+
+#[test]
+fn a_state_ahead_of_the_store_stops_a_resume_with_corrupt_state() {
+    let iu = IuCut::new(|_| {});
+    let folder = approved_at_sg1(&iu);
+    // The store lost its last commit, the state file did not: the state
+    // records one phase more than the store's checkpoints.
+    let path = folder.join("state.json");
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let next = state["next_phase"].as_u64().unwrap();
+    let records = state["phases"].as_array_mut().unwrap();
+    let mut extra = records.last().unwrap().clone();
+    extra["phase"] = "cut_leg_a".into();
+    extra["document"] = "evidence/06-cut_leg_a.json".into();
+    records.push(extra);
+    state["next_phase"] = (next + 1).into();
+    state["status"] = serde_json::json!({"status": "running"});
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    assert_corrupt(&iu, &folder, "committed");
+}
+
 #[test]
 fn a_run_folder_another_process_holds_is_not_resumed_nor_marked() {
     let iu = IuCut::new(|_| {});

@@ -13,6 +13,7 @@ mod crash;
 mod csv_rows;
 mod declared_tables;
 mod descriptors;
+mod durability;
 mod duties;
 mod export;
 mod fuzz_run_folder;

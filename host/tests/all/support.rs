@@ -266,6 +266,7 @@ pub fn services(run_id: &str, source: Option<Vec<u8>>) -> RunServices {
             document_id: "doc".into(),
         },
         artifacts_dir: None,
+        artifacts_durability: phasehost::fsutil::Durability::Immediate,
         guard: Arc::new(AllowAll),
         scanner: Arc::new(NoScan),
     }

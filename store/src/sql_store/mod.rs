@@ -61,6 +61,12 @@ pub trait Connection: Send {
         Ok(())
     }
 
+    /// Make the transactions committed so far durable
+    /// ([`StoreBackend::make_durable`]); by default nothing (a commit is).
+    fn make_durable(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// False when the database ended the open transaction on its own
     /// (SQLite rolls back on some errors); then `rollback` sends nothing.
     fn transaction_open(&self) -> bool {
@@ -442,6 +448,10 @@ impl<C: Connection> StoreBackend for SqlStore<C> {
 
     fn in_transaction(&self) -> bool {
         self.in_tx
+    }
+
+    fn make_durable(&mut self) -> Result<(), StoreError> {
+        self.conn.make_durable()
     }
 
     fn document_digest(&mut self, document_id: &str) -> Result<String, StoreError> {

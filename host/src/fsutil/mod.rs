@@ -1,8 +1,19 @@
-//! Durable file writes: write a temp file, fsync it, rename it over the
-//! target, fsync the folder. The temp file is created new (`O_EXCL`, with
-//! a random name), so a symlink planted at a predictable temp name in a
-//! KB folder someone else can write is never followed; the rename replaces
-//! a symlink at the target itself, never what it points to.
+//! Atomic file writes: write a temp file, rename it over the target. The
+//! temp file is created new (`O_EXCL`, with a random name), so a symlink
+//! planted at a predictable temp name in a KB folder someone else can write
+//! is never followed; the rename replaces a symlink at the target itself,
+//! never what it points to.
+//!
+//! [`write_atomic`] and [`write_atomic_in`] are durable at once (fsync of
+//! the file before the rename, of the folder after): for files that are
+//! reported the moment they are written (approvals, keys, signed starts,
+//! operator-named outputs). Inside a run, KB documents are written through
+//! a [`SyncLedger`] instead ([`Durability::Deferred`]): just as atomic, but
+//! made durable together at the run's barrier.
+
+mod sync_ledger;
+
+pub use sync_ledger::{Durability, SyncCounts, SyncLedger, SyncOrder};
 
 use phasehost_policy::safe_dir::SafeDir;
 use std::fs::{self, File};
@@ -46,6 +57,21 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
 /// a symlink), fsynced, renamed over `relative` inside that same folder, and
 /// the folder fsynced. Nothing outside `dir` is touched.
 pub fn write_atomic_in(dir: &SafeDir, relative: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let (parent, _) = replace_in(dir, relative, bytes, mode, true)?;
+    let _ = parent.sync();
+    Ok(())
+}
+
+/// Write `bytes` to a new temp file next to `relative` (fsynced when
+/// `sync`) and rename it over `relative`; the folder it was renamed in and
+/// the file's name there. The folder itself is not synced.
+fn replace_in(
+    dir: &SafeDir,
+    relative: &str,
+    bytes: &[u8],
+    mode: u32,
+    sync: bool,
+) -> io::Result<(SafeDir, String)> {
     let (parent, name) = dir.parent_of(relative)?;
     let tmp = temp_name(&name);
     let mut created = false;
@@ -53,15 +79,16 @@ pub fn write_atomic_in(dir: &SafeDir, relative: &str, bytes: &[u8], mode: u32) -
         let mut file = parent.create_new_mode(&tmp, mode)?;
         created = true;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         parent.handle().rename(&tmp, parent.handle(), &name)?;
-        let _ = parent.sync();
         Ok(())
     })();
     if result.is_err() && created {
         let _ = parent.handle().remove_file(&tmp);
     }
-    result
+    result.map(|()| (parent, name))
 }
 
 /// A fresh, unpredictable temp name next to `file_name`.
