@@ -190,7 +190,16 @@ pub fn lookup<'a>(declared: &'a [Table], name: &str) -> Result<&'a Table, StoreE
         .ok_or_else(|| StoreError::UnknownTable(name.to_string()))
 }
 
-pub(crate) use crate::sql::SqlValue;
+/// A typed SQL value (a bound parameter or a cell read back).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SqlValue {
+    /// NULL.
+    Null,
+    /// TEXT.
+    Text(String),
+    /// A 64-bit INTEGER.
+    Int(i64),
+}
 
 impl SqlValue {
     /// The JSON form plugins see.

@@ -4,17 +4,6 @@
 
 use crate::schema::{ColumnType, Condition, Table};
 
-/// A typed SQL value (a bound parameter or a cell read back).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SqlValue {
-    /// NULL.
-    Null,
-    /// TEXT.
-    Text(String),
-    /// A 64-bit INTEGER.
-    Int(i64),
-}
-
 /// Which SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
