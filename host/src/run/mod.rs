@@ -1058,17 +1058,9 @@ fn start_signature_line(
     trust: Option<&TrustStore>,
     run_id: &str,
 ) -> String {
-    let key = &signed.statement.key_id;
-    match trust {
-        None => format!("signed by key {key} (not checked: pass --plan)"),
-        Some(trust) => match approval::verify_start(signed, trust) {
-            Ok(st) if st.run_id == run_id => {
-                format!("signed by {}, a key the plan trusts", trust.describe(key))
-            }
-            Ok(_) => format!("signed by key {key} for another run: not valid here"),
-            Err(e) => format!("NOT VALID: {e}"),
-        },
-    }
+    signature_line(&signed.statement.key_id, trust, |trust| {
+        approval::verify_start(signed, trust).map(|st| st.run_id == run_id)
+    })
 }
 
 /// Who signed an approval, checked against `trust` when there is one.
@@ -1077,14 +1069,23 @@ fn approval_signature_line(
     trust: Option<&TrustStore>,
     run_id: &str,
 ) -> String {
-    let key = &signed.statement.key_id;
+    signature_line(&signed.statement.key_id, trust, |trust| {
+        approval::check_signature(signed, trust).map(|()| signed.statement.run_id == run_id)
+    })
+}
+
+/// Who signed with `key`: `verify` checks the signature against the trust
+/// store and answers whether the statement is for this run.
+fn signature_line(
+    key: &str,
+    trust: Option<&TrustStore>,
+    verify: impl FnOnce(&TrustStore) -> Result<bool, approval::ApprovalError>,
+) -> String {
     match trust {
         None => format!("signed by key {key} (not checked: pass --plan)"),
-        Some(trust) => match approval::check_signature(signed, trust) {
-            Ok(()) if signed.statement.run_id == run_id => {
-                format!("signed by {}, a key the plan trusts", trust.describe(key))
-            }
-            Ok(()) => format!("signed by key {key} for another run: not valid here"),
+        Some(trust) => match verify(trust) {
+            Ok(true) => format!("signed by {}, a key the plan trusts", trust.describe(key)),
+            Ok(false) => format!("signed by key {key} for another run: not valid here"),
             Err(e) => format!("NOT VALID: {e}"),
         },
     }
