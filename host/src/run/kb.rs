@@ -301,24 +301,10 @@ impl RunFolder {
     /// Save the run state (`state.json`) atomically; durable at the next
     /// barrier, after everything else the run wrote (it claims that).
     pub fn save_state(&self, state: &super::state::RunState) -> Result<(), Stop> {
-        let json = serde_json::to_vec_pretty(state).expect("state serializes");
-        self.ledger
-            .write_atomic_in(
-                &self.dir,
-                super::state::RunState::FILE,
-                &json,
-                0o644,
-                SyncOrder::Record,
-            )
-            .map_err(|e| {
-                Stop::new(
-                    StopCode::KbWriteFailed,
-                    format!(
-                        "cannot save the run state in {}: {e}",
-                        self.root().display()
-                    ),
-                )
-            })
+        state.save_with(&self.dir, |dir, name, json| {
+            self.ledger
+                .write_atomic_in(dir, name, json, 0o644, SyncOrder::Record)
+        })
     }
 
     /// The barrier of the run folder: make every file and folder the run

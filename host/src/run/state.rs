@@ -161,8 +161,21 @@ impl RunState {
 
     /// Save atomically in the run folder `dir` (temp file, fsync, rename).
     pub fn save_in(&self, dir: &SafeDir) -> Result<(), Stop> {
+        self.save_with(dir, |dir, name, json| {
+            write_atomic_in(dir, name, json, 0o644)
+        })
+    }
+
+    /// Save in the run folder `dir` through `write` (folder, file name,
+    /// bytes), which decides how the write is made durable (a run's own
+    /// saves are deferred to its barrier: `RunFolder::save_state`).
+    pub(super) fn save_with(
+        &self,
+        dir: &SafeDir,
+        write: impl FnOnce(&SafeDir, &str, &[u8]) -> std::io::Result<()>,
+    ) -> Result<(), Stop> {
         let json = serde_json::to_vec_pretty(self).expect("state serializes");
-        write_atomic_in(dir, Self::FILE, &json, 0o644).map_err(|e| {
+        write(dir, Self::FILE, &json).map_err(|e| {
             Stop::new(
                 StopCode::KbWriteFailed,
                 format!("cannot save the run state in {}: {e}", dir.path().display()),
