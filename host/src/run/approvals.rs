@@ -10,15 +10,15 @@
 
 use super::kb::RunFolder;
 use super::review::{ReviewInput, render};
-use super::runner::Runner;
 use super::state::RunState;
 use crate::plan::{ApprovalGate, Plan};
 use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::{
-    self, ApprovalError, Expectation, Gate, TrustStore, VerifiedApproval,
+    self, ApprovalError, ConsumedLedger, Expectation, Gate, TrustStore, VerifiedApproval,
 };
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// One approver of an opened gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,32 +159,65 @@ pub(super) enum GateState {
     Waiting,
 }
 
-impl Runner {
+/// The run's gatekeeper: the keys it trusts, the ledger of consumed
+/// approvals, and the gates opened in this process.
+pub(super) struct GateKeeper {
+    pub(super) trust: TrustStore,
+    ledger: Box<dyn ConsumedLedger + Send>,
+    /// Approvals verified from their signed files in this process, by gate.
+    opened: BTreeMap<String, OpenedGate>,
+}
+
+/// What a gate check reads of the run: its plan, state and folder.
+#[derive(Clone, Copy)]
+pub(super) struct RunView<'a> {
+    pub(super) plan: &'a Plan,
+    pub(super) state: &'a RunState,
+    pub(super) folder: &'a RunFolder,
+}
+
+/// The digest a gate's approvals bind to, and the bound phase's evidence
+/// (for the review digest).
+pub(super) struct Binding<'a> {
+    pub(super) digest: &'a str,
+    pub(super) evidence: &'a Value,
+}
+
+impl GateKeeper {
+    pub(super) fn new(trust: TrustStore, ledger: Box<dyn ConsumedLedger + Send>) -> Self {
+        Self {
+            trust,
+            ledger,
+            opened: BTreeMap::new(),
+        }
+    }
+
     /// Check `rules` (the gate standing before `before_phase`, bound to
-    /// `digest`, approvals valid its `ttl_secs`; `bound` is the bound phase's
-    /// evidence, for the review digest). With `replaying`, every approval
-    /// must already be consumed by this run and nothing is consumed.
+    /// `binding`, approvals valid its `ttl_secs`) for the run `run`. With
+    /// `replaying`, every approval must already be consumed by this run and
+    /// nothing is consumed.
     pub(super) fn check_gate(
         &mut self,
+        run: RunView<'_>,
         rules: &ApprovalGate,
-        digest: &str,
+        binding: Binding<'_>,
         before_phase: &str,
-        bound: &Value,
         replaying: bool,
     ) -> Result<GateState, Stop> {
         let stop = |s: Stop| s.in_phase(before_phase);
         let gate = rules.id();
-        let starter = super::approvals::verified_starter(
-            &self.folder,
+        let digest = binding.digest;
+        let starter = verified_starter(
+            run.folder,
             &self.trust,
-            &self.state,
-            self.plan.approvals.require_signed_start,
+            run.state,
+            run.plan.approvals.require_signed_start,
         )
         .map_err(stop)?;
-        let review_sha =
-            sha256_hex(review_text(&self.plan, &self.state, &gate, digest, bound).as_bytes());
+        let review = review_text(run.plan, run.state, &gate, digest, binding.evidence);
+        let review_sha = sha256_hex(review.as_bytes());
         let expect = Expectation::new(
-            self.state.run_id.clone(),
+            run.state.run_id.clone(),
             gate.clone(),
             digest,
             rules.ttl_secs,
@@ -198,8 +231,8 @@ impl Runner {
             replaying,
         };
         let mut valid: Vec<(VerifiedApproval, bool)> = Vec::new();
-        for path in self.folder.approval_files(&gate).map_err(stop)? {
-            valid.push(self.verified_approval(&path, &wanted).map_err(stop)?);
+        for path in run.folder.approval_files(&gate).map_err(stop)? {
+            valid.push(self.verified_approval(run, &path, &wanted).map_err(stop)?);
         }
         if valid.len() < rules.quorum as usize {
             if replaying {
@@ -225,11 +258,12 @@ impl Runner {
     /// gate's separation of duties kept. With whether it was consumed.
     fn verified_approval(
         &self,
+        run: RunView<'_>,
         path: &str,
         wanted: &Wanted<'_>,
     ) -> Result<(VerifiedApproval, bool), Stop> {
         let refuse = |e: ApprovalError| approval_stop(&e);
-        let signed = self.folder.load_approval(path).map_err(refuse)?;
+        let signed = run.folder.load_approval(path).map_err(refuse)?;
         let key_id = signed.statement.key_id.clone();
         let named_for = path
             .rsplit('/')
@@ -240,7 +274,7 @@ impl Runner {
                 StopCode::ApprovalInvalid,
                 format!(
                     "{} holds an approval signed by key {key_id}",
-                    self.folder.dir().shown(path).display()
+                    run.folder.dir().shown(path).display()
                 ),
             ));
         }
@@ -276,7 +310,7 @@ impl Runner {
             ));
         }
         let approvers_of = |g: &str| -> Vec<String> {
-            self.approvals
+            self.opened
                 .get(g)
                 .map(|o| o.approvers.iter().map(|a| a.key_id.clone()).collect())
                 .unwrap_or_default()
@@ -284,7 +318,7 @@ impl Runner {
         let rules = wanted.rules;
         check_duties(
             rules,
-            &self.plan.approval_location(rules.id().as_str()),
+            &run.plan.approval_location(rules.id().as_str()),
             &key_id,
             &self.trust.describe(&key_id),
             wanted.starter,
@@ -321,14 +355,14 @@ impl Runner {
             evidence_digest: digest.to_string(),
             approvers,
         };
-        self.approvals
+        self.opened
             .insert(gate.as_str().to_string(), opened.clone());
         Ok(opened)
     }
 }
 
 /// What every approval file of a gate must satisfy (see
-/// [`Runner::verified_approval`]).
+/// [`GateKeeper::verified_approval`]).
 struct Wanted<'a> {
     rules: &'a ApprovalGate,
     expect: &'a Expectation,

@@ -9,8 +9,11 @@
 //! digest of the run's inputs, and a resume goes on only when the state
 //! agrees with them (at most one phase behind, after a crash).
 
-use super::runner::Runner;
-use super::state::{Mode, PhaseRecord};
+use super::documents::evidence_document;
+use super::kb::RunFolder;
+use super::run_store::RunStore;
+use super::state::{Mode, PhaseRecord, RunState};
+use crate::plan::Plan;
 use crate::stop::{Stop, StopCode};
 use crate::store::Checkpoint;
 
@@ -18,21 +21,17 @@ fn corrupt(message: String) -> Stop {
     Stop::new(StopCode::CorruptState, message)
 }
 
-/// The evidence document of phase `index` (0-based) named `phase`.
-pub(super) fn evidence_document(index: usize, phase: &str) -> String {
-    format!("evidence/{:02}-{phase}.json", index + 1)
+/// What the checkpoint book reads: the run's store, plan and folder, and
+/// the digest of its inputs. The run state is passed to each call.
+pub(super) struct Checkpoints<'a> {
+    pub(super) store: &'a RunStore,
+    pub(super) plan: &'a Plan,
+    pub(super) folder: &'a RunFolder,
+    /// [`super::fingerprint::inputs_digest`] of the run's inputs.
+    pub(super) inputs_digest: &'a str,
 }
 
-/// Where the verdicts of a failed gate check of phase `index` (0-based) are
-/// written before the run stops: `evidence/NN-<phase>.gates-<checkpoint>-failed.json`.
-pub fn gate_failure_document(index: usize, phase: &str, checkpoint: &str) -> String {
-    format!(
-        "evidence/{:02}-{phase}.gates-{checkpoint}-failed.json",
-        index + 1
-    )
-}
-
-impl Runner {
+impl Checkpoints<'_> {
     /// Inside the phase's open transaction: record the phase as committed,
     /// with the store digest after its writes. Returns that digest (None
     /// without a store). A phase that could not write (`unchanged`) leaves
@@ -40,32 +39,34 @@ impl Runner {
     /// one, instead of reading every row of the document again; a change
     /// made to the document by anyone else in between then shows as drift
     /// on the next resume rather than being folded into the checkpoint.
-    pub(super) fn record_checkpoint(
+    pub(super) fn record(
         &self,
+        state: &RunState,
         index: usize,
         phase: &str,
         evidence_digest: &str,
         unchanged: bool,
     ) -> Result<Option<String>, Stop> {
         let known = unchanged
-            .then(|| self.state.fingerprint.store_digest.clone())
+            .then(|| state.fingerprint.store_digest.clone())
             .flatten();
         let store_digest = match known {
             Some(digest) => digest,
-            None => match self.store_digest()? {
+            None => match self.store.document_digest(&state.document_id)? {
                 Some(digest) => digest,
                 None => return Ok(None),
             },
         };
         let checkpoint = Checkpoint {
-            run_id: self.state.run_id.clone(),
+            run_id: state.run_id.clone(),
             phase_index: index as u64,
             phase: phase.to_string(),
             evidence_digest: evidence_digest.to_string(),
             store_digest: store_digest.clone(),
-            inputs_digest: self.inputs_digest.clone(),
+            inputs_digest: self.inputs_digest.to_string(),
         };
-        self.with_store(|s| s.record_checkpoint(&checkpoint))
+        self.store
+            .with(|s| s.record_checkpoint(&checkpoint))
             .map_err(|s| s.in_phase(phase))?;
         Ok(Some(store_digest))
     }
@@ -73,12 +74,12 @@ impl Runner {
     /// The run's committed checkpoints in phase order, each checked to be
     /// the plan's phase at its index and to carry this run's inputs digest;
     /// `None` for a dry run or without a store.
-    pub(super) fn committed_checkpoints(&self) -> Result<Option<Vec<Checkpoint>>, Stop> {
-        if self.state.mode != Mode::Live {
+    pub(super) fn committed(&self, state: &RunState) -> Result<Option<Vec<Checkpoint>>, Stop> {
+        if state.mode != Mode::Live {
             return Ok(None);
         }
-        let run_id = self.state.run_id.clone();
-        let Some(checkpoints) = self.with_store(|s| s.checkpoints(&run_id))? else {
+        let run_id = state.run_id.as_str();
+        let Some(checkpoints) = self.store.with(|s| s.checkpoints(run_id))? else {
             return Ok(None);
         };
         for (index, checkpoint) in checkpoints.iter().enumerate() {
@@ -107,16 +108,16 @@ impl Runner {
     /// adopt the one phase the store says committed but the state does not
     /// list yet (a crash between commit and save); refuse any other
     /// disagreement as corrupt state. Returns whether a phase was adopted.
-    pub(super) fn reconcile_with_store(&mut self) -> Result<bool, Stop> {
-        let Some(checkpoints) = self.committed_checkpoints()? else {
+    pub(super) fn reconcile(&self, state: &mut RunState) -> Result<bool, Stop> {
+        let Some(checkpoints) = self.committed(state)? else {
             return Ok(false);
         };
-        let run_id = self.state.run_id.clone();
-        let next = self.state.next_phase;
-        if self.state.phases.len() != next {
+        let run_id = state.run_id.clone();
+        let next = state.next_phase;
+        if state.phases.len() != next {
             return Err(corrupt(format!(
                 "the run state lists {} phases done but goes on at phase {}",
-                self.state.phases.len(),
+                state.phases.len(),
                 next + 1
             )));
         }
@@ -127,7 +128,7 @@ impl Runner {
                 next + 1
             )));
         }
-        for (record, checkpoint) in self.state.phases.iter().zip(&checkpoints) {
+        for (record, checkpoint) in state.phases.iter().zip(&checkpoints) {
             if record.phase != checkpoint.phase
                 || record.evidence_digest != checkpoint.evidence_digest
             {
@@ -162,15 +163,15 @@ impl Runner {
                 last.phase, last.evidence_digest
             )));
         }
-        self.state.phases.push(PhaseRecord {
+        state.phases.push(PhaseRecord {
             phase: last.phase,
             evidence_digest: last.evidence_digest,
             document,
             duration_ms: None,
         });
-        self.state.next_phase = index + 1;
-        self.state.fingerprint.store_digest = Some(last.store_digest);
-        self.folder.save_state(&self.state)?;
+        state.next_phase = index + 1;
+        state.fingerprint.store_digest = Some(last.store_digest);
+        self.folder.save_state(state)?;
         Ok(true)
     }
 }

@@ -5,6 +5,7 @@
 pub mod approvals;
 pub mod batch;
 mod checkpoint;
+mod documents;
 mod fingerprint;
 mod gates;
 pub mod host_config;
@@ -16,6 +17,7 @@ pub mod ops;
 mod phase_notes;
 pub mod report;
 pub mod review;
+mod run_store;
 mod runner;
 mod secret_scan;
 pub mod state;
@@ -32,11 +34,12 @@ use crate::plan::{Plan, load_plan};
 use crate::runtime::Runtime;
 use crate::runtime::state::SharedStore;
 use crate::stop::{Stop, StopCode};
+use approvals::GateKeeper;
 use host_config::HostConfig;
 use kill_switch::KillSwitch;
 use phasehost_policy::approval::{self, FileLedger, Gate, TrustStore};
+use run_store::RunStore;
 use state::{Mode, RunState, STATE_FORMAT, Status};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -214,18 +217,16 @@ fn assemble(
         _ => Box::new(ledger(&kb)?),
     };
     Ok(Runner {
-        trust,
-        ledger,
+        gatekeeper: GateKeeper::new(trust, ledger),
         plan,
         runtime,
         phases,
         gates,
-        store,
+        store: RunStore::new(store),
         folder,
         state,
         source,
         kill,
-        approvals: BTreeMap::new(),
         inputs_digest,
         commit_hooks,
     })
@@ -383,7 +384,7 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         kill,
         commit_hooks,
     ) {
-        Ok(mut runner) => (runner.drive(), runner.store.clone()),
+        Ok(mut runner) => (runner.drive(), runner.store.shared()),
         Err(stop) => (
             Outcome::Stopped(write_early_stop(&folder, state, stop)),
             None,
@@ -616,7 +617,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
             kill,
             commit_hooks,
         )?;
-        store = runner.store.clone();
+        store = runner.store.shared();
         if runner.reconcile_with_store()? {
             latest = Some(runner.state().clone());
         }

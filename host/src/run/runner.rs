@@ -11,21 +11,24 @@
 //! is re-read only after its digest matched the state's record and, on a
 //! live run, the store's checkpoint of that phase.
 
-use super::approvals::{GateState, OpenedGate};
+use super::approvals::{Binding, GateKeeper, GateState, RunView};
+use super::checkpoint::Checkpoints;
+use super::documents::{evidence_document, gate_failure_document};
 use super::gates::{GateResult, GateSet};
 use super::kb::RunFolder;
 use super::kill_switch::KillSwitch;
 use super::phase_notes::PhaseNotes;
+use super::run_store::RunStore;
 use super::secret_scan::{SecretScanner, clean_evidence};
 use super::state::{Mode, PhaseRecord, RunState, Status};
 use crate::plan::ApprovalGate;
 use crate::plan::{Access, PhaseSpec, Plan};
 use crate::runtime::cache::sha256_hex;
-use crate::runtime::state::{RunServices, SharedStore};
+use crate::runtime::state::RunServices;
 use crate::runtime::{LoadedPhase, PhaseInput, Runtime};
 use crate::stop::{Stop, StopCode};
 use crate::store::Scope;
-use phasehost_policy::approval::{Gate, TrustStore};
+use phasehost_policy::approval::Gate;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -55,24 +58,18 @@ pub struct Runner {
     pub(super) runtime: Arc<Runtime>,
     pub(super) phases: Vec<LoadedPhase>,
     pub(super) gates: GateSet,
-    pub(super) store: Option<SharedStore>,
+    pub(super) store: RunStore,
     pub(super) folder: RunFolder,
     pub(super) state: RunState,
     pub(super) source: Arc<[u8]>,
     pub(super) kill: KillSwitch,
-    /// The consumed-approvals ledger (see [`super::ledger`]).
-    pub(super) ledger: Box<dyn phasehost_policy::approval::ConsumedLedger + Send>,
-    pub(super) trust: TrustStore,
-    /// Approvals verified from their signed files in this process, by gate.
-    pub(super) approvals: BTreeMap<String, OpenedGate>,
+    /// The trusted keys, the consumed-approvals ledger (see
+    /// [`super::ledger`]) and the gates opened in this process.
+    pub(super) gatekeeper: GateKeeper,
     /// [`super::fingerprint::inputs_digest`] of the run's inputs.
     pub(super) inputs_digest: String,
     /// Called around each commit (see [`super::RunHooks`]).
     pub(super) commit_hooks: super::CommitHooks,
-}
-
-fn store_stop(e: impl std::fmt::Display) -> Stop {
-    Stop::new(StopCode::StoreFailed, e.to_string())
 }
 
 impl Runner {
@@ -114,42 +111,66 @@ impl Runner {
     /// Roll back, write the stop document, save the state. If the stop
     /// document cannot be written the stop becomes `kb-write-failed`.
     fn record_stop(&mut self, stop: Stop) -> Stop {
-        self.rollback();
+        self.store.rollback();
         super::kb::write_stop(&self.folder, &mut self.state, stop)
-    }
-
-    fn rollback(&self) {
-        if let Some(store) = &self.store
-            && let Ok(mut store) = store.lock()
-        {
-            let _ = store.rollback();
-        }
-    }
-
-    pub(super) fn with_store<T>(
-        &self,
-        f: impl FnOnce(&mut dyn crate::store::StoreBackend) -> Result<T, crate::store::StoreError>,
-    ) -> Result<Option<T>, Stop> {
-        let Some(store) = &self.store else {
-            return Ok(None);
-        };
-        let mut guard = store
-            .lock()
-            .map_err(|_| Stop::new(StopCode::Internal, "store lock poisoned"))?;
-        f(guard.as_mut()).map(Some).map_err(store_stop)
     }
 
     /// The store's digest of this document's rows, if there is a store.
     pub(super) fn store_digest(&self) -> Result<Option<String>, Stop> {
-        let id = self.state.document_id.clone();
-        self.with_store(|s| s.document_digest(&id))
+        self.store.document_digest(&self.state.document_id)
+    }
+
+    /// The run's checkpoints in the store.
+    fn checkpoints(&self) -> Checkpoints<'_> {
+        Checkpoints {
+            store: &self.store,
+            plan: &self.plan,
+            folder: &self.folder,
+            inputs_digest: &self.inputs_digest,
+        }
+    }
+
+    /// Bring the state in line with the store's checkpoints (a live run
+    /// resumed after a crash); whether a phase was adopted. See
+    /// [`Checkpoints::reconcile`].
+    pub(super) fn reconcile_with_store(&mut self) -> Result<bool, Stop> {
+        let checkpoints = Checkpoints {
+            store: &self.store,
+            plan: &self.plan,
+            folder: &self.folder,
+            inputs_digest: &self.inputs_digest,
+        };
+        checkpoints.reconcile(&mut self.state)
+    }
+
+    /// Check the approval gate `rules` standing before `before_phase`,
+    /// bound to `digest` of the `bound` evidence (see
+    /// [`GateKeeper::check_gate`]).
+    fn check_gate(
+        &mut self,
+        rules: &ApprovalGate,
+        (digest, bound): (&str, &Value),
+        before_phase: &str,
+        replaying: bool,
+    ) -> Result<GateState, Stop> {
+        let run = RunView {
+            plan: &self.plan,
+            state: &self.state,
+            folder: &self.folder,
+        };
+        let binding = Binding {
+            digest,
+            evidence: bound,
+        };
+        self.gatekeeper
+            .check_gate(run, rules, binding, before_phase, replaying)
     }
 
     fn services(&self) -> RunServices {
         RunServices {
             run_id: self.state.run_id.clone(),
             source: Some(self.source.clone()),
-            store: self.store.clone(),
+            store: self.store.shared(),
             scope: Scope {
                 document_id: self.state.document_id.clone(),
             },
@@ -176,7 +197,7 @@ impl Runner {
             }
             phase_grants.insert(phase.name.clone(), Value::Object(tables));
         }
-        let privileges = self.with_store(|s| s.role_privileges())?.flatten();
+        let privileges = self.store.with(|s| s.role_privileges())?.flatten();
         if let Some(role) = &privileges {
             check_declared_rights(&self.plan, &needs, role)?;
         }
@@ -193,11 +214,7 @@ impl Runner {
                 })
                 .collect::<serde_json::Map<_, _>>()
         });
-        let store_kind = self
-            .store
-            .as_ref()
-            .and_then(|s| s.lock().ok().map(|s| s.kind()))
-            .unwrap_or("none");
+        let store_kind = self.store.kind();
         let needs: serde_json::Map<String, Value> = needs
             .into_iter()
             .map(|(t, a)| (t, json!(a.to_string())))
@@ -226,7 +243,7 @@ impl Runner {
         self.replay_history(start, &mut evidence)?;
         self.transition(Status::Running)?;
         if dry {
-            self.with_store(|s| s.begin())?;
+            self.store.with(|s| s.begin())?;
         }
         for index in start..self.phases.len() {
             if let Some(outcome) = self.run_one(index, &mut evidence)? {
@@ -234,7 +251,7 @@ impl Runner {
             }
         }
         if dry {
-            self.with_store(|s| s.rollback())?;
+            self.store.with(|s| s.rollback())?;
         }
         self.transition(Status::Completed)?;
         Ok(Outcome::Completed)
@@ -253,7 +270,7 @@ impl Runner {
         if start == 0 {
             return Ok(());
         }
-        let checkpoints = self.committed_checkpoints()?;
+        let checkpoints = self.checkpoints().committed(&self.state)?;
         for index in 0..start {
             let spec = self.plan.phases[index].clone();
             let name = spec.name.as_str();
@@ -330,7 +347,7 @@ impl Runner {
     ) -> Result<(String, String), Stop> {
         let (digest, bound) = bound_digest(&gate.digest, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        match self.check_gate(gate, &digest, before_phase, &bound, true)? {
+        match self.check_gate(gate, (&digest, &bound), before_phase, true)? {
             GateState::Open(opened) => Ok(opened.pseudo_evidence(&gate.id())),
             GateState::Waiting => Err(Stop::new(
                 StopCode::ApprovalMissing,
@@ -350,7 +367,7 @@ impl Runner {
         if let Some(reason) = self.kill.reason() {
             return Err(Stop::new(StopCode::KillSwitch, reason).in_phase(phase));
         }
-        self.with_store(|s| s.commit())?;
+        self.store.with(|s| s.commit())?;
         if let Some(hook) = self.commit_hooks.after.as_mut() {
             hook(phase);
         }
@@ -389,7 +406,7 @@ impl Runner {
         notes.gates_after = self.check_gates(index, name, "after", &spec.gates_after, evidence)?;
         let digest = sha256_hex(json_text.as_bytes());
         notes.runs_index = self.runs_index_entry(index, name, &value)?;
-        let document = super::checkpoint::evidence_document(index, name);
+        let document = evidence_document(index, name);
         let replaying = self.replays_recorded_phase(index, name, &digest)?;
         if !replaying {
             let record = notes.record(json_text.len());
@@ -464,7 +481,8 @@ impl Runner {
     ) -> Result<PluginOutput, Stop> {
         let dry = self.state.mode == Mode::Dry;
         if !dry {
-            self.with_store(|s| if writes { s.begin() } else { s.begin_read() })?;
+            self.store
+                .with(|s| if writes { s.begin() } else { s.begin_read() })?;
         }
         notes.evidence_in = evidence.iter().map(|(_, json)| json.len()).sum();
         let plugin_started = std::time::Instant::now();
@@ -473,8 +491,8 @@ impl Runner {
         if !dry && !writes {
             // The plugin has read what it needed: end its read view and take
             // the write lock for what the host records (index, checkpoint).
-            self.with_store(|s| s.commit())?;
-            self.with_store(|s| s.begin())?;
+            self.store.with(|s| s.commit())?;
+            self.store.with(|s| s.begin())?;
         }
         Ok(output)
     }
@@ -569,7 +587,9 @@ impl Runner {
         if self.state.mode == Mode::Dry {
             return Ok(());
         }
-        let store_digest = self.record_checkpoint(index, phase, digest, !writes)?;
+        let store_digest = self
+            .checkpoints()
+            .record(&self.state, index, phase, digest, !writes)?;
         self.commit(phase)?;
         if store_digest.is_some() {
             self.state.fingerprint.store_digest = store_digest;
@@ -672,12 +692,12 @@ impl Runner {
         let text = entry.to_string();
         // Inside the phase's transaction: the entry commits with the
         // phase's writes and checkpoint, or not at all.
-        let appended = self.with_store(|s| s.append_index(&run_id, &doc, &text))?;
+        let appended = self.store.with(|s| s.append_index(&run_id, &doc, &text))?;
         Ok(appended.map(|e| json!({"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash})))
     }
 
     /// Write the verdicts of a failed gate check to the run folder
-    /// ([`super::checkpoint::gate_failure_document`]) before the stop, and
+    /// ([`gate_failure_document`]) before the stop, and
     /// name that file in the stop's message. If it cannot be written the
     /// stop says so (`kb-write-failed`): the run stops either way.
     fn record_gate_failure(
@@ -687,7 +707,7 @@ impl Runner {
         checkpoint: &'static str,
         failure: super::gates::GateFailure,
     ) -> Stop {
-        let document = super::checkpoint::gate_failure_document(index, phase, checkpoint);
+        let document = gate_failure_document(index, phase, checkpoint);
         let failed = failure.results.last();
         let value = json!({
             "phase": phase,
@@ -731,10 +751,10 @@ impl Runner {
         let gate = spec.id();
         let (digest, bound) = bound_digest(&spec.digest, evidence)
             .map_err(|m| Stop::new(StopCode::InvariantFailed, m).in_phase(before_phase))?;
-        match self.check_gate(spec, &digest, before_phase, &bound, false)? {
+        match self.check_gate(spec, (&digest, &bound), before_phase, false)? {
             GateState::Open(opened) => Ok(Ok(opened.pseudo_evidence(&gate))),
             GateState::Waiting => {
-                self.rollback();
+                self.store.rollback();
                 self.state.fingerprint.store_digest = self.store_digest()?;
                 self.folder.record_pause(&super::kb::PauseRecord {
                     at: super::ids::rfc3339_now(),

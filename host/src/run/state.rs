@@ -253,7 +253,7 @@ impl RunState {
         }
         for (index, record) in self.phases.iter().enumerate() {
             if !is_digest(&record.evidence_digest)
-                || record.document != super::checkpoint::evidence_document(index, &record.phase)
+                || record.document != super::documents::evidence_document(index, &record.phase)
                 || !super::ids::is_plain_name(&record.phase)
             {
                 return Err(format!("phase record {} is malformed", index + 1));
