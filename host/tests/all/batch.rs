@@ -37,7 +37,7 @@ fn a_duplicate_document_id_is_refused_and_nothing_runs() {
             .contains("`hien-phap` appears twice (entries 1 and 3)"),
         "{err}"
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .args(["batch", path.to_str().unwrap()])
         .output()
         .unwrap();
@@ -113,7 +113,7 @@ fn the_batch_command_prints_a_json_line_per_document() {
             corpus("luat-ban-hanh-van-ban-quy-pham-phap-luat.txt"),
         ],
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .args(["batch", path.to_str().unwrap(), "--json"])
         .output()
         .unwrap();

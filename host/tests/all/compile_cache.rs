@@ -294,7 +294,7 @@ fn check_uses_the_host_configs_cache_folder_and_refuses_an_open_one() {
     let host = dir.path().join("host.toml");
     std::fs::write(&host, "[runtime]\ncache_dir = \"cache\"\n").unwrap();
     let check = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_phasehost"))
+        crate::support::phasehost_command()
             .args(["check", plan.path.to_str().unwrap(), "--host-config"])
             .arg(&host)
             .output()

@@ -271,7 +271,7 @@ fn assert_cut_exactly_once(iu: &IuCut, folder: &Path, phase: &str, point: Point)
         1,
         "{what}"
     );
-    let verified = Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let verified = crate::support::phasehost_command()
         .arg("verify-index")
         .arg(&iu.plan)
         .output()

@@ -6,7 +6,6 @@ use phasehost::run::state::RunState;
 use phasehost::run::{self, Outcome, StartRequest};
 use phasehost_test_artifacts::ALL_PLUGINS;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use toml_edit::{DocumentMut, value};
 
 struct CsvRows {
@@ -148,7 +147,7 @@ fn the_example_loads_its_rows_after_one_approval_dry_then_live() {
 #[test]
 fn the_example_audits_with_no_wasi_and_imports_equal_to_grants() {
     let c = CsvRows::new();
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .args(["audit", c.plan.to_str().unwrap(), "--json"])
         .env("PHASEHOST_CACHE_DIR", crate::support::shared_cache())
         .output()

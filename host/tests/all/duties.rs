@@ -222,7 +222,7 @@ fn approve_writes_the_review_it_signs_and_review_shows_the_same() {
 #[test]
 fn keygen_records_the_holder_and_status_names_the_approvers() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .args(["keygen", "--name", "Dũng Võ <dung@example.vn>", "--out"])
         .arg(dir.path())
         .output()

@@ -456,7 +456,7 @@ fn the_binary_exports_and_reports_refusals_with_their_exit_status() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("luat-x.xml");
     let run = |document: &str| {
-        Command::new(env!("CARGO_BIN_EXE_phasehost"))
+        crate::support::phasehost_command()
             .args(["export", "--plan"])
             .arg(&plan.path)
             .args(["--document", document, "--format", "akn", "--json", "--out"])

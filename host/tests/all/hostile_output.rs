@@ -216,7 +216,7 @@ fn a_memory_limit_above_the_slot_is_refused_at_load() {
     let plan = probe("", "memory_mib = 4096");
     let err = phasehost::plan::load_plan(&plan.path).unwrap_err();
     assert!(err.to_string().contains("memory_mib"), "{err}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .arg("check")
         .arg(&plan.path)
         .output()
@@ -252,7 +252,7 @@ fn the_host_starts_under_an_address_space_limit() {
 #[test]
 fn the_audit_shows_each_plugins_budget() {
     let plan = probe("on_denied = \"record\"", "max_evidence_bytes = 4096");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .args(["audit", "--json"])
         .arg(&plan.path)
         .output()

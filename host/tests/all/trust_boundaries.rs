@@ -9,7 +9,6 @@ use phasehost::run::state::{RunState, Status};
 use phasehost::run::{self, Outcome, RunHooks, StartRequest};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
@@ -253,7 +252,7 @@ fn status_on_a_state_with_a_short_digest_is_corrupt_state_not_a_panic() {
     let mut state = read_json(&path);
     state["phases"][0]["evidence_digest"] = "ab".into();
     write_json(&path, &state);
-    let out = Command::new(env!("CARGO_BIN_EXE_phasehost"))
+    let out = crate::support::phasehost_command()
         .arg("status")
         .arg(&folder)
         .output()
