@@ -273,64 +273,18 @@ pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
 /// like markers but did not start a region ([`MarkReport`]).
 pub fn mark_report(normalized: &str, caps: &Caps) -> Result<(Vec<Region>, MarkReport), MarkError> {
     let lines = lines(normalized);
-    let mut markers: Vec<Marker<'_>> = Vec::new();
-    let mut rejected: Vec<(Marker<'_>, Why)> = Vec::new();
-    let mut ctx = Context::default();
-    let mut quotes = Quotes::default();
-    let mut closing = ClosingCandidates::default();
-    let mut quoted_lines = 0u64;
-    for (idx, &(start, line)) in lines.iter().enumerate() {
-        let inside = quotes.inside();
-        quotes.feed(line);
-        if inside {
-            quoted_lines += 1;
-            continue;
-        }
-        let t = line.trim();
-        if t.is_empty() {
-            continue;
-        }
-        if let Some(c) = scan::candidate(t) {
-            let why = ctx.why_not(&c);
-            if ctx.accept(&c) {
-                markers.push(to_marker(idx, start, &c));
-            } else {
-                rejected.push((to_marker(idx, start, &c), why));
-            }
-            continue;
-        }
-        if ctx.last_article.is_some() {
-            closing.feed(idx, t);
-        }
-    }
-    let closing_line = closing
-        .last_enactment
-        .or(closing.last_signature)
-        .or_else(|| {
-            let signed = closing.last_signed?;
-            let last_marker = markers
-                .iter()
-                .rev()
-                .find(|m| m.line < signed)
-                .map(|m| m.line);
-            let name = (0..signed)
-                .rev()
-                .find(|&i| !lines[i].1.trim().is_empty())
-                .filter(|&i| Some(i) > last_marker);
-            Some(name.unwrap_or(signed))
-        });
+    let mut scan = MarkerScan::of(&lines);
+    let closing_line = scan.closing_line(&lines);
     let closing_start = closing_line.map(|l| lines[l].0);
     if let Some(cs) = closing_start {
-        let (body, in_closing): (Vec<_>, Vec<_>) = markers.into_iter().partition(|m| m.start < cs);
-        markers = body;
-        rejected.extend(in_closing.into_iter().map(|m| (m, Why::InClosing)));
-        for (m, why) in &mut rejected {
-            if m.start >= cs {
-                *why = Why::InClosing;
-            }
-        }
-        rejected.sort_by_key(|(m, _)| m.line);
+        scan.move_into_closing(cs);
     }
+    let MarkerScan {
+        markers,
+        rejected,
+        quoted_lines,
+        ..
+    } = scan;
     if !markers.iter().any(|m| m.kind == RegionKind::Article) {
         return Err(MarkError::NoStructure);
     }
@@ -351,18 +305,7 @@ pub fn mark_report(normalized: &str, caps: &Caps) -> Result<(Vec<Region>, MarkRe
     };
     let mut regions = build(&lines, &markers, &body);
     if let Some(cs) = closing_start {
-        regions.push(Region {
-            kind: RegionKind::Closing,
-            eid: "conclusions".to_string(),
-            parent_eid: None,
-            ordinal: 1,
-            number: String::new(),
-            heading: String::new(),
-            start: cs,
-            end: normalized.len(),
-            region_sha: String::new(),
-            duplicate_of: None,
-        });
+        regions.push(closing_region(cs, normalized.len()));
     }
     for r in &mut regions {
         r.region_sha = sha256_hex(&normalized.as_bytes()[r.start..r.end]);
@@ -378,6 +321,110 @@ pub fn mark_report(normalized: &str, caps: &Caps) -> Result<(Vec<Region>, MarkRe
             .collect(),
     };
     Ok((regions, report))
+}
+
+/// One pass over the lines outside quotations: the markers accepted, the
+/// marker-looking lines refused (and why), the closing's candidate lines.
+struct MarkerScan<'a> {
+    markers: Vec<Marker<'a>>,
+    rejected: Vec<(Marker<'a>, Why)>,
+    closing: ClosingCandidates,
+    quoted_lines: u64,
+}
+
+impl<'a> MarkerScan<'a> {
+    fn of(lines: &[(usize, &'a str)]) -> Self {
+        let mut found = MarkerScan {
+            markers: Vec::new(),
+            rejected: Vec::new(),
+            closing: ClosingCandidates::default(),
+            quoted_lines: 0,
+        };
+        let mut ctx = Context::default();
+        let mut quotes = Quotes::default();
+        for (idx, &(start, line)) in lines.iter().enumerate() {
+            let inside = quotes.inside();
+            quotes.feed(line);
+            if inside {
+                found.quoted_lines += 1;
+                continue;
+            }
+            let t = line.trim();
+            if t.is_empty() {
+                continue;
+            }
+            if let Some(c) = scan::candidate(t) {
+                let why = ctx.why_not(&c);
+                if ctx.accept(&c) {
+                    found.markers.push(to_marker(idx, start, &c));
+                } else {
+                    found.rejected.push((to_marker(idx, start, &c), why));
+                }
+                continue;
+            }
+            if ctx.last_article.is_some() {
+                found.closing.feed(idx, t);
+            }
+        }
+        found
+    }
+
+    /// The 0-based line the closing starts at: the enactment formula, else
+    /// the signature, else the signer's name above the last `signed` line
+    /// (when it is below the last marker).
+    fn closing_line(&self, lines: &[(usize, &str)]) -> Option<usize> {
+        let closing = &self.closing;
+        closing
+            .last_enactment
+            .or(closing.last_signature)
+            .or_else(|| {
+                let signed = closing.last_signed?;
+                let last_marker = self
+                    .markers
+                    .iter()
+                    .rev()
+                    .find(|m| m.line < signed)
+                    .map(|m| m.line);
+                let name = (0..signed)
+                    .rev()
+                    .find(|&i| !lines[i].1.trim().is_empty())
+                    .filter(|&i| Some(i) > last_marker);
+                Some(name.unwrap_or(signed))
+            })
+    }
+
+    /// Markers at or after byte `closing_start` are not units: refused as
+    /// in the closing, with the refused lines kept in line order.
+    fn move_into_closing(&mut self, closing_start: usize) {
+        let markers = core::mem::take(&mut self.markers);
+        let (body, in_closing): (Vec<_>, Vec<_>) =
+            markers.into_iter().partition(|m| m.start < closing_start);
+        self.markers = body;
+        self.rejected
+            .extend(in_closing.into_iter().map(|m| (m, Why::InClosing)));
+        for (m, why) in &mut self.rejected {
+            if m.start >= closing_start {
+                *why = Why::InClosing;
+            }
+        }
+        self.rejected.sort_by_key(|(m, _)| m.line);
+    }
+}
+
+/// The closing region, from `start` to the end of the text.
+fn closing_region(start: usize, end: usize) -> Region {
+    Region {
+        kind: RegionKind::Closing,
+        eid: "conclusions".to_string(),
+        parent_eid: None,
+        ordinal: 1,
+        number: String::new(),
+        heading: String::new(),
+        start,
+        end,
+        region_sha: String::new(),
+        duplicate_of: None,
+    }
 }
 
 /// The eId of the region whose span holds byte `at`.

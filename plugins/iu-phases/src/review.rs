@@ -222,8 +222,17 @@ pub fn cutplan_review(
     allowed: bool,
     bidi_allowed: bool,
 ) -> Review {
-    let text = &pinned.normalized;
-    let index = LineIndex::new(text);
+    let text = pinned.normalized.as_str();
+    let view = CutplanView {
+        pinned,
+        plan,
+        report,
+        text,
+        index: LineIndex::new(text),
+        absorbed: report.absorbed().collect(),
+        numbering: facts::numbering(&plan.units),
+        controls: facts::controls(text),
+    };
     let mut r = Review {
         title: format!(
             "Cut plan of {} (version {}): {} units",
@@ -233,242 +242,309 @@ pub fn cutplan_review(
         ),
         ..Review::default()
     };
-    r.fact("Document", plan.document_id.as_str());
-    r.fact("Version", plan.version.as_str());
-    r.fact("Source sha256", pinned.raw_sha256.as_str());
-    r.fact("Plan digest", plan.digest.as_str());
-    let per_kind: Vec<String> = RegionKind::ALL
-        .iter()
-        .filter_map(|k| plan.counts.get(k.as_str()).map(|n| format!("{k} {n}")))
-        .collect();
-    r.fact(
-        "Units",
-        format!("{} ({})", plan.units.len(), per_kind.join(", ")),
-    );
-    let numbering = facts::numbering(&plan.units);
-    r.fact("Article numbering", numbering.summary());
+    view.facts(&mut r, allowed, bidi_allowed);
+    view.absorbed_warnings(&mut r);
+    view.numbering_warnings(&mut r);
+    view.control_warnings(&mut r);
+    view.tables(&mut r);
+    r
+}
 
-    let absorbed: Vec<&Unmarked> = report.absorbed().collect();
-    r.fact(
-        "Absorbed markers",
-        match (absorbed.first(), allowed) {
-            (None, _) => "none".to_string(),
-            (Some(u), false) => format!(
-                "{} line(s) outside quotations look like article/clause markers but are inside other units (first: line {}); the run stops at mark unless mark's config sets allow_absorbed_markers = true",
-                absorbed.len(),
-                u.line
-            ),
-            (Some(u), true) => format!(
-                "{} line(s) outside quotations look like article/clause markers but are inside other units (first: line {}); allowed by mark's config allow_absorbed_markers = true",
-                absorbed.len(),
-                u.line
-            ),
-        },
-    );
-    let others = report.unmarked.len() - absorbed.len();
-    r.fact(
-        "Other marker-like lines not cut",
-        if others == 0 {
-            "none".to_string()
-        } else {
-            let mut by: std::collections::BTreeMap<String, u64> = Default::default();
-            for u in report.unmarked.iter().filter(|u| !u.is_absorbed()) {
-                *by.entry(format!("{} {}", u.kind, reason_text(u)))
-                    .or_insert(0) += 1;
-            }
-            let parts: Vec<String> = by.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            format!("{others}: {}", parts.join("; "))
-        },
-    );
-    let controls = facts::controls(text);
-    r.fact(
-        "Control/bidi characters",
-        if controls.count == 0 {
-            "none".to_string()
-        } else {
-            let lines: Vec<String> = controls.first_lines.iter().map(u64::to_string).collect();
-            let kinds: Vec<String> = controls
-                .by_char
-                .iter()
-                .map(|(c, n)| format!("{c} ×{n}"))
-                .collect();
-            format!(
-                "{} on {} line(s) ({}); first on line(s) {}; {}",
-                controls.count,
-                controls.lines,
-                kinds.join(", "),
-                lines.join(", "),
-                if bidi_allowed {
-                    "allowed by cutplan's config allow_bidi_controls = true"
-                } else {
-                    "the run stops after cutplan unless cutplan's config sets allow_bidi_controls = true"
-                }
-            )
-        },
-    );
-    let dups = plan
-        .units
-        .iter()
-        .filter(|u| u.duplicate_of.is_some())
-        .count();
-    r.fact(
-        "Duplicate eIds (_dupN)",
-        if dups == 0 { s("none") } else { s(dups) },
-    );
-    r.fact(
-        "Lines",
-        format!(
-            "{} ({} inside quotations, not read for markers{})",
-            index.lines(text),
-            report.quoted_lines,
-            report
-                .closing_line
-                .map(|l| format!("; closing from line {l}"))
-                .unwrap_or_default()
-        ),
-    );
+/// What the cutplan review is drawn from, each derived once.
+struct CutplanView<'a> {
+    pinned: &'a Pinned,
+    plan: &'a CutPlan,
+    report: &'a MarkReport,
+    /// The normalized source.
+    text: &'a str,
+    index: LineIndex,
+    absorbed: Vec<&'a Unmarked>,
+    numbering: facts::Numbering,
+    controls: facts::Controls,
+}
 
-    // Warnings: absorbed markers, numbering gaps and repeats, controls.
-    for u in absorbed.iter().take(ABSORBED_SHOWN) {
-        r.warn(Some(u.line), absorbed_warning(u));
-    }
-    if absorbed.len() > ABSORBED_SHOWN {
-        r.warn(
-            None,
-            format!(
-                "… {} more absorbed marker line(s) ({} in all)",
-                absorbed.len() - ABSORBED_SHOWN,
-                absorbed.len()
-            ),
-        );
-    }
-    let gaps = facts::gap_starts(&plan.units, &numbering);
-    for (i, (from, to)) in gaps.iter().take(OTHER_SHOWN) {
-        let u = &plan.units[*i];
-        let missing = if from == to {
-            format!("article {from} is missing")
-        } else {
-            format!("articles {from}–{to} are missing")
-        };
-        r.warn(
-            Some(index.line_of(u.start)),
-            format!(
-                "article numbering jumps to {} ({}): {missing}",
-                u.number, u.eid
-            ),
-        );
-    }
-    if numbering.gaps.len() > OTHER_SHOWN {
-        r.warn(
-            None,
-            format!("… {} numbering gaps in all", numbering.gaps.len()),
-        );
-    }
-    let repeated: Vec<&iu_core::Unit> = plan
-        .units
-        .iter()
-        .filter(|u| u.kind == RegionKind::Article && u.duplicate_of.is_some())
-        .collect();
-    for u in repeated.iter().take(OTHER_SHOWN) {
-        r.warn(
-            Some(index.line_of(u.start)),
-            format!(
-                "article {} is numbered again: {} (duplicate of {})",
-                u.number,
-                u.eid,
-                u.duplicate_of.as_deref().unwrap_or_default()
-            ),
-        );
-    }
-    if repeated.len() > OTHER_SHOWN {
-        r.warn(
-            None,
-            format!("… {} repeated article numbers in all", repeated.len()),
-        );
-    }
-    for (line, what) in controls
-        .first_lines
-        .iter()
-        .zip(&controls.first_chars)
-        .take(OTHER_SHOWN)
-    {
-        r.warn(
-            Some(*line),
-            format!("invisible control/bidi character {what}"),
-        );
-    }
-    if controls.lines > controls.first_lines.len() as u64 {
-        r.warn(
-            None,
-            format!(
-                "… control/bidi characters on {} lines in all ({} characters)",
-                controls.lines, controls.count
-            ),
-        );
-    }
-
-    // Tables.
-    r.tables.push(Table {
-        title: s("Units per kind"),
-        columns: vec![s("kind"), s("units")],
-        rows: RegionKind::ALL
+impl CutplanView<'_> {
+    /// Facts: the document, the units, absorbed and other marker-like
+    /// lines, control characters, duplicates, lines.
+    fn facts(&self, r: &mut Review, allowed: bool, bidi_allowed: bool) {
+        let Self {
+            pinned,
+            plan,
+            report,
+            text,
+            index,
+            absorbed,
+            numbering,
+            controls,
+        } = self;
+        r.fact("Document", plan.document_id.as_str());
+        r.fact("Version", plan.version.as_str());
+        r.fact("Source sha256", pinned.raw_sha256.as_str());
+        r.fact("Plan digest", plan.digest.as_str());
+        let per_kind: Vec<String> = RegionKind::ALL
             .iter()
-            .filter_map(|k| {
-                plan.counts
-                    .get(k.as_str())
-                    .map(|n| vec![k.as_str().to_string(), n.to_string()])
-            })
-            .collect(),
-    });
-    r.tables.push(Table {
-        title: format!("Largest units (top {LARGEST_SHOWN})"),
-        columns: vec![s("eId"), s("kind"), s("line"), s("bytes")],
-        rows: facts::largest(&plan.units, LARGEST_SHOWN)
-            .into_iter()
-            .map(|i| {
-                let u = &plan.units[i];
-                vec![
-                    u.eid.clone(),
-                    s(u.kind),
-                    s(index.line_of(u.start)),
-                    s(u.text.len()),
-                ]
-            })
-            .collect(),
-    });
-    if !report.unmarked.is_empty() {
-        let shown = report.unmarked.len().min(UNMARKED_SHOWN);
-        r.tables.push(Table {
-            title: format!(
-                "Marker-like lines outside quotations that are not units ({shown} of {})",
-                report.unmarked.len()
+            .filter_map(|k| plan.counts.get(k.as_str()).map(|n| format!("{k} {n}")))
+            .collect();
+        r.fact(
+            "Units",
+            format!("{} ({})", plan.units.len(), per_kind.join(", ")),
+        );
+        r.fact("Article numbering", numbering.summary());
+
+        r.fact("Absorbed markers", absorbed_fact(absorbed, allowed));
+        let others = report.unmarked.len() - absorbed.len();
+        r.fact(
+            "Other marker-like lines not cut",
+            if others == 0 {
+                "none".to_string()
+            } else {
+                let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+                for u in report.unmarked.iter().filter(|u| !u.is_absorbed()) {
+                    *by.entry(format!("{} {}", u.kind, reason_text(u)))
+                        .or_insert(0) += 1;
+                }
+                let parts: Vec<String> = by.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                format!("{others}: {}", parts.join("; "))
+            },
+        );
+        r.fact(
+            "Control/bidi characters",
+            controls_fact(controls, bidi_allowed),
+        );
+        let dups = plan
+            .units
+            .iter()
+            .filter(|u| u.duplicate_of.is_some())
+            .count();
+        r.fact(
+            "Duplicate eIds (_dupN)",
+            if dups == 0 { s("none") } else { s(dups) },
+        );
+        r.fact(
+            "Lines",
+            format!(
+                "{} ({} inside quotations, not read for markers{})",
+                index.lines(text),
+                report.quoted_lines,
+                report
+                    .closing_line
+                    .map(|l| format!("; closing from line {l}"))
+                    .unwrap_or_default()
             ),
-            columns: vec![
-                s("line"),
-                s("looks like"),
-                s("absorbed"),
-                s("why not a unit"),
-                s("part of"),
-                s("text"),
-            ],
-            rows: report
-                .unmarked
+        );
+    }
+
+    /// Warnings for the absorbed markers (capped, with the count).
+    fn absorbed_warnings(&self, r: &mut Review) {
+        let absorbed = &self.absorbed;
+        for u in absorbed.iter().take(ABSORBED_SHOWN) {
+            r.warn(Some(u.line), absorbed_warning(u));
+        }
+        if absorbed.len() > ABSORBED_SHOWN {
+            r.warn(
+                None,
+                format!(
+                    "… {} more absorbed marker line(s) ({} in all)",
+                    absorbed.len() - ABSORBED_SHOWN,
+                    absorbed.len()
+                ),
+            );
+        }
+    }
+
+    /// Warnings for article numbering gaps and repeats (capped).
+    fn numbering_warnings(&self, r: &mut Review) {
+        let Self {
+            plan,
+            index,
+            numbering,
+            ..
+        } = self;
+        let gaps = facts::gap_starts(&plan.units, numbering);
+        for (i, (from, to)) in gaps.iter().take(OTHER_SHOWN) {
+            let u = &plan.units[*i];
+            let missing = if from == to {
+                format!("article {from} is missing")
+            } else {
+                format!("articles {from}–{to} are missing")
+            };
+            r.warn(
+                Some(index.line_of(u.start)),
+                format!(
+                    "article numbering jumps to {} ({}): {missing}",
+                    u.number, u.eid
+                ),
+            );
+        }
+        if numbering.gaps.len() > OTHER_SHOWN {
+            r.warn(
+                None,
+                format!("… {} numbering gaps in all", numbering.gaps.len()),
+            );
+        }
+        let repeated: Vec<&iu_core::Unit> = plan
+            .units
+            .iter()
+            .filter(|u| u.kind == RegionKind::Article && u.duplicate_of.is_some())
+            .collect();
+        for u in repeated.iter().take(OTHER_SHOWN) {
+            r.warn(
+                Some(index.line_of(u.start)),
+                format!(
+                    "article {} is numbered again: {} (duplicate of {})",
+                    u.number,
+                    u.eid,
+                    u.duplicate_of.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        if repeated.len() > OTHER_SHOWN {
+            r.warn(
+                None,
+                format!("… {} repeated article numbers in all", repeated.len()),
+            );
+        }
+    }
+
+    /// Warnings for invisible control and bidi characters (capped).
+    fn control_warnings(&self, r: &mut Review) {
+        let controls = &self.controls;
+        for (line, what) in controls
+            .first_lines
+            .iter()
+            .zip(&controls.first_chars)
+            .take(OTHER_SHOWN)
+        {
+            r.warn(
+                Some(*line),
+                format!("invisible control/bidi character {what}"),
+            );
+        }
+        if controls.lines > controls.first_lines.len() as u64 {
+            r.warn(
+                None,
+                format!(
+                    "… control/bidi characters on {} lines in all ({} characters)",
+                    controls.lines, controls.count
+                ),
+            );
+        }
+    }
+
+    /// Tables: units per kind, the largest units, marker-like lines.
+    fn tables(&self, r: &mut Review) {
+        let Self {
+            plan,
+            report,
+            index,
+            ..
+        } = self;
+        r.tables.push(Table {
+            title: s("Units per kind"),
+            columns: vec![s("kind"), s("units")],
+            rows: RegionKind::ALL
                 .iter()
-                .take(UNMARKED_SHOWN)
-                .map(|u| {
+                .filter_map(|k| {
+                    plan.counts
+                        .get(k.as_str())
+                        .map(|n| vec![k.as_str().to_string(), n.to_string()])
+                })
+                .collect(),
+        });
+        r.tables.push(Table {
+            title: format!("Largest units (top {LARGEST_SHOWN})"),
+            columns: vec![s("eId"), s("kind"), s("line"), s("bytes")],
+            rows: facts::largest(&plan.units, LARGEST_SHOWN)
+                .into_iter()
+                .map(|i| {
+                    let u = &plan.units[i];
                     vec![
-                        s(u.line),
-                        looks_like(u),
-                        s(if u.is_absorbed() { "yes" } else { "no" }),
-                        s(reason_text(u)),
-                        u.into.clone(),
-                        u.excerpt.clone(),
+                        u.eid.clone(),
+                        s(u.kind),
+                        s(index.line_of(u.start)),
+                        s(u.text.len()),
                     ]
                 })
                 .collect(),
         });
+        if !report.unmarked.is_empty() {
+            let shown = report.unmarked.len().min(UNMARKED_SHOWN);
+            r.tables.push(Table {
+                title: format!(
+                    "Marker-like lines outside quotations that are not units ({shown} of {})",
+                    report.unmarked.len()
+                ),
+                columns: vec![
+                    s("line"),
+                    s("looks like"),
+                    s("absorbed"),
+                    s("why not a unit"),
+                    s("part of"),
+                    s("text"),
+                ],
+                rows: report
+                    .unmarked
+                    .iter()
+                    .take(UNMARKED_SHOWN)
+                    .map(|u| {
+                        vec![
+                            s(u.line),
+                            looks_like(u),
+                            s(if u.is_absorbed() { "yes" } else { "no" }),
+                            s(reason_text(u)),
+                            u.into.clone(),
+                            u.excerpt.clone(),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
     }
-    r
+}
+
+/// The "Absorbed markers" fact: how many, the first, and whether mark's
+/// config lets the run go on.
+fn absorbed_fact(absorbed: &[&Unmarked], allowed: bool) -> String {
+    match (absorbed.first(), allowed) {
+        (None, _) => "none".to_string(),
+        (Some(u), false) => format!(
+            "{} line(s) outside quotations look like article/clause markers but are inside other units (first: line {}); the run stops at mark unless mark's config sets allow_absorbed_markers = true",
+            absorbed.len(),
+            u.line
+        ),
+        (Some(u), true) => format!(
+            "{} line(s) outside quotations look like article/clause markers but are inside other units (first: line {}); allowed by mark's config allow_absorbed_markers = true",
+            absorbed.len(),
+            u.line
+        ),
+    }
+}
+
+/// The "Control/bidi characters" fact: how many, which, the first lines,
+/// and whether cutplan's config lets the run go on.
+fn controls_fact(controls: &facts::Controls, bidi_allowed: bool) -> String {
+    if controls.count == 0 {
+        "none".to_string()
+    } else {
+        let lines: Vec<String> = controls.first_lines.iter().map(u64::to_string).collect();
+        let kinds: Vec<String> = controls
+            .by_char
+            .iter()
+            .map(|(c, n)| format!("{c} ×{n}"))
+            .collect();
+        format!(
+            "{} on {} line(s) ({}); first on line(s) {}; {}",
+            controls.count,
+            controls.lines,
+            kinds.join(", "),
+            lines.join(", "),
+            if bidi_allowed {
+                "allowed by cutplan's config allow_bidi_controls = true"
+            } else {
+                "the run stops after cutplan unless cutplan's config sets allow_bidi_controls = true"
+            }
+        )
+    }
 }
 
 /// The eId diff against the version(s) in force, as evidence: counts and the
