@@ -16,7 +16,6 @@ mod sync_ledger;
 pub use sync_ledger::{Durability, SyncCounts, SyncLedger, SyncOrder};
 
 use phasehost_policy::safe_dir::SafeDir;
-use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -27,39 +26,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// [`write_atomic`] with the new file's permission bits (e.g. 0o600 for
-/// files only this user may read).
+/// files only this user may read). The folder is opened by path (the
+/// operator names it), then written as [`write_atomic_in`] does.
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(temp_name(&file_name.to_string_lossy()));
-    let mut created = false;
-    let result = (|| {
-        let mut file = phasehost_policy::safe_fs::create_new_mode(&tmp, mode)?;
-        created = true;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() && created {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let (dir, name) = SafeDir::open_parent(path)?;
+    write_atomic_in(&dir, &name, bytes, mode)
 }
 
 /// [`write_atomic_mode`] inside a KB folder handle: the temp file is created
 /// new in the folder holding `relative` (reached from `dir` without following
 /// a symlink), fsynced, renamed over `relative` inside that same folder, and
-/// the folder fsynced. Nothing outside `dir` is touched.
+/// the folder fsynced (an error of either fsync is the write's error: the
+/// caller reports the file written only when it is on disk). Nothing
+/// outside `dir` is touched.
 pub fn write_atomic_in(dir: &SafeDir, relative: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
     let (parent, _) = replace_in(dir, relative, bytes, mode, true)?;
-    let _ = parent.sync();
-    Ok(())
+    parent.sync()
 }
 
 /// Write `bytes` to a new temp file next to `relative` (fsynced when
@@ -103,6 +85,7 @@ fn temp_name(file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn replaces_the_file_whole() {
