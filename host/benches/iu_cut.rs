@@ -177,7 +177,7 @@ impl Caps for NativeCaps<'_> {
     }
     fn put_artifact(&mut self, name: &str, bytes: &[u8]) -> Result<String, CapError> {
         self.artifacts.insert(name.into(), bytes.to_vec());
-        Ok(phasehost::runtime::cache::sha256_hex(bytes))
+        Ok(phasehost::digest::sha256_hex(bytes))
     }
     fn get_artifact(&mut self, name: &str) -> Result<Vec<u8>, CapError> {
         self.artifacts
@@ -195,7 +195,7 @@ fn open_store(path: &Path) -> SharedStore {
 }
 
 fn version_of(bytes: &[u8]) -> String {
-    format!("v-{}", &phasehost::runtime::cache::sha256_hex(bytes)[..16])
+    format!("v-{}", &phasehost::digest::sha256_hex(bytes)[..16])
 }
 
 fn main() {

@@ -10,6 +10,7 @@ pub mod author;
 mod bindings;
 mod caps;
 pub mod cli;
+pub mod digest;
 pub mod export;
 pub mod fsutil;
 pub mod plan;

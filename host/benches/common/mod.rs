@@ -84,9 +84,8 @@ pub fn bench_plan(dir: &Path, store: BenchStore) -> PathBuf {
                 .unwrap()
                 .1;
             table["component"] = toml_edit::value(path);
-            table["sha256"] = toml_edit::value(phasehost::runtime::cache::sha256_hex(
-                &std::fs::read(path).unwrap(),
-            ));
+            table["sha256"] =
+                toml_edit::value(phasehost::digest::sha256_hex(&std::fs::read(path).unwrap()));
         }
     }
     let path = dir.join("iu-cut.toml");

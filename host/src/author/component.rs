@@ -3,7 +3,7 @@
 //! describe its world) as a component, with no WASI adapter.
 
 use super::refused;
-use crate::runtime::cache::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::stop::Stop;
 use std::path::{Path, PathBuf};
 

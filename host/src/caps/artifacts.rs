@@ -3,8 +3,8 @@
 
 use super::{CapError, CapResult};
 use crate::bindings::phase::phasehost::plugin::artifacts::Host;
+use crate::digest::sha256_hex;
 use crate::plan::Op;
-use crate::runtime::cache::sha256_hex;
 use crate::runtime::state::PhaseState;
 use phasehost_policy::safe_dir::SafeDir;
 

@@ -25,7 +25,6 @@ use crate::run::store_open;
 use crate::stop::{Stop, StopCode};
 use crate::store::{Row, Scope, StoreBackend};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -170,7 +169,7 @@ fn store_failed(e: impl std::fmt::Display) -> Stop {
 
 /// sha256 (lowercase hex) of a text.
 pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 /// The first character of `text` that XML 1.0 cannot carry (its `Char`
@@ -535,7 +534,7 @@ pub fn export(request: &ExportRequest) -> Result<ExportReport, Stop> {
         expression: export.frbr.expression_uri,
         out: request.out.clone(),
         bytes: bytes.len(),
-        sha256: hex::encode(Sha256::digest(&bytes)),
+        sha256: crate::digest::sha256_hex(&bytes),
     })
 }
 

@@ -11,8 +11,8 @@
 use super::kb::RunFolder;
 use super::review::{ReviewInput, render};
 use super::state::RunState;
+use crate::digest::sha256_hex;
 use crate::plan::{ApprovalGate, Plan};
-use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::{
     self, ApprovalError, ConsumedLedger, Expectation, Gate, TrustStore, VerifiedApproval,

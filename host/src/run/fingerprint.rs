@@ -2,8 +2,8 @@
 //! and the store's rows of the document.
 
 pub use super::state::Fingerprint;
+use crate::digest::sha256_hex;
 use crate::plan::Plan;
-use crate::runtime::cache::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use std::collections::BTreeMap;
 use std::path::Path;

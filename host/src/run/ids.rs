@@ -1,7 +1,7 @@
 //! Identifiers the host derives (never typed): run ids, document ids,
 //! version labels.
 
-use crate::runtime::cache::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -261,7 +261,7 @@ impl RunFolder {
             .get("evidence")
             .cloned()
             .unwrap_or(serde_json::Value::Null);
-        let holds = crate::runtime::cache::sha256_hex(value.to_string().as_bytes()) == digest
+        let holds = crate::digest::sha256_hex(value.to_string().as_bytes()) == digest
             && doc["evidence_digest"] == digest;
         Ok(holds.then_some(value))
     }

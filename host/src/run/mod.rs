@@ -746,7 +746,7 @@ pub fn approve_with(
         rules.ttl_secs,
         key_id.clone(),
     )
-    .with_review(crate::runtime::cache::sha256_hex(review.as_bytes()));
+    .with_review(crate::digest::sha256_hex(review.as_bytes()));
     save_approval(
         &folder,
         &gate,
@@ -977,7 +977,7 @@ pub fn review(run_folder: &Path, plan_path: &Path, gate: Option<Gate>) -> Result
     Ok(Review {
         gate,
         evidence_digest: digest,
-        sha256: crate::runtime::cache::sha256_hex(text.as_bytes()),
+        sha256: crate::digest::sha256_hex(text.as_bytes()),
         text,
         file,
     })

@@ -82,7 +82,7 @@ pub fn write(run_folder: &Path, out: Option<&Path>, force: bool) -> Result<Writt
     Ok(Written {
         path,
         bytes: page.len() as u64,
-        sha256: crate::runtime::cache::sha256_hex(page.as_bytes()),
+        sha256: crate::digest::sha256_hex(page.as_bytes()),
     })
 }
 
@@ -294,7 +294,7 @@ fn load(folder: &RunFolder) -> Result<Model, Stop> {
         }
         let review = folder
             .read_review(&gate)?
-            .map(|bytes| crate::runtime::cache::sha256_hex(&bytes));
+            .map(|bytes| crate::digest::sha256_hex(&bytes));
         review_files.push((gate, review));
     }
     let stop = if folder.holds("stop.json") {

@@ -31,7 +31,7 @@
 //! were replaced, copied between names, truncated or corrupted; layer 1 is
 //! what keeps an attacker out of the folder.
 
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
@@ -395,9 +395,4 @@ fn wasmtime_version() -> &'static str {
     // The wasmtime crate's version is part of the engine's compatibility
     // hash as well; this only makes file names readable.
     "48"
-}
-
-/// sha256 of `bytes`, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }

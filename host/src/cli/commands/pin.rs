@@ -2,7 +2,7 @@
 //! Run it after reviewing the components (`phasehost audit`); the plan keeps
 //! its formatting and comments.
 
-use crate::runtime::cache::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::stop::{Stop, StopCode};
 use anyhow::{Context, Result};
 use std::path::Path;
