@@ -638,6 +638,13 @@ pub fn write_verify_review(
             ),
         );
     }
+    r.tables.push(diff_table(diff, against));
+    r
+}
+
+/// The eId diff as a table: per kind of change, the count and the first
+/// [`DIFF_SHOWN`] eIds.
+fn diff_table(diff: &Diff, against: &[String]) -> Table {
     let row = |what: &str, l: &[String]| {
         let shown: Vec<&str> = l.iter().take(DIFF_SHOWN).map(String::as_str).collect();
         let mut ex = shown.join(", ");
@@ -646,7 +653,7 @@ pub fn write_verify_review(
         }
         vec![s(what), s(l.len()), ex]
     };
-    r.tables.push(Table {
+    Table {
         title: format!(
             "eId diff against {}",
             if against.is_empty() {
@@ -662,6 +669,5 @@ pub fn write_verify_review(
             row("removed", &diff.removed),
             vec![s("unchanged"), s(diff.unchanged), String::new()],
         ],
-    });
-    r
+    }
 }
