@@ -25,7 +25,10 @@ pub struct Unit {
     pub number: String,
     /// Heading (may be empty).
     pub heading: String,
-    /// The unit's own span of the normalized text, exactly.
+    /// The unit's own span of the normalized text, exactly. Left out when
+    /// empty: the plan artifact carries the spans, not the texts (see
+    /// `iu-phases` `common::put_plan`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// SHA-256 (hex) of `text`.
     pub text_sha: String,

@@ -188,11 +188,12 @@ pub fn recompute<C: Caps>(
 /// The artifact in which `cutplan` hands its plan to the phases after SG_1.
 pub const PLAN_ARTIFACT: &str = "cutplan.json";
 
-/// What `cutplan` puts in [`PLAN_ARTIFACT`]: the plan and the facts of the
-/// pinned source (its text excepted) the writing phases record.
+/// What `cutplan` puts in [`PLAN_ARTIFACT`]: the plan without its units'
+/// texts (each unit's span of the normalized source and its `text_sha`
+/// stand for it) and the facts of the pinned source (its text excepted).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct PlannedSource {
-    /// The cut plan.
+    /// The cut plan (every unit's `text` empty).
     pub plan: CutPlan,
     /// The pinned source's facts (`normalized` is empty).
     pub pinned: Pinned,
@@ -208,11 +209,17 @@ struct PlannedSourceRef<'a> {
     title: String,
 }
 
-/// `cutplan`: put the plan of `pinned` into [`PLAN_ARTIFACT`]; returns the
-/// sha256 the host reports for what it stored.
+/// `cutplan`: put the plan of `pinned` into [`PLAN_ARTIFACT`], without the
+/// units' texts (they are the source's again, and would double the bytes
+/// the run folder holds, the host scans and every later phase hashes and
+/// parses); returns the sha256 the host reports for what it stored.
 pub fn put_plan<C: Caps>(caps: &mut C, plan: &CutPlan, pinned: &Pinned) -> Result<String, Refusal> {
+    let mut spans = plan.clone();
+    for unit in &mut spans.units {
+        unit.text.clear();
+    }
     let planned = PlannedSourceRef {
-        plan,
+        plan: &spans,
         pinned,
         title: title_of(&pinned.normalized),
     };
@@ -222,7 +229,8 @@ pub fn put_plan<C: Caps>(caps: &mut C, plan: &CutPlan, pinned: &Pinned) -> Resul
 }
 
 /// The plan `cutplan` derived, for the phases after SG_1, instead of
-/// deriving it again from the source. The artifact lies in the run folder
+/// deriving it again from the source (without the units' texts: see
+/// [`with_texts`]). The artifact lies in the run folder
 /// across the pause, so nothing in it is trusted: it is used only when its
 /// sha256 is the one `cutplan`'s evidence recorded (evidence the host
 /// checks against the state and the store before any phase sees it), its
@@ -250,6 +258,44 @@ pub fn approved_plan<C: Caps>(ev: &EvidenceSet, caps: &mut C) -> Result<PlannedS
         )));
     }
     Ok(planned)
+}
+
+/// The units' texts of an approved plan, cut again from the source read
+/// now: the source must be the one the plan was cut from (its raw
+/// sha256), and every span must be whole characters of the normalized
+/// text whose sha256 is the unit's `text_sha` (the digest SG_1 approved
+/// through the plan digest).
+pub fn with_texts<C: Caps>(
+    input: &Input,
+    planned: &mut PlannedSource,
+    caps: &mut C,
+) -> Result<(), Refusal> {
+    let source = read_pinned(input, caps)?;
+    if source.raw_sha256 != planned.pinned.raw_sha256 {
+        return Err(Refusal::invariant(format!(
+            "the source read now has sha256 {}, the plan was cut from {}",
+            source.raw_sha256, planned.pinned.raw_sha256
+        )));
+    }
+    for unit in &mut planned.plan.units {
+        let text = source.normalized.get(unit.start..unit.end).ok_or_else(|| {
+            Refusal::invariant(format!(
+                "unit {} of the plan artifact spans bytes {}..{}, not text of the {}-byte source",
+                unit.eid,
+                unit.start,
+                unit.end,
+                source.normalized.len()
+            ))
+        })?;
+        if iu_core::sha256_hex(text.as_bytes()) != unit.text_sha {
+            return Err(Refusal::invariant(format!(
+                "unit {}'s span of the source does not hash to its text_sha in the plan artifact",
+                unit.eid
+            )));
+        }
+        unit.text = text.to_string();
+    }
+    Ok(())
 }
 
 /// The first non-empty line of the text, at most 200 characters.

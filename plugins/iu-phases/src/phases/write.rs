@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::common::{
     Config, LIST_CAP, approved_plan, cap_failed, col_str, col_u64, ev_str, evidence, info,
-    insert_batches, recompute, require_plan_digest, select_rows,
+    insert_batches, recompute, require_plan_digest, select_rows, with_texts,
 };
 use crate::domain::{
     Diff, EnvelopeKey, UnitKey, diff_eids, envelope_id, envelopes_digest, id_digest, units_digest,
@@ -49,7 +49,8 @@ pub fn run_cut_leg_a<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Ref
     let ev = evidence(input)?;
     let cfg = Config::parse(input)?;
     let batch_size = cfg.batch_size()?;
-    let planned = approved_plan(&ev, caps)?;
+    let mut planned = approved_plan(&ev, caps)?;
+    with_texts(input, &mut planned, caps)?;
     let (pinned, plan) = (&planned.pinned, &planned.plan);
     let approved = ev_str(&ev, "@sg1", "evidence_digest")?;
     if approved != plan.digest {
