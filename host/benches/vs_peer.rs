@@ -418,18 +418,35 @@ fn main() {
         } else {
             format!("{:.2}", bytes[index] as f64 / input_bytes as f64)
         };
+        // Ratios to the peer only when the peer ran (PHASEHOST_BENCH_MODES).
+        let ratio = |x: f64, peer: f64| {
+            if peer.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{:.2}x", x / peer)
+            }
+        };
         println!(
-            "| {name} | {wall:.2} s | {cpu:.2} s | **{:.2}x** | {:.2}x | {per_input} |",
-            wall / peer_wall,
-            cpu / peer_cpu
+            "| {name} | {wall:.2} s | {cpu:.2} s | **{}** | {} | {per_input} |",
+            ratio(wall, peer_wall),
+            ratio(cpu, peer_cpu)
         );
     }
-    let one = median(samples[2].iter().map(|s| s.wall.as_secs_f64()).collect());
-    let many = median(samples[1].iter().map(|s| s.wall.as_secs_f64()).collect());
     println!();
-    println!(
-        "batch speed-up with {jobs} jobs over 1: {:.2}x; every phasehost mode cut the same {} units",
-        one / many,
-        units[1].as_ref().map_or(0, |u| u.0)
-    );
+    if !samples[1].is_empty() && !samples[2].is_empty() {
+        let one = median(samples[2].iter().map(|s| s.wall.as_secs_f64()).collect());
+        let many = median(samples[1].iter().map(|s| s.wall.as_secs_f64()).collect());
+        println!("batch speed-up with {jobs} jobs over 1: {:.2}x", one / many);
+    }
+    let ran: Vec<&str> = (1..modes.len())
+        .filter(|&i| units[i].is_some())
+        .map(|i| modes[i].0)
+        .collect();
+    if let Some(first) = units.iter().flatten().next() {
+        println!(
+            "every phasehost mode that ran ({}) cut the same {} units",
+            ran.join(", "),
+            first.0
+        );
+    }
 }

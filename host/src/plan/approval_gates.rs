@@ -117,33 +117,8 @@ pub(super) fn validate(plan: &Plan) -> Result<(), String> {
                 gate.before
             ));
         }
-        let Some((phase, field)) = gate.digest.split_once('.') else {
-            return Err(format!(
-                "{}: digest = \"{}\" must name the evidence field the approval binds to, as \"phase.field\"",
-                at(plan, gate),
-                gate.digest
-            ));
-        };
-        if field.is_empty() || position(phase).is_none_or(|p| p >= gate_at) {
-            return Err(format!(
-                "{}: digest names `{phase}.{field}`; it must be a field of a phase that runs before `{}`",
-                at(plan, gate),
-                gate.before
-            ));
-        }
-        if gate.ttl_secs == 0 {
-            return Err(format!(
-                "{}: ttl_secs = 0 would make every approval expired; give it a positive number of seconds",
-                at(plan, gate)
-            ));
-        }
-        if gate.quorum == 0 || gate.quorum as usize > keys {
-            return Err(format!(
-                "{}: quorum = {} cannot be met: it must be between 1 and the number of trusted keys ({keys})",
-                at(plan, gate),
-                gate.quorum
-            ));
-        }
+        check_binding(plan, gate, gate_at)?;
+        check_limits(plan, gate, keys)?;
     }
     for gate in &approvals.gates {
         for other in &gate.distinct_from {
@@ -155,6 +130,45 @@ pub(super) fn validate(plan: &Plan) -> Result<(), String> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The gate binds to `phase.field` of a phase that runs before the one it
+/// stands before (at `gate_at` in the plan).
+fn check_binding(plan: &Plan, gate: &ApprovalGate, gate_at: usize) -> Result<(), String> {
+    let position = |n: &str| plan.phases.iter().position(|p| p.name == n);
+    let Some((phase, field)) = gate.digest.split_once('.') else {
+        return Err(format!(
+            "{}: digest = \"{}\" must name the evidence field the approval binds to, as \"phase.field\"",
+            at(plan, gate),
+            gate.digest
+        ));
+    };
+    if field.is_empty() || position(phase).is_none_or(|p| p >= gate_at) {
+        return Err(format!(
+            "{}: digest names `{phase}.{field}`; it must be a field of a phase that runs before `{}`",
+            at(plan, gate),
+            gate.before
+        ));
+    }
+    Ok(())
+}
+
+/// A positive TTL, and a quorum the `keys` trusted keys can meet.
+fn check_limits(plan: &Plan, gate: &ApprovalGate, keys: usize) -> Result<(), String> {
+    if gate.ttl_secs == 0 {
+        return Err(format!(
+            "{}: ttl_secs = 0 would make every approval expired; give it a positive number of seconds",
+            at(plan, gate)
+        ));
+    }
+    if gate.quorum == 0 || gate.quorum as usize > keys {
+        return Err(format!(
+            "{}: quorum = {} cannot be met: it must be between 1 and the number of trusted keys ({keys})",
+            at(plan, gate),
+            gate.quorum
+        ));
     }
     Ok(())
 }

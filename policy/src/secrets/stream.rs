@@ -141,8 +141,17 @@ impl StreamScanner {
     /// may overlap (a split token whose second half alone looks random):
     /// redact the union.
     pub fn feed(&mut self, chunk: &str) -> Vec<StreamFinding> {
+        let mut out = self.chunk_findings(chunk);
+        self.add_split_findings(chunk, &mut out);
+        out.sort_by_key(|f| (f.chunk_offset, f.stream_offset));
+        self.advance(chunk, &out);
+        out
+    }
+
+    /// What the chunk alone holds.
+    fn chunk_findings(&self, chunk: &str) -> Vec<StreamFinding> {
         let chunk_start = self.fed;
-        let mut out: Vec<StreamFinding> = scan_all(chunk)
+        scan_all(chunk)
             .into_iter()
             .map(|f| StreamFinding {
                 kind: f.kind,
@@ -152,8 +161,14 @@ impl StreamScanner {
                 chunk_len: f.len,
                 split: false,
             })
-            .collect();
+            .collect()
+    }
 
+    /// Secrets that are one only across the tail and `chunk` (begun in
+    /// the tail, or needing it), added to the chunk's own `out` unless
+    /// reported already.
+    fn add_split_findings(&self, chunk: &str, out: &mut Vec<StreamFinding>) {
+        let chunk_start = self.fed;
         let tail = self.tail.trim_end_matches(['\n', '\r']);
         if !tail.is_empty() && !chunk.is_empty() {
             let tail_start = chunk_start - self.tail.len();
@@ -211,8 +226,11 @@ impl StreamScanner {
                 }
             }
         }
-        out.sort_by_key(|f| (f.chunk_offset, f.stream_offset));
+    }
 
+    /// Past `chunk`: keep its tail, and remember the findings that reach
+    /// into it (so a split one is not reported twice).
+    fn advance(&mut self, chunk: &str, out: &[StreamFinding]) {
         self.fed += chunk.len();
         self.keep_tail(chunk);
         let tail_start = self.fed - self.tail.len();
@@ -222,7 +240,6 @@ impl StreamScanner {
                 .map(|f| (f.stream_offset, f.stream_offset + f.len))
                 .filter(|&(_, end)| end > tail_start),
         );
-        out
     }
 
     /// Keeps the last `window` bytes of the tail and `chunk`.

@@ -85,6 +85,31 @@ fn db(e: ::postgres::Error) -> StoreError {
     }
 }
 
+/// Why a connection to `shown` failed, said for the operator: a password
+/// the server asks for (and why none was sent), an untrusted certificate,
+/// or the driver's error.
+fn connect_failure(e: &::postgres::Error, shown: &str, mode: SslMode) -> String {
+    let asked_for_password =
+        e.as_db_error().is_none() && error_text(e).contains("password missing");
+    if asked_for_password && mode == SslMode::Disable {
+        format!("cannot connect to {shown}: the server asks for a password, and {ONLY_OVER_TLS}")
+    } else if asked_for_password {
+        format!(
+            "cannot connect to {shown}: the server asks for a password and none is given \
+             (name its environment variable in password_env)"
+        )
+    } else {
+        let detail = error_text(e);
+        let hint = if detail.contains("certificate verify failed") {
+            " (the server's certificate must chain to a trusted root: the system's, \
+             or only sslrootcert's when given; with verify-full it must also name the host)"
+        } else {
+            ""
+        };
+        format!("cannot connect to {shown} (sslmode {mode}): {detail}{hint}")
+    }
+}
+
 /// The full text of an error (its causes included).
 fn error_text(e: &::postgres::Error) -> String {
     if let Some(dbe) = e.as_db_error() {
@@ -201,28 +226,7 @@ impl SqlStore<PgConnection> {
         };
         drop(config);
         let client = connected.map_err(|e| {
-            let asked_for_password =
-                e.as_db_error().is_none() && error_text(&e).contains("password missing");
-            let text = if asked_for_password && mode == SslMode::Disable {
-                format!(
-                    "cannot connect to {shown}: the server asks for a password, and {ONLY_OVER_TLS}"
-                )
-            } else if asked_for_password {
-                format!(
-                    "cannot connect to {shown}: the server asks for a password and none is given \
-                     (name its environment variable in password_env)"
-                )
-            } else {
-                let detail = error_text(&e);
-                let hint = if detail.contains("certificate verify failed") {
-                    " (the server's certificate must chain to a trusted root: the system's, \
-                     or only sslrootcert's when given; with verify-full it must also name the host)"
-                } else {
-                    ""
-                };
-                format!("cannot connect to {shown} (sslmode {mode}): {detail}{hint}")
-            };
-            StoreError::Backend(scrub(&text, &secrets))
+            StoreError::Backend(scrub(&connect_failure(&e, &shown, mode), &secrets))
         })?;
         let mut store = SqlStore::new(PgConnection {
             client,
