@@ -9,9 +9,10 @@
 //!    is created with mode 0700, and is refused when it is a symlink, is not
 //!    owned by the process's effective user, or is writable by group or
 //!    others ([`check_dir`]). Only this user (and root) can put files in it.
-//! 2. **Each entry** has a sidecar record `<entry>.sha256`, written by this
+//! 2. **Each entry** has a sidecar record `<entry>.record`, written by this
 //!    host after it wrote the entry, naming the component sha256 and engine
-//!    key the entry was compiled for and the sha256 of the entry's own bytes.
+//!    key the entry was compiled for and the BLAKE3 digest of the entry's
+//!    own bytes.
 //!    Before an entry is deserialized its bytes are read once, hashed and
 //!    compared with the record; those same bytes are deserialized. An entry
 //!    without a matching record is never loaded: the component is
@@ -31,7 +32,6 @@
 //! were replaced, copied between names, truncated or corrupted; layer 1 is
 //! what keeps an attacker out of the folder.
 
-use crate::digest::sha256_hex;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
@@ -73,7 +73,7 @@ pub enum CacheOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RejectedEntry {
-    /// The entry has no record (`<entry>.sha256`) next to it.
+    /// The entry has no record (`<entry>.record`) next to it.
     NoRecord,
     /// The record does not parse, is not a plain file owned by this user and
     /// writable only by it, or names another component or engine.
@@ -212,11 +212,21 @@ struct EntryRecord {
     component: String,
     /// The engine key the entry was compiled for.
     engine: String,
-    /// sha256 of the entry file's bytes.
-    cwasm_sha256: String,
+    /// BLAKE3 (hex) of the entry file's bytes.
+    cwasm_blake3: String,
 }
 
-const RECORD_FORMAT: u32 = 1;
+/// Format 2: the entry's own digest is BLAKE3 (format 1 recorded its
+/// sha256). Every command that loads components verifies every entry it
+/// loads, several MiB per plan, and BLAKE3 hashes them about three times as
+/// fast here (`BENCHMARKS.md`); a format-1 record reads as a bad record and
+/// costs one recompile.
+const RECORD_FORMAT: u32 = 2;
+
+/// BLAKE3 of `bytes`, lowercase hex.
+fn entry_digest(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
 
 impl CompileCache {
     /// A cache in `dir` for `engine`; `dir` is created (mode 0700) if missing
@@ -248,7 +258,7 @@ impl CompileCache {
     /// The record file of that entry.
     pub fn record_path(&self, sha256: &str) -> PathBuf {
         self.dir
-            .join(format!("{sha256}-{}.cwasm.sha256", self.engine_key))
+            .join(format!("{sha256}-{}.cwasm.record", self.engine_key))
     }
 
     /// Load the component with bytes `bytes` (whose sha256 is `sha256`,
@@ -299,7 +309,7 @@ impl CompileCache {
                 // SAFETY: `Component::deserialize` maps these bytes as native
                 // code, so it is sound only for bytes `Component::serialize`
                 // produced. `entry` is one read of the entry file whose
-                // sha256 equals the one recorded in `<entry>.sha256` by
+                // BLAKE3 digest equals the one recorded in `<entry>.record` by
                 // `store` below, right after it wrote the output of
                 // `Component::serialize` for this component sha256 and this
                 // engine key; the record is a plain file owned by this user
@@ -339,7 +349,7 @@ impl CompileCache {
         {
             return Verified::Rejected(RejectedEntry::BadRecord);
         }
-        if sha256_hex(&entry) != record.cwasm_sha256 {
+        if entry_digest(&entry) != record.cwasm_blake3 {
             return Verified::Rejected(RejectedEntry::DigestMismatch);
         }
         Verified::Bytes(entry)
@@ -374,7 +384,7 @@ impl CompileCache {
             format: RECORD_FORMAT,
             component: sha256.to_string(),
             engine: self.engine_key.clone(),
-            cwasm_sha256: sha256_hex(&serialized),
+            cwasm_blake3: entry_digest(&serialized),
         };
         let Ok(record) = serde_json::to_vec(&record) else {
             return;

@@ -50,7 +50,7 @@ fn entry_of(cache: &Path, component: &str) -> PathBuf {
 }
 
 fn record_of(entry: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.sha256", entry.display()))
+    PathBuf::from(format!("{}.record", entry.display()))
 }
 
 /// Load gate `iu` from `cache` in a fresh runtime (nothing in memory).
@@ -185,7 +185,6 @@ fn a_malformed_record_is_not_trusted() {
 /// must be this user's own, writable by nobody else, and not a symlink.
 #[test]
 fn garbage_under_a_forged_record_is_not_loaded() {
-    use sha2::{Digest, Sha256};
     let plan = two_gates();
     let cache = warm_cache(&plan);
     let iu_entry = entry_of(cache.path(), IU_GATES_COMPONENT);
@@ -193,7 +192,7 @@ fn garbage_under_a_forged_record_is_not_loaded() {
     std::fs::write(&iu_entry, &garbage).unwrap();
     let mut record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(record_of(&iu_entry)).unwrap()).unwrap();
-    record["cwasm_sha256"] = hex::encode(Sha256::digest(&garbage)).into();
+    record["cwasm_blake3"] = blake3::hash(&garbage).to_hex().to_string().into();
     std::fs::write(record_of(&iu_entry), record.to_string()).unwrap();
 
     let gate = load_iu(cache.path(), &plan);
