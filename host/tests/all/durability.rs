@@ -188,3 +188,55 @@ fn a_barrier_that_cannot_sync_a_written_file_is_a_kb_write_failed_stop() {
     assert_eq!(written["code"], "kb-write-failed");
     assert!(evidence.lock().unwrap().is_some());
 }
+
+/// Regular files (not symlinks) and folders under `dir`, as
+/// `make_all_durable` walks them: the folder itself, files at any of its
+/// four levels, subfolders down to the fourth, never through a symlink.
+fn tree_counts(dir: &Path, depth: usize) -> SyncCounts {
+    let mut counts = SyncCounts {
+        files: 0,
+        folders: 1,
+    };
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_file() {
+            counts.files += 1;
+        } else if kind.is_dir() && depth < 3 {
+            let below = tree_counts(&entry.path(), depth + 1);
+            counts.files += below.files;
+            counts.folders += below.folders;
+        }
+    }
+    counts
+}
+
+/// A run another process finished is made durable whole before a worker
+/// reports it again (`RunFolder::make_all_durable`): every file and folder
+/// of the run, and nothing a symlink in it points to.
+#[test]
+fn a_run_made_durable_whole_syncs_its_tree_and_follows_no_symlink() {
+    let iu = IuCut::new(|_| {});
+    let report = run::start_with(&start_request(&iu), RunHooks::default()).unwrap();
+    assert!(matches!(report.outcome, Outcome::Paused { .. }));
+    let folder = report.folder.unwrap();
+    let outside = iu.dir.path().join("outside");
+    std::fs::create_dir_all(outside.join("deeper")).unwrap();
+    std::fs::write(outside.join("a.json"), "{}").unwrap();
+    std::fs::write(outside.join("deeper/b.json"), "{}").unwrap();
+    std::os::unix::fs::symlink(&outside, folder.join("evidence/linked-folder")).unwrap();
+    std::os::unix::fs::symlink(outside.join("a.json"), folder.join("evidence/linked.json"))
+        .unwrap();
+
+    let synced = run::RunFolder::open(&folder)
+        .unwrap()
+        .make_all_durable()
+        .unwrap();
+    let expected = tree_counts(&folder, 0);
+    assert_eq!(
+        (synced.files, synced.folders),
+        (expected.files, expected.folders),
+        "every regular file and folder of the run, nothing behind the links"
+    );
+    assert!(expected.files > 5 && expected.folders > 2, "{expected:?}");
+}
