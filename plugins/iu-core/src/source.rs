@@ -180,9 +180,17 @@ pub fn pin(raw: &[u8]) -> Result<Pinned, SourceError> {
     if normalized.trim().is_empty() {
         return Err(SourceError::OnlyWhitespace);
     }
+    let raw_sha256 = sha256_hex(raw);
+    // Most sources are NFC with LF endings already: the normalized text is
+    // then the raw bytes, whose digest was just computed.
+    let normalized_sha256 = if normalized.as_bytes() == raw {
+        raw_sha256.clone()
+    } else {
+        sha256_hex(normalized.as_bytes())
+    };
     Ok(Pinned {
-        raw_sha256: sha256_hex(raw),
-        normalized_sha256: sha256_hex(normalized.as_bytes()),
+        raw_sha256,
+        normalized_sha256,
         raw_bytes: raw.len() as u64,
         normalized_bytes: normalized.len() as u64,
         chars: normalized.chars().count() as u64,
@@ -293,6 +301,16 @@ mod tests {
         assert_eq!(p.normalized_sha256, sha256_hex(b"a\nb\nc\n"));
         assert_eq!(p.raw_bytes, 10);
         assert_eq!(p.normalized_bytes, 6);
+    }
+
+    #[test]
+    fn a_source_normalization_leaves_as_it_is_has_one_digest() {
+        let raw = "Điều 1. Phạm vi\nNội dung.\n".as_bytes();
+        let p = pin(raw).unwrap();
+        assert_eq!(p.normalized.as_bytes(), raw);
+        assert_eq!(p.raw_sha256, sha256_hex(raw));
+        assert_eq!(p.normalized_sha256, sha256_hex(p.normalized.as_bytes()));
+        assert_eq!(p.raw_sha256, p.normalized_sha256);
     }
 
     #[test]
