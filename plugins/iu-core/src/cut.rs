@@ -131,6 +131,25 @@ pub fn cut_plan(
     normalized: &str,
     regions: &[Region],
 ) -> Result<CutPlan, CutError> {
+    cut_regions(doc_id, version, normalized, regions, Digests::Check)
+}
+
+/// Whether the regions' `region_sha`s are checked against their spans or
+/// known to be their spans' digests (regions [`crate::Marked`] holds).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Digests {
+    Check,
+    Known,
+}
+
+/// [`cut_plan`], with the regions' digests checked or known.
+pub(crate) fn cut_regions(
+    doc_id: &str,
+    version: &str,
+    normalized: &str,
+    regions: &[Region],
+    digests: Digests,
+) -> Result<CutPlan, CutError> {
     for (field, v) in [("document_id", doc_id), ("version", version)] {
         if v.is_empty() {
             return Err(CutError::InvalidId {
@@ -167,10 +186,16 @@ pub fn cut_plan(
         if !seen.insert(&r.eid) {
             return Err(CutError::DuplicateEid { eid: r.eid.clone() });
         }
-        let text_sha = sha256_hex(text.as_bytes());
-        if text_sha != r.region_sha {
-            return Err(CutError::RegionSha { eid: r.eid.clone() });
-        }
+        let text_sha = match digests {
+            Digests::Known => r.region_sha.clone(),
+            Digests::Check => {
+                let text_sha = sha256_hex(text.as_bytes());
+                if text_sha != r.region_sha {
+                    return Err(CutError::RegionSha { eid: r.eid.clone() });
+                }
+                text_sha
+            }
+        };
         expected = r.end;
         units.push(Unit {
             eid: r.eid.clone(),

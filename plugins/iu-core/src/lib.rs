@@ -39,4 +39,4 @@ pub use digest::{CanonicalHasher, sha256_hex};
 pub use probes::{Probes, StoredUnit, stored_from_plan, structural_probes};
 pub use region::{Region, RegionKind};
 pub use source::{Pinned, SourceError, pin};
-pub use structure::{MarkError, MarkReport, Unmarked, Why, mark, mark_report};
+pub use structure::{MarkError, MarkReport, Marked, Unmarked, Why, mark, mark_report, mark_text};

@@ -269,6 +269,56 @@ pub fn mark(normalized: &str, caps: &Caps) -> Result<Vec<Region>, MarkError> {
     mark_report(normalized, caps).map(|(regions, _)| regions)
 }
 
+/// The regions [`mark`] found in a text, tied to that text: each region's
+/// `region_sha` was computed here from its span of it, so cutting them
+/// ([`Marked::cut`]) does not hash the spans again. The fields are private:
+/// nothing but [`mark_text`] makes one.
+#[derive(Debug)]
+pub struct Marked<'t> {
+    normalized: &'t str,
+    regions: Vec<Region>,
+    report: MarkReport,
+}
+
+/// [`mark_report`], the regions kept with the text they were found in.
+pub fn mark_text<'t>(normalized: &'t str, caps: &Caps) -> Result<Marked<'t>, MarkError> {
+    let (regions, report) = mark_report(normalized, caps)?;
+    Ok(Marked {
+        normalized,
+        regions,
+        report,
+    })
+}
+
+impl Marked<'_> {
+    /// The regions, in document order.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// The marker-looking lines that did not become regions.
+    pub fn report(&self) -> &MarkReport {
+        &self.report
+    }
+
+    /// [`crate::cut_plan`] of these regions, each unit's `text_sha` its
+    /// region's `region_sha` (the same bytes' digest).
+    pub fn cut(&self, doc_id: &str, version: &str) -> Result<crate::CutPlan, crate::CutError> {
+        crate::cut::cut_regions(
+            doc_id,
+            version,
+            self.normalized,
+            &self.regions,
+            crate::cut::Digests::Known,
+        )
+    }
+
+    /// The regions and the report.
+    pub fn into_parts(self) -> (Vec<Region>, MarkReport) {
+        (self.regions, self.report)
+    }
+}
+
 /// Like [`mark`], and also reports the lines outside quotations that look
 /// like markers but did not start a region ([`MarkReport`]).
 pub fn mark_report(normalized: &str, caps: &Caps) -> Result<(Vec<Region>, MarkReport), MarkError> {

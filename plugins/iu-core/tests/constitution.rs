@@ -167,3 +167,14 @@ fn plan_serializes_and_round_trips() {
     );
     assert!(pin_json.contains(&pinned.raw_sha256));
 }
+
+/// Cutting regions fresh from `mark_text` takes each unit's `text_sha`
+/// from its region instead of hashing the span again: the plan is the one
+/// `cut_plan` makes, which checks every span's digest.
+#[test]
+fn cutting_marked_regions_gives_the_checked_plan() {
+    let pinned = iu_core::pin(&common::raw(FILE)).unwrap();
+    let marked = iu_core::mark_text(&pinned.normalized, &Default::default()).unwrap();
+    let checked = iu_core::cut_plan(FILE, "v1", &pinned.normalized, marked.regions()).unwrap();
+    assert_eq!(marked.cut(FILE, "v1").unwrap(), checked);
+}

@@ -1,7 +1,7 @@
 //! Helpers the phases share: evidence and config access, recomputing the
 //! pinned text / regions / plan, refusals for capability errors, rows.
 
-use iu_core::{CutPlan, MarkError, MarkReport, Pinned, Region, SourceError};
+use iu_core::{CutPlan, MarkError, MarkReport, Marked, Pinned, Region, SourceError};
 use phasehost_sdk::EvidenceSet;
 use serde_json::{Map, Value};
 
@@ -133,43 +133,43 @@ pub fn read_pinned<C: Caps>(input: &Input, caps: &mut C) -> Result<Pinned, Refus
     })
 }
 
-/// Marks the pinned text (no structure → `unknown-document`, a cap → `cap-exceeded`).
-pub fn marked(
-    input: &Input,
-    pinned: &Pinned,
-    caps: &iu_core::Caps,
-) -> Result<Vec<Region>, Refusal> {
-    marked_report(input, pinned, caps).map(|(regions, _)| regions)
+/// Why the pinned text cannot be marked: no structure → `unknown-document`,
+/// a cap → `cap-exceeded`.
+fn mark_refusal(input: &Input, e: MarkError) -> Refusal {
+    let kind = match e {
+        MarkError::NoStructure => RefusalKind::UnknownDocument,
+        MarkError::CapExceeded { .. } => RefusalKind::CapExceeded,
+    };
+    Refusal::new(
+        kind,
+        format!("`{}` cannot be marked: {e}", input.document_id),
+    )
 }
 
-/// [`marked`], with the report of the marker-looking lines that did not
-/// become regions.
+/// Marks the pinned text: the regions, with the report of the
+/// marker-looking lines that did not become regions.
 pub fn marked_report(
     input: &Input,
     pinned: &Pinned,
     caps: &iu_core::Caps,
 ) -> Result<(Vec<Region>, MarkReport), Refusal> {
-    iu_core::mark_report(&pinned.normalized, caps).map_err(|e| {
-        let kind = match e {
-            MarkError::NoStructure => RefusalKind::UnknownDocument,
-            MarkError::CapExceeded { .. } => RefusalKind::CapExceeded,
-        };
-        Refusal::new(
-            kind,
-            format!("`{}` cannot be marked: {e}", input.document_id),
-        )
-    })
+    iu_core::mark_report(&pinned.normalized, caps).map_err(|e| mark_refusal(input, e))
+}
+
+/// [`marked_report`], the regions kept with the pinned text for [`planned`].
+pub fn marked_text<'p>(
+    input: &Input,
+    pinned: &'p Pinned,
+    caps: &iu_core::Caps,
+) -> Result<Marked<'p>, Refusal> {
+    iu_core::mark_text(&pinned.normalized, caps).map_err(|e| mark_refusal(input, e))
 }
 
 /// The cut plan of the marked text.
-pub fn planned(input: &Input, pinned: &Pinned, regions: &[Region]) -> Result<CutPlan, Refusal> {
-    iu_core::cut_plan(
-        &input.document_id,
-        &input.version,
-        &pinned.normalized,
-        regions,
-    )
-    .map_err(|e| Refusal::invariant(format!("no cut plan for `{}`: {e}", input.document_id)))
+pub fn planned(input: &Input, marked: &Marked<'_>) -> Result<CutPlan, Refusal> {
+    marked
+        .cut(&input.document_id, &input.version)
+        .map_err(|e| Refusal::invariant(format!("no cut plan for `{}`: {e}", input.document_id)))
 }
 
 /// Source → pin → mark (with mark's caps) → plan, for the phases that
@@ -180,8 +180,9 @@ pub fn recompute<C: Caps>(
     caps: &mut C,
 ) -> Result<(Pinned, Vec<Region>, CutPlan), Refusal> {
     let pinned = read_pinned(input, caps)?;
-    let regions = marked(input, &pinned, &caps_of_mark(ev))?;
-    let plan = planned(input, &pinned, &regions)?;
+    let marked = marked_text(input, &pinned, &caps_of_mark(ev))?;
+    let plan = planned(input, &marked)?;
+    let (regions, _) = marked.into_parts();
     Ok((pinned, regions, plan))
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::common::{
     Config, LIST_CAP, cap_failed, capped, caps_from_config, col_str, col_u64, evidence, info,
-    marked_report, parse_rows, planned, read_pinned,
+    marked_report, marked_text, parse_rows, planned, read_pinned,
 };
 use crate::{Caps, Input, Refusal, RefusalKind, review};
 
@@ -152,8 +152,8 @@ pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refus
     let ev = evidence(input)?;
     let allow_bidi = Config::parse(input)?.flag(ALLOW_BIDI_CONTROLS)?;
     let pinned = read_pinned(input, caps)?;
-    let (regions, report) = marked_report(input, &pinned, &crate::common::caps_of_mark(&ev))?;
-    let plan = planned(input, &pinned, &regions)?;
+    let marked = marked_text(input, &pinned, &crate::common::caps_of_mark(&ev))?;
+    let plan = planned(input, &marked)?;
     let complete = plan.coverage_bytes == plan.body_bytes;
     if !complete {
         return Err(Refusal::invariant(format!(
@@ -177,11 +177,11 @@ pub fn run_cutplan<C: Caps>(input: &Input, caps: &mut C) -> Result<String, Refus
         "body_bytes": plan.body_bytes,
         "coverage_complete": complete,
         "normalized_sha256": pinned.normalized_sha256,
-        "region_list_digest": iu_core::evidence::region_list_digest(&regions),
+        "region_list_digest": iu_core::evidence::region_list_digest(marked.regions()),
         "max_unit_bytes": plan.units.iter().map(|u| u.text.len()).max().map_or(Value::Null, Value::from),
         "article_numbering": review::numbering_field(&plan),
         "control_chars": review::controls_field(&pinned, allow_bidi),
-        "review": review::cutplan_review(&pinned, &plan, &report, absorbed_allowed(&ev), allow_bidi).to_json(),
+        "review": review::cutplan_review(&pinned, &plan, marked.report(), absorbed_allowed(&ev), allow_bidi).to_json(),
     })
     .to_string())
 }
