@@ -2,7 +2,7 @@
 //! report what each one is, imports, exports, is granted and runs under.
 
 use crate::plan::Plan;
-use crate::runtime::{PluginInfo, Runtime};
+use crate::runtime::{LoadedGate, LoadedPhase, PluginInfo, Runtime};
 use crate::stop::StopCode;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -116,27 +116,55 @@ impl AuditReport {
 
 /// Load every plugin of `plan` and report on each.
 pub fn audit(runtime: &Runtime, plan: &Plan) -> AuditReport {
+    audit_and_load(runtime, plan).0
+}
+
+/// Every plugin of a plan, loaded (the gates, then the phases, in plan order).
+pub struct LoadedPlugins {
+    /// The gates.
+    pub gates: Vec<LoadedGate>,
+    /// The phases.
+    pub phases: Vec<LoadedPhase>,
+}
+
+/// [`audit`], and the plugins themselves when every one of them loaded
+/// (`phasehost check` checks their wiring without loading them again).
+pub fn audit_and_load(runtime: &Runtime, plan: &Plan) -> (AuditReport, Option<LoadedPlugins>) {
     let mut plugins = Vec::new();
+    let mut loaded = LoadedPlugins {
+        gates: Vec::new(),
+        phases: Vec::new(),
+    };
     for gate in &plan.gates {
         let entry = match runtime.load_gate(plan, gate) {
-            Ok(loaded) => ok_entry(&gate.name, "gate", loaded.info().clone()),
+            Ok(gate_loaded) => {
+                let entry = ok_entry(&gate.name, "gate", gate_loaded.info().clone());
+                loaded.gates.push(gate_loaded);
+                entry
+            }
             Err(e) => err_entry(&gate.name, "gate", e.stop_code(), e.to_string()),
         };
         plugins.push(entry);
     }
     for phase in &plan.phases {
         let entry = match runtime.load_phase(plan, phase) {
-            Ok(loaded) => ok_entry(&phase.name, "phase", loaded.info().clone()),
+            Ok(phase_loaded) => {
+                let entry = ok_entry(&phase.name, "phase", phase_loaded.info().clone());
+                loaded.phases.push(phase_loaded);
+                entry
+            }
             Err(e) => err_entry(&phase.name, "phase", e.stop_code(), e.to_string()),
         };
         plugins.push(entry);
     }
-    AuditReport {
+    let report = AuditReport {
         plan: plan.source_path.display().to_string(),
         plugin_set: plan.plan.plugin_set.clone(),
         plugins,
         tables: declared_tables(plan),
-    }
+    };
+    let all = report.all_load().then_some(loaded);
+    (report, all)
 }
 
 fn ok_entry(name: &str, role: &'static str, info: PluginInfo) -> AuditEntry {

@@ -8,7 +8,7 @@
 use super::gates::GateSet;
 use crate::plan::{PhaseSpec, Plan};
 use crate::runtime::state::RunServices;
-use crate::runtime::{Described, LoadedPhase, Runtime};
+use crate::runtime::{Described, LoadedGate, LoadedPhase, Runtime};
 use crate::stop::{Stop, StopCode};
 
 fn refuse(message: String) -> Stop {
@@ -189,11 +189,10 @@ pub fn describe_all(
 /// Load every gate plugin and phase of `plan` and check the wiring (for
 /// `phasehost check`, after every plugin was shown to load).
 pub fn check_plan(runtime: &Runtime, plan: &Plan) -> Result<(), Stop> {
-    let mut loaded = Vec::new();
+    let mut gates = Vec::new();
     for spec in &plan.gates {
-        loaded.push(runtime.load_gate(plan, spec).map_err(|e| e.to_stop())?);
+        gates.push(runtime.load_gate(plan, spec).map_err(|e| e.to_stop())?);
     }
-    let gates = GateSet::new(loaded)?;
     let mut phases = Vec::new();
     for spec in &plan.phases {
         phases.push(
@@ -202,6 +201,18 @@ pub fn check_plan(runtime: &Runtime, plan: &Plan) -> Result<(), Stop> {
                 .map_err(|e| e.to_stop().in_phase(&spec.name))?,
         );
     }
+    check_loaded(runtime, plan, gates, phases)
+}
+
+/// [`check_plan`] for plugins already loaded (the plan's gates and phases,
+/// in plan order).
+pub fn check_loaded(
+    runtime: &Runtime,
+    plan: &Plan,
+    gates: Vec<LoadedGate>,
+    phases: Vec<LoadedPhase>,
+) -> Result<(), Stop> {
+    let gates = GateSet::new(gates)?;
     let described = describe_all(runtime, &phases, plan)?;
     check(plan, &gates, &described)
 }

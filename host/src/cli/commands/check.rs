@@ -1,7 +1,7 @@
 //! `phasehost check <plan>`
 
 use super::{open_plan, open_runtime};
-use crate::audit::audit;
+use crate::audit::audit_and_load;
 use crate::cli::json;
 use anyhow::Result;
 use serde_json::json;
@@ -10,12 +10,11 @@ use std::path::Path;
 pub(super) fn run(plan_path: &Path, host_config: Option<&Path>, as_json: bool) -> Result<i32> {
     let plan = open_plan(plan_path)?;
     let runtime = open_runtime(host_config)?;
-    let report = audit(&runtime, &plan);
+    let (report, loaded) = audit_and_load(&runtime, &plan);
     // The gate wiring is checked once every plugin loads.
-    let wiring = match report.first_failure() {
-        Some(_) => None,
-        None => crate::run::wiring::check_plan(&runtime, &plan).err(),
-    };
+    let wiring = loaded.and_then(|plugins| {
+        crate::run::wiring::check_loaded(&runtime, &plan, plugins.gates, plugins.phases).err()
+    });
     let first_failure = report
         .first_failure()
         .or_else(|| wiring.as_ref().map(|stop| stop.code));
