@@ -162,7 +162,7 @@ pub(super) enum GateState {
 /// The run's gatekeeper: the keys it trusts, the ledger of consumed
 /// approvals, and the gates opened in this process.
 pub(super) struct GateKeeper {
-    pub(super) trust: TrustStore,
+    trust: TrustStore,
     ledger: Box<dyn ConsumedLedger + Send>,
     /// Approvals verified from their signed files in this process, by gate.
     opened: BTreeMap<String, OpenedGate>,

@@ -184,22 +184,8 @@ fn assemble(
             format!("cannot start the wasm engine: {e:#}"),
         )
     })?;
-    let mut gates = Vec::new();
-    for spec in &plan.gates {
-        gates.push(runtime.load_gate(&plan, spec).map_err(|e| e.to_stop())?);
-    }
-    let gates = GateSet::new(gates)?;
-    let mut phases = Vec::new();
-    for spec in &plan.phases {
-        phases.push(
-            runtime
-                .load_phase(&plan, spec)
-                .map_err(|e| e.to_stop().in_phase(&spec.name))?,
-        );
-    }
     // The wiring fails closed before any phase runs.
-    let described = wiring::describe_all(&runtime, &phases, &plan)?;
-    wiring::check(&plan, &gates, &described)?;
+    let (gates, phases) = wiring::load_checked(&runtime, &plan)?;
     let store = store_open::open(&plan)?;
     let kb = plan.resolve(&plan.kb.path);
     let inputs_digest = fingerprint::inputs_digest(&state.fingerprint);

@@ -186,13 +186,14 @@ pub fn describe_all(
         .collect()
 }
 
-/// Load every gate plugin and phase of `plan` and check the wiring (for
-/// `phasehost check`, after every plugin was shown to load).
-pub fn check_plan(runtime: &Runtime, plan: &Plan) -> Result<(), Stop> {
+/// Load every gate plugin and phase of `plan` and check the wiring before
+/// anything runs (a run's `assemble`).
+pub fn load_checked(runtime: &Runtime, plan: &Plan) -> Result<(GateSet, Vec<LoadedPhase>), Stop> {
     let mut gates = Vec::new();
     for spec in &plan.gates {
         gates.push(runtime.load_gate(plan, spec).map_err(|e| e.to_stop())?);
     }
+    let gates = GateSet::new(gates)?;
     let mut phases = Vec::new();
     for spec in &plan.phases {
         phases.push(
@@ -201,18 +202,28 @@ pub fn check_plan(runtime: &Runtime, plan: &Plan) -> Result<(), Stop> {
                 .map_err(|e| e.to_stop().in_phase(&spec.name))?,
         );
     }
-    check_loaded(runtime, plan, gates, phases)
+    check_described(runtime, plan, &gates, &phases)?;
+    Ok((gates, phases))
 }
 
-/// [`check_plan`] for plugins already loaded (the plan's gates and phases,
-/// in plan order).
+/// The wiring of plugins already loaded (the plan's gates and phases, in
+/// plan order): `phasehost check`, after every plugin was shown to load.
 pub fn check_loaded(
     runtime: &Runtime,
     plan: &Plan,
     gates: Vec<LoadedGate>,
     phases: Vec<LoadedPhase>,
 ) -> Result<(), Stop> {
-    let gates = GateSet::new(gates)?;
-    let described = describe_all(runtime, &phases, plan)?;
-    check(plan, &gates, &described)
+    check_described(runtime, plan, &GateSet::new(gates)?, &phases)
+}
+
+/// Describe every phase and check the wiring against the gates.
+fn check_described(
+    runtime: &Runtime,
+    plan: &Plan,
+    gates: &GateSet,
+    phases: &[LoadedPhase],
+) -> Result<(), Stop> {
+    let described = describe_all(runtime, phases, plan)?;
+    check(plan, gates, &described)
 }
