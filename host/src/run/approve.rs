@@ -4,7 +4,10 @@
 //! duties), with the review the approver read.
 
 use super::state::{RunState, Status};
-use super::{RunFolder, approvals, fingerprint, ids, load_state, plan_stop, runner, trust, worker};
+use super::{
+    RunFolder, approvals, fingerprint, ids, load_state, plan_stop, runner, trust,
+    trusted_signing_key, worker,
+};
 use crate::plan::{Plan, load_plan};
 use crate::stop::{Stop, StopCode};
 use phasehost_policy::approval::{self, Gate, TrustStore};
@@ -222,18 +225,9 @@ fn trusted_approver_key(
     trust: &TrustStore,
     key_file: &Path,
 ) -> Result<approval::SigningKeyFile, Stop> {
-    let key = approval::load_signing_key(key_file)
-        .map_err(|e| Stop::new(StopCode::ApprovalInvalid, e.to_string()))?;
-    if !trust.contains(&key.signing_key().verifying_key()) {
-        return Err(Stop::new(
-            StopCode::ApprovalInvalid,
-            format!(
-                "key {} is not among the plan's [approvals] trusted_keys; nothing was signed",
-                key.key_id()
-            ),
-        ));
-    }
-    Ok(key)
+    trusted_signing_key(trust, key_file, StopCode::ApprovalInvalid, |key_id| {
+        format!("key {key_id} is not among the plan's [approvals] trusted_keys; nothing was signed")
+    })
 }
 
 /// The gate's separation of duties for approver `key_id`, against the

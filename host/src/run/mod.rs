@@ -239,18 +239,26 @@ fn operator_key(
         }
         return Ok(None);
     };
-    let key = approval::load_signing_key(key_file)
-        .map_err(|e| Stop::new(StopCode::StartUnsigned, e.to_string()))?;
+    trusted_signing_key(trust, key_file, StopCode::StartUnsigned, |key_id| {
+        format!("key {key_id} (--as) is not among the plan's [approvals] trusted_keys")
+    })
+    .map(Some)
+}
+
+/// The signing key in `key_file`, which must be one `trust` holds: an
+/// unreadable key or one the plan does not trust is a `code` stop
+/// (`untrusted` says why, given the key id).
+fn trusted_signing_key(
+    trust: &TrustStore,
+    key_file: &Path,
+    code: StopCode,
+    untrusted: impl FnOnce(&str) -> String,
+) -> Result<approval::SigningKeyFile, Stop> {
+    let key = approval::load_signing_key(key_file).map_err(|e| Stop::new(code, e.to_string()))?;
     if !trust.contains(&key.signing_key().verifying_key()) {
-        return Err(Stop::new(
-            StopCode::StartUnsigned,
-            format!(
-                "key {} (--as) is not among the plan's [approvals] trusted_keys",
-                key.key_id()
-            ),
-        ));
+        return Err(Stop::new(code, untrusted(&key.key_id())));
     }
-    Ok(Some(key))
+    Ok(key)
 }
 
 /// Sign a start (or resume) statement for the run in `state` into `path`.
