@@ -36,7 +36,6 @@ pub use secret_scan::SecretScanner;
 
 use crate::plan::{Plan, load_plan};
 use crate::runtime::Runtime;
-use crate::runtime::state::SharedStore;
 use crate::stop::{Stop, StopCode};
 use approvals::GateKeeper;
 use host_config::HostConfig;
@@ -347,7 +346,12 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
     // stop.json, and every way out goes through `settle`.
     let mut stopped = |state: RunState, stop: Stop| -> Result<RunReport, Stop> {
         let outcome = Outcome::Stopped(write_early_stop(&folder, state, stop));
-        Ok(settle(&folder, None, outcome, &mut after_barrier))
+        Ok(settle(
+            &folder,
+            &RunStore::default(),
+            outcome,
+            &mut after_barrier,
+        ))
     };
     let _held = match folder.lock() {
         Ok(held) => held,
@@ -369,13 +373,13 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
         kill,
         commit_hooks,
     ) {
-        Ok(mut runner) => (runner.drive(), runner.store.shared()),
+        Ok(mut runner) => (runner.drive(), runner.store.clone()),
         Err(stop) => (
             Outcome::Stopped(write_early_stop(&folder, state, stop)),
-            None,
+            RunStore::default(),
         ),
     };
-    Ok(settle(&folder, store.as_ref(), outcome, &mut after_barrier))
+    Ok(settle(&folder, &store, outcome, &mut after_barrier))
 }
 
 /// The one way out of the run engine once a run has a folder (start,
@@ -387,7 +391,7 @@ pub fn start_with(request: &StartRequest, mut hooks: RunHooks<'_>) -> Result<Run
 /// are atomic but not synced (see `fsutil::SyncLedger`).
 fn settle(
     folder: &RunFolder,
-    store: Option<&SharedStore>,
+    store: &RunStore,
     outcome: Outcome,
     after_barrier: &mut Option<AfterBarrier>,
 ) -> RunReport {
@@ -422,20 +426,13 @@ fn settle(
 /// ([`RunFolder::make_durable`]: content, then the state).
 fn barrier(
     folder: &RunFolder,
-    store: Option<&SharedStore>,
+    store: &RunStore,
     after_barrier: &mut Option<AfterBarrier>,
 ) -> Result<(), Stop> {
-    if let Some(store) = store {
-        let mut store = store
-            .lock()
-            .map_err(|_| Stop::new(StopCode::Internal, "store lock poisoned"))?;
-        store.make_durable().map_err(|e| {
-            Stop::new(
-                StopCode::StoreFailed,
-                format!("cannot make the store's commits durable: {e}"),
-            )
-        })?;
-    }
+    store.with(|s| s.make_durable()).map_err(|stop| Stop {
+        message: format!("cannot make the store's commits durable: {}", stop.message),
+        ..stop
+    })?;
     let synced = folder.make_durable()?;
     if let Some(hook) = after_barrier.as_mut() {
         hook(synced);
@@ -550,7 +547,12 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
         Ok(state) => state,
         Err(stop) => {
             let stop = kb::write_stop_unreadable_state(&folder, stop);
-            let report = settle(&folder, None, Outcome::Stopped(stop), &mut after_barrier);
+            let report = settle(
+                &folder,
+                &RunStore::default(),
+                Outcome::Stopped(stop),
+                &mut after_barrier,
+            );
             return Err(match report.outcome {
                 Outcome::Stopped(stop) => stop,
                 _ => unreachable!("settle keeps a stop a stop"),
@@ -561,7 +563,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
     // The state as the store put it right (a phase it had committed), so a
     // stop after that still saves it.
     let mut latest: Option<RunState> = None;
-    let mut store: Option<SharedStore> = None;
+    let mut store = RunStore::default();
     let check = (|| {
         let plan = load_plan(&request.plan).map_err(plan_stop)?;
         let host = HostConfig::load(request.host_config.as_deref())?;
@@ -602,7 +604,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
             kill,
             commit_hooks,
         )?;
-        store = runner.store.shared();
+        store = runner.store.clone();
         if runner.reconcile_with_store()? {
             latest = Some(runner.state().clone());
         }
@@ -614,7 +616,7 @@ pub fn resume_hooked(request: &ResumeRequest, mut hooks: RunHooks<'_>) -> Result
         Ok(outcome) => outcome,
         Err(stop) => Outcome::Stopped(write_early_stop(&folder, latest.unwrap_or(state), stop)),
     };
-    Ok(settle(&folder, store.as_ref(), outcome, &mut after_barrier))
+    Ok(settle(&folder, &store, outcome, &mut after_barrier))
 }
 
 /// Refused without a stop document: a run already completed or stopped
