@@ -22,7 +22,9 @@
 //! each mode leaves on disk (store + KB) per input byte.
 //!
 //! `PHASEHOST_BENCH_PAIRS` (default 3) sets the pairs; `PHASEHOST_BENCH_FILES`
-//! (default all) takes the first N corpus files, largest first.
+//! (default all) takes the first N corpus files, largest first;
+//! `PHASEHOST_BENCH_MODES` (e.g. `0,2`) runs only those modes;
+//! `PHASEHOST_BENCH_KEEP=1` keeps every mode's folder.
 
 mod common;
 
@@ -308,12 +310,13 @@ fn tree_bytes(path: &Path) -> u64 {
     }
 }
 
-/// Bytes a mode left on disk: the store (with its WAL) and the KB.
-fn bytes_written(dir: &Path) -> u64 {
-    ["store.sqlite", "store.sqlite-wal", "kb"]
-        .iter()
-        .map(|p| tree_bytes(&dir.join(p)))
-        .sum()
+/// The parts of what a mode leaves on disk, as the table splits them.
+const DISK_PARTS: [&str; 3] = ["store.sqlite", "store.sqlite-wal", "kb"];
+
+/// Bytes a mode left on disk, per part of [`DISK_PARTS`]: the store, its WAL
+/// and the KB.
+fn bytes_written(dir: &Path) -> [u64; 3] {
+    DISK_PARTS.map(|p| tree_bytes(&dir.join(p)))
 }
 
 fn main() {
@@ -330,7 +333,13 @@ fn main() {
         files.truncate(n);
     }
     let input_bytes: u64 = files.iter().map(|f| tree_bytes(f)).sum();
-    let root = tempfile::tempdir().unwrap();
+    // PHASEHOST_BENCH_KEEP=1 leaves each mode's folder (store, KB) to look
+    // into after the run.
+    let root = tempfile::Builder::new()
+        .prefix("vs_peer-")
+        .disable_cleanup(std::env::var_os("PHASEHOST_BENCH_KEEP").is_some())
+        .tempdir()
+        .unwrap();
     // The peer reads a folder: give it exactly the chosen files.
     let corpus = root.path().join("corpus");
     std::fs::create_dir_all(&corpus).unwrap();
@@ -362,7 +371,7 @@ fn main() {
     ];
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); modes.len()];
     let mut units: Vec<Option<(u64, String)>> = vec![None; modes.len()];
-    let mut bytes = vec![0u64; modes.len()];
+    let mut bytes = vec![[0u64; 3]; modes.len()];
     // PHASEHOST_BENCH_MODES=1,2 runs only those modes (0 = the peer), e.g.
     // under `perf record`; the table then lists only what ran.
     let chosen: Vec<usize> = std::env::var("PHASEHOST_BENCH_MODES")
@@ -392,7 +401,11 @@ fn main() {
                 units[index] = Some(got);
                 bytes[index] = bytes_written(&dir);
             }
-            std::fs::remove_dir_all(&dir).ok();
+            if std::env::var_os("PHASEHOST_BENCH_KEEP").is_some() {
+                eprintln!("kept {}", dir.display());
+            } else {
+                std::fs::remove_dir_all(&dir).ok();
+            }
         }
     }
     let peer_wall = median(samples[0].iter().map(|s| s.wall.as_secs_f64()).collect());
@@ -416,7 +429,8 @@ fn main() {
         let per_input = if index == 0 {
             "-".to_string()
         } else {
-            format!("{:.2}", bytes[index] as f64 / input_bytes as f64)
+            let total: u64 = bytes[index].iter().sum();
+            format!("{:.2}", total as f64 / input_bytes as f64)
         };
         // Ratios to the peer only when the peer ran (PHASEHOST_BENCH_MODES).
         let ratio = |x: f64, peer: f64| {
@@ -431,6 +445,18 @@ fn main() {
             ratio(wall, peer_wall),
             ratio(cpu, peer_cpu)
         );
+    }
+    println!();
+    for (index, (name, _)) in modes.iter().enumerate().skip(1) {
+        if samples[index].is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = DISK_PARTS
+            .iter()
+            .zip(bytes[index])
+            .map(|(part, b)| format!("{part} {:.2}", b as f64 / input_bytes as f64))
+            .collect();
+        println!("bytes per input byte, {name}: {}", parts.join(", "));
     }
     println!();
     if !samples[1].is_empty() && !samples[2].is_empty() {

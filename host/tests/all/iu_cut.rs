@@ -528,18 +528,19 @@ fn a_plan_artifact_edited_during_the_pause_is_refused() {
         "{:?}",
         report.outcome
     );
-    let artifact = folder.join("artifacts/cutplan.json");
-    let mut planned: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&artifact).unwrap()).unwrap();
-    // Move a unit's end one byte: its span is another text now.
-    let unit = &mut planned["plan"]["units"][3];
+    let artifact = folder.join("artifacts/cutplan.bin");
+    let mut bytes = std::fs::read(&artifact).unwrap();
     assert!(
-        unit.get("text").is_none(),
-        "the artifact holds spans, not texts"
+        bytes.starts_with(b"iu-cut plan artifact v2\n"),
+        "the artifact is the binary plan"
     );
-    let end = unit["end"].as_u64().unwrap();
-    unit["end"] = (end - 1).into();
-    std::fs::write(&artifact, serde_json::to_vec(&planned).unwrap()).unwrap();
+    // Rename a unit: one byte of the plan SG_1 is about to approve.
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"art_3")
+        .expect("unit art_3 in the artifact");
+    bytes[at + 4] = b'9';
+    std::fs::write(&artifact, &bytes).unwrap();
 
     crate::support::approve(&folder, crate::support::sg1(), &iu.key, &iu.plan).unwrap();
     let outcome = crate::support::resume(&folder, &iu.plan, &iu.host_config)

@@ -26,8 +26,8 @@ pub struct Unit {
     /// Heading (may be empty).
     pub heading: String,
     /// The unit's own span of the normalized text, exactly. Left out when
-    /// empty: the plan artifact carries the spans, not the texts (see
-    /// `iu-phases` `common::put_plan`).
+    /// empty (a plan read back from the plan artifact, which carries the
+    /// spans, not the texts: see `iu-phases` `artifact`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// SHA-256 (hex) of `text`.

@@ -65,14 +65,10 @@ fn spec(run_id: &str, dry: bool) -> RunSpec {
                 .map(|(t, l)| (t.to_string(), l.to_string()))
                 .collect();
         }
-        g.artifacts = [
-            ("backup.json", "i"),
-            ("DRYRUN", "i"),
-            ("cutplan.json", "ri"),
-        ]
-        .iter()
-        .map(|(a, l)| (a.to_string(), l.to_string()))
-        .collect();
+        g.artifacts = [("backup.json", "i"), ("DRYRUN", "i"), ("cutplan.bin", "ri")]
+            .iter()
+            .map(|(a, l)| (a.to_string(), l.to_string()))
+            .collect();
         grants.insert(p.to_string(), g);
     }
     let mut spec = RunSpec::new(run_id, dry);

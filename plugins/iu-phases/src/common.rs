@@ -5,6 +5,7 @@ use iu_core::{CutPlan, MarkError, MarkReport, Marked, Pinned, Region, SourceErro
 use phasehost_sdk::EvidenceSet;
 use serde_json::{Map, Value};
 
+use crate::artifact::{self, PLAN_ARTIFACT, PlannedSource};
 use crate::{CapError, Caps, Input, Level, Refusal, RefusalKind};
 
 /// Lists in evidence are capped at this many entries (full counts are kept).
@@ -186,47 +187,16 @@ pub fn recompute<C: Caps>(
     Ok((pinned, regions, plan))
 }
 
-/// The artifact in which `cutplan` hands its plan to the phases after SG_1.
-pub const PLAN_ARTIFACT: &str = "cutplan.json";
-
-/// What `cutplan` puts in [`PLAN_ARTIFACT`]: the plan without its units'
-/// texts (each unit's span of the normalized source and its `text_sha`
-/// stand for it) and the facts of the pinned source (its text excepted).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct PlannedSource {
-    /// The cut plan (every unit's `text` empty).
-    pub plan: CutPlan,
-    /// The pinned source's facts (`normalized` is empty).
-    pub pinned: Pinned,
-    /// The first non-empty line of the text (the document's title).
-    pub title: String,
-}
-
-/// [`PlannedSource`] as `cutplan` writes it (borrowed, same fields).
-#[derive(serde::Serialize)]
-struct PlannedSourceRef<'a> {
-    plan: &'a CutPlan,
-    pinned: &'a Pinned,
-    title: String,
-}
-
-/// `cutplan`: put the plan of `pinned` into [`PLAN_ARTIFACT`], without the
-/// units' texts (they are the source's again, and would double the bytes
-/// the run folder holds, the host scans and every later phase hashes and
-/// parses); returns the sha256 the host reports for what it stored.
+/// `cutplan`: put the plan of `pinned` into the plan artifact (see
+/// [`artifact`](crate::artifact): without the units' texts, which are the
+/// source's again and would double the bytes the run folder holds, the
+/// host scans and every later phase reads); returns the sha256 the host
+/// reports for what it stored.
 pub fn put_plan<C: Caps>(caps: &mut C, plan: &CutPlan, pinned: &Pinned) -> Result<String, Refusal> {
-    let mut spans = plan.clone();
-    for unit in &mut spans.units {
-        unit.text.clear();
-    }
-    let planned = PlannedSourceRef {
-        plan: &spans,
-        pinned,
-        title: title_of(&pinned.normalized),
-    };
-    let bytes = serde_json::to_vec(&planned).expect("a plan serializes");
+    let bytes = artifact::encode(plan, pinned, &title_of(&pinned.normalized))
+        .map_err(|e| Refusal::invariant(format!("the plan artifact: {e}")))?;
     caps.put_artifact(PLAN_ARTIFACT, &bytes)
-        .map_err(cap_failed("put artifact cutplan.json"))
+        .map_err(cap_failed("put the plan artifact"))
 }
 
 /// The plan `cutplan` derived, for the phases after SG_1, instead of
@@ -240,7 +210,7 @@ pub fn put_plan<C: Caps>(caps: &mut C, plan: &CutPlan, pinned: &Pinned) -> Resul
 pub fn approved_plan<C: Caps>(ev: &EvidenceSet, caps: &mut C) -> Result<PlannedSource, Refusal> {
     let bytes = caps
         .get_artifact(PLAN_ARTIFACT)
-        .map_err(cap_failed("get artifact cutplan.json"))?;
+        .map_err(cap_failed("get the plan artifact"))?;
     let recorded = ev_str(ev, "cutplan", "plan_artifact_sha256")?;
     let held = iu_core::sha256_hex(&bytes);
     if held != recorded {
@@ -248,8 +218,8 @@ pub fn approved_plan<C: Caps>(ev: &EvidenceSet, caps: &mut C) -> Result<PlannedS
             "the plan artifact's sha256 is {held}, cutplan recorded {recorded}: it changed after cutplan ran"
         )));
     }
-    let planned: PlannedSource = serde_json::from_slice(&bytes)
-        .map_err(|e| Refusal::invariant(format!("the plan artifact does not parse: {e}")))?;
+    let planned = artifact::decode(&bytes)
+        .map_err(|e| Refusal::invariant(format!("the plan artifact is refused: {e}")))?;
     require_plan_digest(ev, &planned.plan)?;
     let pinned_raw = ev_str(ev, "source_pin", "raw_sha256")?;
     if planned.pinned.raw_sha256 != pinned_raw {
