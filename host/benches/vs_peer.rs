@@ -276,7 +276,7 @@ fn units_of(dir: &Path) -> (u64, String) {
     let conn = rusqlite::Connection::open(dir.join("store.sqlite")).unwrap();
     let mut stmt = conn
         .prepare(
-            "SELECT document_id, eid, text_sha FROM units WHERE status = 'in_force' \
+            "SELECT document_id, eid, lower(hex(text_sha)) FROM units WHERE status = 'in_force' \
              ORDER BY document_id, seq",
         )
         .unwrap();

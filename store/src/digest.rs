@@ -45,6 +45,7 @@ impl DocumentDigest {
                 SqlValue::Null => self.null(),
                 SqlValue::Text(s) => self.text(s),
                 SqlValue::Int(i) => self.int(*i),
+                SqlValue::Sha256(d) => self.sha256(d),
             }
         }
     }
@@ -65,6 +66,15 @@ impl DocumentDigest {
     pub(crate) fn text(&mut self, s: &str) {
         self.hasher.update([1u8]);
         self.bytes(s.as_bytes());
+    }
+
+    /// A digest column's value: hashed as its text (64 lowercase hex
+    /// digits), as it was when such columns held text, so the encoding,
+    /// and every digest recorded before, did not change.
+    pub(crate) fn sha256(&mut self, digest: &[u8; 32]) {
+        let mut hex_digits = [0u8; 64];
+        hex::encode_to_slice(digest, &mut hex_digits).expect("64 hex digits for 32 bytes");
+        self.text(std::str::from_utf8(&hex_digits).expect("hex is ASCII"));
     }
 
     /// An integer value.

@@ -18,6 +18,10 @@ pub enum ColumnType {
     NullableText,
     /// INTEGER (64-bit), nullable ↔ JSON integer or null.
     NullableInt,
+    /// A SHA-256 digest, NOT NULL: stored as its 32 bytes (SQLite BLOB,
+    /// PostgreSQL `bytea`) ↔ JSON string of 64 lowercase hex digits (the
+    /// only form accepted: one digest has one spelling).
+    Sha256,
 }
 
 impl ColumnType {
@@ -76,6 +80,10 @@ fn int(name: &str) -> Column {
     column(name, ColumnType::Int)
 }
 
+fn sha256(name: &str) -> Column {
+    column(name, ColumnType::Sha256)
+}
+
 fn nullable(name: &str) -> Column {
     column(name, ColumnType::NullableText)
 }
@@ -118,8 +126,8 @@ pub static PLUGIN_TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
                 text("document_id"),
                 text("version"),
                 int("seq"),
-                text("raw_sha256"),
-                text("normalized_sha256"),
+                sha256("raw_sha256"),
+                sha256("normalized_sha256"),
                 int("raw_bytes"),
                 int("normalized_bytes"),
                 int("chars"),
@@ -140,7 +148,7 @@ pub static PLUGIN_TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
                 text("number"),
                 text("heading"),
                 text("text"),
-                text("text_sha"),
+                sha256("text_sha"),
                 int("seq"),
                 status(),
             ],
@@ -154,9 +162,9 @@ pub static PLUGIN_TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
                 text("document_id"),
                 text("version"),
                 text("eid"),
-                text("text_sha"),
-                text("plan_digest"),
-                text("source_sha256"),
+                sha256("text_sha"),
+                sha256("plan_digest"),
+                sha256("source_sha256"),
             ],
             &["document_id", "envelope_id"],
             &["document_id", "envelope_id"],
@@ -199,6 +207,8 @@ pub enum SqlValue {
     Text(String),
     /// A 64-bit INTEGER.
     Int(i64),
+    /// A SHA-256 digest's 32 bytes (a BLOB / `bytea`).
+    Sha256([u8; 32]),
 }
 
 impl SqlValue {
@@ -208,6 +218,7 @@ impl SqlValue {
             Self::Null => Value::Null,
             Self::Text(s) => Value::String(s.clone()),
             Self::Int(i) => Value::from(*i),
+            Self::Sha256(d) => Value::String(hex::encode(d)),
         }
     }
 
@@ -217,7 +228,25 @@ impl SqlValue {
             Self::Null => "null".into(),
             Self::Text(s) => s.clone(),
             Self::Int(i) => i.to_string(),
+            Self::Sha256(d) => hex::encode(d),
         }
+    }
+
+    /// A digest's 32 bytes from its only accepted spelling: 64 lowercase
+    /// hex digits.
+    pub(crate) fn sha256_of(hex_digits: &str) -> Option<Self> {
+        let canonical = hex_digits.len() == 64
+            && hex_digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let mut out = [0u8; 32];
+        (canonical && hex::decode_to_slice(hex_digits, &mut out).is_ok())
+            .then_some(Self::Sha256(out))
+    }
+
+    /// A digest read back from a column: exactly 32 bytes.
+    pub(crate) fn sha256_from_bytes(bytes: &[u8]) -> Option<Self> {
+        <[u8; 32]>::try_from(bytes).ok().map(Self::Sha256)
     }
 }
 
@@ -300,6 +329,14 @@ impl Table {
                 SqlValue::Text(s.clone())
             }
             (ColumnType::NullableText | ColumnType::NullableInt, Value::Null) => SqlValue::Null,
+            (ColumnType::Sha256, Value::String(s)) => SqlValue::sha256_of(s).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "`{}.{}` must be a sha256 as 64 lowercase hex digits, got {} characters",
+                    self.name,
+                    column.name,
+                    s.chars().count()
+                ))
+            })?,
             (ColumnType::Int | ColumnType::NullableInt, Value::Number(n)) => match n.as_i64() {
                 Some(i) => SqlValue::Int(i),
                 None => {
@@ -315,6 +352,7 @@ impl Table {
                     ColumnType::Int => "an integer",
                     ColumnType::NullableText => "a string or null",
                     ColumnType::NullableInt => "an integer or null",
+                    ColumnType::Sha256 => "a sha256 (a string of 64 hex digits)",
                 };
                 return Err(StoreError::Invalid(format!(
                     "`{}.{}` must be {want}, got {}",
@@ -435,6 +473,12 @@ impl Table {
                     Ok(i) if i.to_string() == *value => conditions.push((column, SqlValue::Int(i))),
                     _ => never = true,
                 },
+                // Only the canonical spelling is stored: any other matches
+                // nothing, as for integers.
+                ColumnType::Sha256 => match SqlValue::sha256_of(value) {
+                    Some(digest) => conditions.push((column, digest)),
+                    None => never = true,
+                },
             }
         }
         Ok((!never).then_some(conditions))
@@ -513,6 +557,11 @@ impl JsonRows {
                     serde_json::to_writer(&mut out, s).expect("a string serializes")
                 }
                 SqlValue::Int(v) => out.extend_from_slice(v.to_string().as_bytes()),
+                SqlValue::Sha256(d) => {
+                    out.push(b'"');
+                    out.extend_from_slice(hex::encode(d).as_bytes());
+                    out.push(b'"');
+                }
             }
         }
         out.push(b'}');

@@ -203,7 +203,11 @@ pub(crate) fn select_by_key(dialect: Dialect, table: &Table) -> String {
 
 /// The PostgreSQL array type a column is sent as.
 pub(crate) fn pg_array_type(ty: ColumnType) -> &'static str {
-    if ty.is_int() { "bigint[]" } else { "text[]" }
+    match ty {
+        ColumnType::Int | ColumnType::NullableInt => "bigint[]",
+        ColumnType::Text | ColumnType::NullableText => "text[]",
+        ColumnType::Sha256 => "bytea[]",
+    }
 }
 
 /// PostgreSQL: insert many rows from one array parameter per column,
@@ -239,7 +243,10 @@ pub(crate) fn pg_select_keys(table: &Table) -> String {
         .iter()
         .zip(&key_types)
         .map(|(k, ty)| {
-            let collate = if ty.is_int() { "" } else { " COLLATE \"C\"" };
+            let collate = match ty {
+                ColumnType::Text | ColumnType::NullableText => " COLLATE \"C\"",
+                _ => "",
+            };
             format!("t.{} = k.{}{collate}", q(k), q(k))
         })
         .collect();

@@ -90,7 +90,7 @@ fn store_units(db: &Path, document: &str, version: &str) -> Vec<StoreUnit> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut stmt = conn
         .prepare(
-            "SELECT eid, parent_eid, kind, number, heading, text, text_sha FROM units \
+            "SELECT eid, parent_eid, kind, number, heading, text, lower(hex(text_sha)) FROM units \
              WHERE document_id = ?1 AND version = ?2 ORDER BY seq",
         )
         .unwrap();
@@ -260,7 +260,7 @@ fn fixture() -> (TestPlan, PathBuf) {
             &scope,
             &[row(json!({
                 "document_id": "luat-x", "version": "v-1", "seq": 1,
-                "raw_sha256": "0", "normalized_sha256": "0", "raw_bytes": 1,
+                "raw_sha256": "0".repeat(64), "normalized_sha256": "0".repeat(64), "raw_bytes": 1,
                 "normalized_bytes": 1, "chars": 1, "status": "in_force"
             }))],
         )
@@ -417,7 +417,7 @@ fn a_control_character_xml_cannot_carry_is_refused() {
     let text = "Điều 1. chuông \u{7} ở đây\n";
     sql(
         &db,
-        "UPDATE units SET text = ?1, text_sha = ?2 WHERE eid = 'art_1'",
+        "UPDATE units SET text = ?1, text_sha = unhex(?2) WHERE eid = 'art_1'",
         &[text, &export::sha256_hex(text)],
     );
     let dir = tempfile::tempdir().unwrap();
@@ -438,7 +438,7 @@ fn a_control_character_xml_cannot_carry_is_refused() {
     let text = "Điều 1. Phạm vi\n";
     sql(
         &db,
-        "UPDATE units SET text = ?1, text_sha = ?2 WHERE eid = 'art_1'",
+        "UPDATE units SET text = ?1, text_sha = unhex(?2) WHERE eid = 'art_1'",
         &[text, &export::sha256_hex(text)],
     );
     let err =

@@ -2,7 +2,7 @@
 //! store ([`phasehost_sdk::memory::MemoryStore`], which implements the store
 //! contract: document scoping, idempotent insert, ordered select, grants).
 
-use phasehost_sdk::memory::ColumnType::{Int, NullableText, Text};
+use phasehost_sdk::memory::ColumnType::{Int, NullableText, Sha256, Text};
 use phasehost_sdk::memory::TableDef;
 pub use phasehost_sdk::memory::{Grants as PhaseGrants, MemoryStore};
 
@@ -24,8 +24,8 @@ pub const SOURCE_VERSIONS: TableDef = TableDef {
         ("document_id", Text),
         ("version", Text),
         ("seq", Int),
-        ("raw_sha256", Text),
-        ("normalized_sha256", Text),
+        ("raw_sha256", Sha256),
+        ("normalized_sha256", Sha256),
         ("raw_bytes", Int),
         ("normalized_bytes", Int),
         ("chars", Int),
@@ -47,7 +47,7 @@ pub const UNITS: TableDef = TableDef {
         ("number", Text),
         ("heading", Text),
         ("text", Text),
-        ("text_sha", Text),
+        ("text_sha", Sha256),
         ("seq", Int),
         ("status", Text),
     ],
@@ -62,9 +62,9 @@ pub const ENVELOPES: TableDef = TableDef {
         ("document_id", Text),
         ("version", Text),
         ("eid", Text),
-        ("text_sha", Text),
-        ("plan_digest", Text),
-        ("source_sha256", Text),
+        ("text_sha", Sha256),
+        ("plan_digest", Sha256),
+        ("source_sha256", Sha256),
     ],
     primary_key: &["document_id", "envelope_id"],
 };

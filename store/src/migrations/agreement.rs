@@ -15,11 +15,42 @@ use crate::schema;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Col {
     name: String,
-    /// `true`: INTEGER / BIGINT; `false`: TEXT.
-    int: bool,
+    /// The column's type class.
+    ty: Ty,
     not_null: bool,
     /// The values a `CHECK (col IN (…))` allows (empty: no such check).
     allowed: Vec<String>,
+}
+
+/// A column type class, as both dialects spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    /// TEXT.
+    Text,
+    /// INTEGER (SQLite) / BIGINT (PostgreSQL).
+    Int,
+    /// BLOB (SQLite) / BYTEA (PostgreSQL): a digest's bytes.
+    Bytes,
+}
+
+impl Ty {
+    fn of(word: &str) -> Ty {
+        match word.to_ascii_uppercase().as_str() {
+            "TEXT" => Ty::Text,
+            "INTEGER" | "BIGINT" => Ty::Int,
+            "BLOB" | "BYTEA" => Ty::Bytes,
+            other => panic!("column type {other}"),
+        }
+    }
+
+    /// The class of a [`schema::ColumnType`].
+    fn of_schema(ty: schema::ColumnType) -> Ty {
+        match ty {
+            schema::ColumnType::Text | schema::ColumnType::NullableText => Ty::Text,
+            schema::ColumnType::Int | schema::ColumnType::NullableInt => Ty::Int,
+            schema::ColumnType::Sha256 => Ty::Bytes,
+        }
+    }
 }
 
 /// A table as the migrations leave it.
@@ -146,14 +177,9 @@ fn check_in(toks: &[Tok]) -> Option<(String, Vec<String>)> {
 
 fn column(def: &[Tok]) -> Col {
     let has = |a: &str, b: &str| def.windows(2).any(|w| w[0].is(a) && w[1].is(b));
-    let ty = def[1].word().to_ascii_uppercase();
-    assert!(
-        ["TEXT", "INTEGER", "BIGINT"].contains(&ty.as_str()),
-        "column type {ty} in {def:?}"
-    );
     Col {
         name: def[0].word(),
-        int: ty != "TEXT",
+        ty: Ty::of(&def[1].word()),
         not_null: has("NOT", "NULL")
             || has("PRIMARY", "KEY")
             || def.iter().any(|t| t.is("IDENTITY")),
@@ -220,6 +246,10 @@ fn replay(migrations: &[Migration]) -> Model {
             } else if stmt[0].is("ADD") && stmt[1].is("COLUMN") {
                 let col = column(&stmt[2..]);
                 model.get_mut(&name).expect("table").columns.push(col);
+            } else if stmt[0].is("ALTER") && stmt[1].is("COLUMN") && stmt[3].is("TYPE") {
+                let table = model.get_mut(&name).expect("table");
+                let col = table.columns.iter_mut().find(|c| c.name == stmt[2].word());
+                col.expect("altered column").ty = Ty::of(&stmt[4].word());
             } else if stmt[0].is("ADD") && stmt[1].is("CONSTRAINT") {
                 let (column, values) = check_in(stmt).expect("a CHECK (… IN …)");
                 let table = model.get_mut(&name).expect("table");
@@ -280,7 +310,7 @@ fn schema_rs_agrees_with_the_migrations() {
             .iter()
             .map(|c| Col {
                 name: c.name.to_string(),
-                int: c.ty.is_int(),
+                ty: Ty::of_schema(c.ty),
                 not_null: !c.ty.nullable(),
                 allowed: c.allowed.iter().map(|a| a.to_string()).collect(),
             })
@@ -355,10 +385,11 @@ fn iu_phases_memory_store_agrees_with_the_migrations() {
             .columns
             .iter()
             .map(|c| {
-                let ty = match (c.int, c.not_null) {
-                    (true, _) => "Int",
-                    (false, true) => "Text",
-                    (false, false) => "NullableText",
+                let ty = match (c.ty, c.not_null) {
+                    (Ty::Int, _) => "Int",
+                    (Ty::Bytes, _) => "Sha256",
+                    (Ty::Text, true) => "Text",
+                    (Ty::Text, false) => "NullableText",
                 };
                 (c.name.clone(), ty.to_string())
             })

@@ -18,7 +18,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this code knows.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 /// SQLite migrations, oldest first.
 pub(crate) const SQLITE: &[Migration] = &[
@@ -33,6 +33,10 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration {
         version: 3,
         sql: include_str!("sqlite/0003_inputs.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("sqlite/0004_digests.sql"),
     },
 ];
 
@@ -49,6 +53,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 3,
         sql: include_str!("postgres/0003_inputs.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("postgres/0004_digests.sql"),
     },
 ];
 

@@ -133,6 +133,7 @@ fn param(value: &SqlValue) -> Param {
         SqlValue::Null => Box::new(None::<String>),
         SqlValue::Text(s) => Box::new(s.clone()),
         SqlValue::Int(i) => Box::new(*i),
+        SqlValue::Sha256(d) => Box::new(d.to_vec()),
     }
 }
 
@@ -160,6 +161,15 @@ fn read_values(types: &[ColumnType], row: &::postgres::Row) -> Result<Values, St
                     .try_get::<_, Option<i64>>(i)
                     .map_err(db)?
                     .map_or(SqlValue::Null, SqlValue::Int),
+                ColumnType::Sha256 => {
+                    let bytes: &[u8] = row.try_get(i).map_err(db)?;
+                    SqlValue::sha256_from_bytes(bytes).ok_or_else(|| {
+                        StoreError::Backend(format!(
+                            "a sha256 column holds {} bytes, not 32",
+                            bytes.len()
+                        ))
+                    })?
+                }
             })
         })
         .collect()

@@ -150,8 +150,21 @@ pub(crate) fn apply_migrations<C: Connection>(
         C::DIALECT.now_ms()
     );
     for m in migrations::pending(all, found) {
-        conn.batch(m.sql)?;
-        conn.execute(&record, &[m.version.into()])?;
+        let failed = |e: StoreError| {
+            let says = |why: String| {
+                format!(
+                    "the migration to schema version {} failed, nothing of it applied: {why}",
+                    m.version
+                )
+            };
+            match e {
+                StoreError::Invalid(why) => StoreError::Invalid(says(why)),
+                StoreError::Backend(why) => StoreError::Backend(says(why)),
+                other => StoreError::Backend(says(other.to_string())),
+            }
+        };
+        conn.batch(m.sql).map_err(failed)?;
+        conn.execute(&record, &[m.version.into()]).map_err(failed)?;
     }
     Ok(())
 }

@@ -114,8 +114,19 @@ impl ToSql for SqlValue {
             SqlValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             SqlValue::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            SqlValue::Sha256(d) => ToSqlOutput::Borrowed(ValueRef::Blob(d)),
         })
     }
+}
+
+/// A digest column holding a BLOB of another length than 32 (written
+/// behind the store's back: the store writes only 32).
+fn not_a_digest(i: usize, len: usize) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        i,
+        rusqlite::types::Type::Blob,
+        format!("a sha256 column holds {len} bytes, not 32").into(),
+    )
 }
 
 /// A row's first `types.len()` values.
@@ -133,6 +144,11 @@ fn read_values(types: &[ColumnType], row: &rusqlite::Row<'_>) -> rusqlite::Resul
                 ColumnType::NullableInt => row
                     .get::<_, Option<i64>>(i)?
                     .map_or(SqlValue::Null, SqlValue::Int),
+                ColumnType::Sha256 => {
+                    let bytes = row.get_ref(i)?.as_blob()?;
+                    SqlValue::sha256_from_bytes(bytes)
+                        .ok_or_else(|| not_a_digest(i, bytes.len()))?
+                }
             })
         })
         .collect()
@@ -161,6 +177,10 @@ fn digest_value(
             digest.text(text);
         }
         (ColumnType::NullableInt | ColumnType::NullableText, ValueRef::Null) => digest.null(),
+        (ColumnType::Sha256, ValueRef::Blob(bytes)) => match <&[u8; 32]>::try_from(bytes) {
+            Ok(d) => digest.sha256(d),
+            Err(_) => return Err(db(not_a_digest(i, bytes.len()))),
+        },
         _ => {
             return Err(db(rusqlite::Error::InvalidColumnType(
                 i,

@@ -553,11 +553,23 @@ pub fn database_errors_keep_the_transaction_usable(h: &dyn Harness) {
 
 /// The edit of one column of every row of `table` in document `d1` that an
 /// out-of-band writer could make: text gains a character (a null becomes
-/// text), an integer moves, a column with allowed values takes another one.
-fn out_of_band_edit(table: &str, column: &phasehost_store::schema::Column) -> String {
+/// text), an integer moves, a column with allowed values takes another one,
+/// a digest becomes another 32 bytes.
+fn out_of_band_edit(
+    h: &dyn Harness,
+    table: &str,
+    column: &phasehost_store::schema::Column,
+) -> String {
     use phasehost_store::schema::ColumnType;
     let c = format!("\"{}\"", column.name);
     let value = match (&column.ty, column.allowed.as_slice()) {
+        (ColumnType::Sha256, _) => {
+            let (zeros, ones) = (
+                h.bytes_literal(&"00".repeat(32)),
+                h.bytes_literal(&"11".repeat(32)),
+            );
+            format!("CASE WHEN {c} = {zeros} THEN {ones} ELSE {zeros} END")
+        }
         (_, [first, second, ..]) => {
             format!("CASE WHEN {c} = '{first}' THEN '{second}' ELSE '{first}' END")
         }
@@ -580,7 +592,7 @@ pub fn digest_sees_every_out_of_band_column_edit(h: &dyn Harness) {
         let mut columns: Vec<_> = table.columns.iter().collect();
         columns.sort_by_key(|c| c.name == "document_id");
         for column in columns {
-            let edit = out_of_band_edit(&table.name, column);
+            let edit = out_of_band_edit(h, &table.name, column);
             if h.raw(&edit).is_err() {
                 continue;
             }
@@ -600,6 +612,64 @@ pub fn digest_sees_every_out_of_band_column_edit(h: &dyn Harness) {
     }
     // units, documents, source_versions and envelopes hold rows of d1.
     assert!(edited >= 20, "only {edited} column edits were seen");
+}
+
+/// A digest column is written as its 32 bytes and read back as the 64 hex
+/// digits it was given; any other spelling is refused before SQL runs (one
+/// digest, one spelling: idempotent inserts and filters compare bytes), and
+/// bytes of another length written behind the store's back are refused by
+/// every read, the document digest included, never passed on.
+pub fn digest_columns_hold_32_bytes(h: &dyn Harness) {
+    let mut store = h.open();
+    seed(store.as_mut(), "d1");
+    let s = scope("d1");
+    store.begin().expect("begin");
+    let rows = store.select("envelopes", &s, &[]).expect("select");
+    let digest = rows[0]["plan_digest"].as_str().expect("hex").to_string();
+    assert_eq!(digest, "0d".repeat(32));
+    let by_digest = store
+        .select("envelopes", &s, &filters(&[("plan_digest", &digest)]))
+        .expect("select by digest");
+    assert_eq!(by_digest.len(), rows.len());
+    // Another spelling of the same digest matches nothing, as for integers.
+    let upper = digest.to_uppercase();
+    assert!(
+        store
+            .select("envelopes", &s, &filters(&[("plan_digest", &upper)]))
+            .expect("select")
+            .is_empty()
+    );
+    for bad in [
+        upper.as_str(),
+        &digest[..62],
+        "",
+        &format!("{digest}00"),
+        &"zz".repeat(32),
+    ] {
+        let mut row = envelope("e-bad", "art_9");
+        row.insert("plan_digest".into(), bad.into());
+        let err = store.insert("envelopes", &s, &[row]).expect_err("refused");
+        assert!(
+            matches!(&err, StoreError::Invalid(m) if m.contains("64 lowercase hex")),
+            "{bad:?}: {err:?}"
+        );
+    }
+    store.commit().expect("commit");
+    let short = h.bytes_literal(&"ab".repeat(31));
+    h.raw(&format!(
+        "UPDATE envelopes SET text_sha = {short} WHERE document_id = 'd1'"
+    ))
+    .expect("a 31-byte value behind the store's back");
+    assert!(
+        store.document_digest("d1").is_err(),
+        "the digest refuses it"
+    );
+    store.begin().expect("begin");
+    assert!(
+        store.select("envelopes", &s, &[]).is_err(),
+        "select refuses it"
+    );
+    store.rollback().expect("rollback");
 }
 
 /// `select_json` writes each row as exactly the text serializing `select`'s

@@ -10,6 +10,7 @@ use phasehost_store::{Checkpoint, HostTables, PgStore, PgTls, StoreBackend, Stor
 
 use crate::cases::{PLAN_SHA, is_conflict, is_invalid};
 use crate::support::*;
+use serde_json::json;
 
 /// What these cases need beyond [`Harness`], per dialect.
 pub trait Older: Harness {
@@ -21,6 +22,15 @@ pub trait Older: Harness {
     /// SQL adding a database-side refusal of runs-index entries containing
     /// `forbidden` (an error only the database sees).
     fn forbid_entry_sql(&self) -> &'static str;
+    /// The dialect's migration to version 3.
+    fn v3_migration(&self) -> &'static str;
+    /// Creates the test's database at schema version 3 (text digests).
+    fn create_v3(&self) {
+        self.create_v2();
+        self.raw(self.v3_migration()).expect("version 3 schema");
+        self.raw("INSERT INTO schema_version (version, applied_at) VALUES (3, 0);")
+            .expect("version 3 recorded");
+    }
 }
 
 const RECORD_V2: &str = "INSERT INTO schema_version (version, applied_at) VALUES (2, 0);";
@@ -38,6 +48,10 @@ impl Older for SqliteHarness {
             .expect("raw")
             .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
             .expect("version")
+    }
+
+    fn v3_migration(&self) -> &'static str {
+        include_str!("../../src/migrations/sqlite/0003_inputs.sql")
     }
 
     fn forbid_entry_sql(&self) -> &'static str {
@@ -61,6 +75,10 @@ impl Older for PgHarness {
             .query_one("SELECT MAX(version) FROM schema_version", &[])
             .expect("version")
             .get(0)
+    }
+
+    fn v3_migration(&self) -> &'static str {
+        include_str!("../../src/migrations/postgres/0003_inputs.sql")
     }
 
     fn forbid_entry_sql(&self) -> &'static str {
@@ -326,7 +344,7 @@ pub fn migration_from_v2_keeps_rows<H: Older>(h: &H) {
          UPDATE run_checkpoints SET inputs_digest = '' WHERE 0 = 1;";
     assert!(h.raw(touch_new_columns).is_err());
     let mut store = h.open();
-    assert_eq!(h.schema_version(), 3);
+    assert_eq!(h.schema_version(), 4);
     h.raw(touch_new_columns).expect("the new columns exist");
     let entries = store.queue_entries().expect("entries");
     let summary: Vec<_> = entries
@@ -399,8 +417,102 @@ pub fn migration_from_v2_keeps_rows<H: Older>(h: &H) {
     // Reopening does not migrate again.
     drop(store);
     let mut again = h.open();
-    assert_eq!(h.schema_version(), 3);
+    assert_eq!(h.schema_version(), 4);
     assert_eq!(again.queue_entries().expect("entries").len(), 4);
+}
+
+/// The rows of one document as a version 3 store held them (digests as
+/// hex text), inserted by hand.
+const V3_ROWS: &str = "\
+    INSERT INTO documents (document_id, title, first_seen_run) VALUES ('d1', 'Title', 'run-1'); \
+    INSERT INTO source_versions (document_id, version, seq, raw_sha256, normalized_sha256, \
+        raw_bytes, normalized_bytes, chars, status) VALUES ('d1', 'v1', 1, \
+        'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', \
+        'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 10, 9, 9, 'staged'); \
+    INSERT INTO units (document_id, version, eid, parent_eid, kind, ordinal, number, heading, \
+        text, text_sha, seq, status) VALUES ('d1', 'v1', 'art_1', NULL, 'article', 1, '1', '', \
+        'Điều 1.', '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 1, 'staged'); \
+    INSERT INTO envelopes (envelope_id, document_id, version, eid, text_sha, plan_digest, \
+        source_sha256) VALUES ('e1', 'd1', 'v1', 'art_1', \
+        '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', \
+        'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc', \
+        'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');";
+
+/// Migrating to version 4 turns every digest column into its 32 bytes and
+/// keeps each row, and the document digest recorded before (in checkpoints
+/// and paused states) stays the same; a store holding a digest that is not
+/// hex is not migrated at all: the open fails and the rows stay as they were.
+pub fn migration_to_v4_keeps_rows_and_the_document_digest<H: Older>(h: &H) {
+    h.create_v3();
+    h.raw(V3_ROWS).expect("rows at version 3");
+    // The same rows written through a store at version 4, elsewhere.
+    let expected = {
+        let fresh = SqliteHarness::new();
+        let mut store = fresh.open();
+        store.begin().expect("begin");
+        let s = scope("d1");
+        store
+            .insert(
+                "documents",
+                &s,
+                &[row(json!({"title": "Title", "first_seen_run": "run-1"}))],
+            )
+            .expect("documents");
+        store.insert("source_versions", &s, &[row(json!({
+            "version": "v1", "seq": 1, "raw_sha256": "a".repeat(64), "normalized_sha256": "b".repeat(64),
+            "raw_bytes": 10, "normalized_bytes": 9, "chars": 9, "status": "staged"}))]).expect("versions");
+        let text_sha = "0123456789abcdef".repeat(4);
+        store
+            .insert(
+                "units",
+                &s,
+                &[row(json!({
+            "version": "v1", "eid": "art_1", "parent_eid": null, "kind": "article", "ordinal": 1,
+            "number": "1", "heading": "", "text": "Điều 1.", "text_sha": text_sha, "seq": 1,
+            "status": "staged"}))],
+            )
+            .expect("units");
+        store
+            .insert(
+                "envelopes",
+                &s,
+                &[row(json!({
+            "envelope_id": "e1", "version": "v1", "eid": "art_1", "text_sha": text_sha,
+            "plan_digest": "c".repeat(64), "source_sha256": "a".repeat(64)}))],
+            )
+            .expect("envelopes");
+        store.commit().expect("commit");
+        store.document_digest("d1").expect("digest")
+    };
+    let mut store = h.open();
+    assert_eq!(h.schema_version(), 4);
+    assert_eq!(store.document_digest("d1").expect("digest"), expected);
+    store.begin().expect("begin");
+    let units = store.select("units", &scope("d1"), &[]).expect("units");
+    assert_eq!(units[0]["text_sha"], "0123456789abcdef".repeat(4));
+    store.rollback().expect("rollback");
+}
+
+/// A version 3 store holding a digest that is not hex (written behind the
+/// store's back) is not migrated: the open fails naming the migration, and
+/// the database stays at version 3 with every row as it was.
+pub fn a_digest_that_is_not_hex_stops_the_migration_to_v4<H: Older>(h: &H) {
+    h.create_v3();
+    h.raw(&V3_ROWS.replace("'cccccccc", "'not-hex!"))
+        .expect("rows at version 3");
+    let Err(err) = h.try_open() else {
+        panic!("a store with a digest that is not hex was migrated")
+    };
+    assert!(
+        err.to_string()
+            .contains("the migration to schema version 4 failed, nothing of it applied"),
+        "{err}"
+    );
+    assert_eq!(h.schema_version(), 3);
+    h.raw(
+        "UPDATE envelopes SET plan_digest = plan_digest || '' WHERE plan_digest LIKE 'not-hex!%'",
+    )
+    .expect("still text, still there");
 }
 
 /// Runs `f` as a fresh login role granted `grants` (a `{role}` placeholder;
@@ -445,7 +557,7 @@ fn a_least_privilege_role_works_after_the_owner_migrates_to_v3() {
         assert_eq!(h.schema_version(), 2);
         // The owner migrates; then the role works with the new columns.
         drop(h.open());
-        assert_eq!(h.schema_version(), 3);
+        assert_eq!(h.schema_version(), 4);
         let mut store =
             PgStore::connect(url, None, &h.schema, &PgTls::default()).expect("connect, no DDL");
         store.enqueue(&docs(&["new"]), PLAN_SHA).expect("enqueue");

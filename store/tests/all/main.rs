@@ -45,6 +45,7 @@ both_backends!(
         select_json_is_select_serialized,
         digest_tracks_content,
         digest_sees_every_out_of_band_column_edit,
+        digest_columns_hold_32_bytes,
         index_chain,
         approvals_ledger,
         queue_semantics,
@@ -75,5 +76,7 @@ both_backends!(
         append_index_joins_the_open_transaction,
         a_failed_append_leaves_the_transaction_usable,
         migration_from_v2_keeps_rows,
+        migration_to_v4_keeps_rows_and_the_document_digest,
+        a_digest_that_is_not_hex_stops_the_migration_to_v4,
     ],
 );

@@ -389,7 +389,7 @@ fn version_2_keeps_the_identity_and_guards_checkpoints_against_truncate() {
             &[],
         )
         .expect("catalog");
-    assert_eq!(row.get::<_, i64>(0), 3);
+    assert_eq!(row.get::<_, i64>(0), 4);
     assert_eq!(
         row.get::<_, String>(1),
         "a",

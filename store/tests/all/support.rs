@@ -22,6 +22,9 @@ pub trait Harness {
     /// SQL adding a database-side refusal of documents titled `forbidden`
     /// (an error only the database sees).
     fn forbid_title_sql(&self) -> &'static str;
+    /// The SQL literal of the bytes `hex` spells (SQLite BLOB, PostgreSQL
+    /// bytea), for edits of digest columns behind the store's back.
+    fn bytes_literal(&self, hex: &str) -> String;
     /// Creates the test's database at schema version 1 (the first migration
     /// only, run by hand, as the previous release left it).
     fn create_v1(&self);
@@ -64,6 +67,10 @@ impl Harness for SqliteHarness {
 
     fn unguard_index_sql(&self) -> &'static str {
         "DROP TRIGGER runs_index_no_update;"
+    }
+
+    fn bytes_literal(&self, hex: &str) -> String {
+        format!("X'{hex}'")
     }
 
     fn forbid_title_sql(&self) -> &'static str {
@@ -165,6 +172,10 @@ impl Harness for PgHarness {
         "ALTER TABLE runs_index DISABLE TRIGGER runs_index_append_only;"
     }
 
+    fn bytes_literal(&self, hex: &str) -> String {
+        format!("'\\x{hex}'::bytea")
+    }
+
     fn forbid_title_sql(&self) -> &'static str {
         "ALTER TABLE documents ADD CONSTRAINT forbid CHECK (title <> 'forbidden');"
     }
@@ -230,19 +241,25 @@ pub fn document(title: &str) -> Row {
     row(json!({"title": title, "first_seen_run": "run-1"}))
 }
 
+/// The sha256 of `text`, as digest columns take it (64 lowercase hex).
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// A `units` row.
 pub fn unit(version: &str, eid: &str, seq: i64, text: &str) -> Row {
     row(json!({
         "version": version, "eid": eid, "parent_eid": null, "kind": "article",
         "ordinal": seq, "number": format!("{seq}"), "heading": format!("Art. {seq}"),
-        "text": text, "text_sha": format!("sha-{text}"), "seq": seq, "status": "staged",
+        "text": text, "text_sha": sha256_hex(text), "seq": seq, "status": "staged",
     }))
 }
 
 /// A `source_versions` row.
 pub fn source_version(version: &str) -> Row {
     row(json!({
-        "version": version, "seq": 1, "raw_sha256": "aa", "normalized_sha256": "bb",
+        "version": version, "seq": 1, "raw_sha256": "aa".repeat(32), "normalized_sha256": "bb".repeat(32),
         "raw_bytes": 10, "normalized_bytes": 9, "chars": 9, "status": "staged",
     }))
 }
@@ -250,8 +267,8 @@ pub fn source_version(version: &str) -> Row {
 /// An `envelopes` row.
 pub fn envelope(id: &str, eid: &str) -> Row {
     row(json!({
-        "envelope_id": id, "version": "v1", "eid": eid, "text_sha": "ts",
-        "plan_digest": "pd", "source_sha256": "ss",
+        "envelope_id": id, "version": "v1", "eid": eid, "text_sha": sha256_hex(eid),
+        "plan_digest": "0d".repeat(32), "source_sha256": "5e".repeat(32),
     }))
 }
 

@@ -13,6 +13,17 @@ pub enum ColumnType {
     NullableText,
     /// A JSON integer.
     Int,
+    /// A SHA-256 digest: a JSON string of exactly 64 lowercase hex digits
+    /// (the host's store keeps its 32 bytes and refuses any other
+    /// spelling, as this store does).
+    Sha256,
+}
+
+/// Whether `s` is a digest as [`ColumnType::Sha256`] accepts it.
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A table a test declares on a [`MemoryStore`](super::MemoryStore).
@@ -103,6 +114,7 @@ impl Table {
                 (Some(Value::String(_)), ColumnType::Text | ColumnType::NullableText) => true,
                 (Some(Value::Null), ColumnType::NullableText) => true,
                 (Some(Value::Number(n)), ColumnType::Int) => n.is_i64() || n.is_u64(),
+                (Some(Value::String(s)), ColumnType::Sha256) => is_sha256_hex(s),
                 _ => false,
             };
             if !ok {
@@ -169,5 +181,6 @@ fn placeholder(ty: ColumnType) -> Value {
     match ty {
         ColumnType::Text | ColumnType::NullableText => Value::String(String::new()),
         ColumnType::Int => Value::from(0),
+        ColumnType::Sha256 => Value::String("0".repeat(64)),
     }
 }
