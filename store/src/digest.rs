@@ -72,8 +72,7 @@ impl DocumentDigest {
     /// digits), as it was when such columns held text, so the encoding,
     /// and every digest recorded before, did not change.
     pub(crate) fn sha256(&mut self, digest: &[u8; 32]) {
-        let mut hex_digits = [0u8; 64];
-        hex::encode_to_slice(digest, &mut hex_digits).expect("64 hex digits for 32 bytes");
+        let hex_digits = SqlValue::hex_digits(digest);
         self.text(std::str::from_utf8(&hex_digits).expect("hex is ASCII"));
     }
 

@@ -244,6 +244,14 @@ impl SqlValue {
             .then_some(Self::Sha256(out))
     }
 
+    /// A digest's 64 lowercase hex digits, without allocating (the JSON a
+    /// `select` writes and the document digest, per value).
+    pub(crate) fn hex_digits(digest: &[u8; 32]) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        hex::encode_to_slice(digest, &mut out).expect("64 hex digits for 32 bytes");
+        out
+    }
+
     /// A digest read back from a column: exactly 32 bytes.
     pub(crate) fn sha256_from_bytes(bytes: &[u8]) -> Option<Self> {
         <[u8; 32]>::try_from(bytes).ok().map(Self::Sha256)
@@ -559,7 +567,7 @@ impl JsonRows {
                 SqlValue::Int(v) => out.extend_from_slice(v.to_string().as_bytes()),
                 SqlValue::Sha256(d) => {
                     out.push(b'"');
-                    out.extend_from_slice(hex::encode(d).as_bytes());
+                    out.extend_from_slice(&SqlValue::hex_digits(d));
                     out.push(b'"');
                 }
             }

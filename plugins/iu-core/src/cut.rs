@@ -217,21 +217,42 @@ pub(crate) fn cut_regions(
             "text after the last region is not covered",
         ));
     }
-    let mut counts = BTreeMap::new();
-    for u in &units {
-        *counts.entry(u.kind.as_str().to_string()).or_insert(0u64) += 1;
-    }
-    let coverage_bytes = units.iter().map(|u| u.text.len() as u64).sum();
-    let digest = plan_digest(doc_id, version, &units);
-    Ok(CutPlan {
-        document_id: doc_id.to_string(),
-        version: version.to_string(),
+    Ok(CutPlan::of_units(
+        doc_id.to_string(),
+        version.to_string(),
         units,
-        counts,
-        coverage_bytes,
-        body_bytes: normalized.len() as u64,
-        digest,
-    })
+        normalized.len() as u64,
+    ))
+}
+
+impl CutPlan {
+    /// The plan of `units` (in document order) of a text of `body_bytes`:
+    /// the counts per kind, the coverage (the bytes the units' spans cover)
+    /// and the plan digest follow from the units. [`cut_plan`] makes its
+    /// plans with it, and a plan read back without its texts (iu-phases'
+    /// plan artifact) is made again with it, the same way.
+    pub fn of_units(
+        document_id: String,
+        version: String,
+        units: Vec<Unit>,
+        body_bytes: u64,
+    ) -> Self {
+        let mut counts = BTreeMap::new();
+        for u in &units {
+            *counts.entry(u.kind.as_str().to_string()).or_insert(0u64) += 1;
+        }
+        let coverage_bytes = units.iter().map(|u| (u.end - u.start) as u64).sum();
+        let digest = plan_digest(&document_id, &version, &units);
+        CutPlan {
+            document_id,
+            version,
+            units,
+            counts,
+            coverage_bytes,
+            body_bytes,
+            digest,
+        }
+    }
 }
 
 /// The canonical plan digest: SHA-256 over the length-prefixed encoding of

@@ -14,8 +14,6 @@
 //! artifact only when its sha256 is the one `cutplan` recorded and the plan
 //! digest computed from the decoded units is the one SG_1 approved.
 
-use std::collections::BTreeMap;
-
 use iu_core::{CutPlan, Pinned, RegionKind, Unit};
 use serde::{Deserialize, Serialize};
 
@@ -138,23 +136,14 @@ pub fn decode(bytes: &[u8]) -> Result<PlannedSource, String> {
         .into_iter()
         .map(unit_of)
         .collect::<Result<Vec<_>, String>>()?;
-    let mut counts = BTreeMap::new();
-    for u in &units {
-        *counts.entry(u.kind.as_str().to_string()).or_insert(0u64) += 1;
-    }
-    let coverage_bytes = units.iter().map(|u| (u.end - u.start) as u64).sum();
-    let digest = iu_core::cut::plan_digest(&encoded.document_id, &encoded.version, &units);
     let s = encoded.source;
     Ok(PlannedSource {
-        plan: CutPlan {
-            document_id: encoded.document_id,
-            version: encoded.version,
+        plan: CutPlan::of_units(
+            encoded.document_id,
+            encoded.version,
             units,
-            counts,
-            coverage_bytes,
-            body_bytes: encoded.body_bytes,
-            digest,
-        },
+            encoded.body_bytes,
+        ),
         pinned: Pinned {
             raw_sha256: hex::encode(s.raw_sha256),
             normalized_sha256: hex::encode(s.normalized_sha256),

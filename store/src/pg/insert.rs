@@ -15,16 +15,15 @@ pub(super) const INSERT_CHUNK: usize = 5_000;
 /// One array parameter of `values` (all of one column), typed as `ty`.
 fn array(ty: ColumnType, values: impl Iterator<Item = SqlValue>) -> Param {
     if ty == ColumnType::Sha256 {
-        return Box::new(
+        Box::new(
             values
                 .map(|v| match v {
                     SqlValue::Sha256(d) => Some(d.to_vec()),
                     _ => None,
                 })
                 .collect::<Vec<Option<Vec<u8>>>>(),
-        );
-    }
-    if ty.is_int() {
+        )
+    } else if ty.is_int() {
         Box::new(
             values
                 .map(|v| match v {
